@@ -1,0 +1,79 @@
+//! All configuration in one place: command-line flags, each with an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Yardstick: outcome-driven epic and OKR tracking.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "yardstick", version, about)]
+pub struct Config {
+    /// PostgreSQL to use (any 15+ server). When unset, Yardstick runs a private cluster of
+    /// its own under the data directory. Never logged: it may hold a password.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where the embedded PostgreSQL cluster keeps its files.
+    #[arg(long, env = "YARDSTICK_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Address the web server listens on.
+    #[arg(long, env = "YARDSTICK_BIND", default_value = "127.0.0.1:3000", global = true)]
+    pub bind: SocketAddr,
+
+    /// The address people reach Yardstick at (for links in mail, and secure cookies when
+    /// it is https). Defaults to http://<bind>.
+    #[arg(long, env = "YARDSTICK_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Log filter, e.g. `info` or `yardstick=debug,tower_http=debug`.
+    #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; `serve` when none is given.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the web application (the default).
+    Serve,
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Load the demo organisation (safe to run twice).
+    Demo,
+}
+
+impl Config {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_arguments_means_serve_on_localhost_port_3000() {
+        let config = Config::try_parse_from(["yardstick"]).unwrap();
+        assert!(config.command.is_none());
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.public_url(), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn the_public_url_loses_its_trailing_slash() {
+        let config =
+            Config::try_parse_from(["yardstick", "--public-url", "https://okr.example.com/", "migrate"]).unwrap();
+        assert_eq!(config.public_url(), "https://okr.example.com");
+        assert!(matches!(config.command, Some(Command::Migrate)));
+    }
+}

@@ -1,0 +1,116 @@
+//! The database: a pool on `DATABASE_URL`, or on the embedded cluster when it is unset;
+//! migrations; readiness.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+
+pub use embedded::{Cluster, ClusterError, ClusterOptions};
+
+/// The migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The database the embedded cluster serves Yardstick from.
+pub const EMBEDDED_DATABASE: &str = "yardstick";
+
+/// Where the data lives, and the embedded cluster when we use one.
+pub struct Database {
+    pub pool: PgPool,
+    pub cluster: Option<Cluster>,
+}
+
+impl Database {
+    /// Connects to `database_url`, or starts (or joins) the embedded cluster under `data_dir`
+    /// and creates its database when missing. Does not migrate.
+    pub async fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Database> {
+        let (options, cluster) = match database_url {
+            Some(url) => (url.parse::<PgConnectOptions>()?, None),
+            None => {
+                let options = ClusterOptions { data_dir: data_dir.to_path_buf(), ephemeral: false };
+                let cluster = tokio::task::spawn_blocking(move || Cluster::start(&options)).await??;
+                create_database_if_missing(&cluster.connect_options("postgres"), EMBEDDED_DATABASE).await?;
+                (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
+            }
+        };
+        let pool = pool_options().connect_with(options).await?;
+        Ok(Database { pool, cluster })
+    }
+
+    /// Closes the pool, then releases the embedded cluster (stopping it when no other
+    /// command uses it).
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.release()).await??;
+        }
+        Ok(())
+    }
+}
+
+/// Pool settings shared by the server and the tests. A short acquire timeout makes pages
+/// answer "unavailable" quickly while the database is down, instead of hanging.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(20)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(3))
+        .idle_timeout(Duration::from_secs(300))
+}
+
+/// Applies the embedded migrations. sqlx holds an advisory lock while it migrates, so
+/// several servers starting at once against one database are safe.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// `CREATE DATABASE name` unless it exists; two commands racing to create it both succeed.
+pub async fn create_database_if_missing(admin: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(admin).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        let sql = format!("CREATE DATABASE {}", quote_ident(name));
+        match sqlx::raw_sql(&sql).execute(&mut conn).await {
+            Ok(_) => {}
+            // 42P04 duplicate_database: someone else created it meanwhile.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Quotes an SQL identifier (for database names, which cannot be bound as parameters).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, serde::Serialize)]
+pub struct Readiness {
+    pub database: bool,
+    pub migrated: bool,
+    pub schema_version: Option<i64>,
+}
+
+/// Whether the database answers and every embedded migration has been applied.
+pub async fn readiness(pool: &PgPool) -> Readiness {
+    let latest = MIGRATOR.iter().map(|m| m.version).max();
+    let applied: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await;
+    match applied {
+        Ok(version) => Readiness { database: true, migrated: version == latest, schema_version: version },
+        // The database answered but has no migrations table yet.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
+            Readiness { database: true, migrated: false, schema_version: None }
+        }
+        Err(_) => Readiness { database: false, migrated: false, schema_version: None },
+    }
+}

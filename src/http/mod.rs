@@ -1,0 +1,172 @@
+//! The web layer: `app(state)` assembles every feature's routes (the sitemap) behind the
+//! shared middleware; `serve` runs it until a shutdown signal, draining in-flight requests.
+
+pub mod assets;
+pub mod error;
+pub mod health;
+pub mod page;
+pub mod query_count;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use sqlx::PgPool;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::Clock;
+pub use error::{AppError, ErrorPage, Result};
+use page::Flash;
+
+/// What every handler can reach. Cheap to clone; holds nothing that must survive a restart
+/// (several servers may share one database).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub clock: Clock,
+    /// Adds the `x-query-count` header to every response (tests).
+    pub expose_query_count: bool,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, clock: Clock) -> AppState {
+        AppState { db, clock, expose_query_count: false }
+    }
+}
+
+/// Longest time a request may take before it is answered with 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request body accepted (forms are small; uploads get their own limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// No inline script or style, nothing from other origins, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// The whole application: every route, behind the middleware.
+pub fn app(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+
+    Router::new()
+        .route("/", get(crate::home::get_home))
+        .merge(crate::org::router())
+        .merge(crate::people::router())
+        .merge(crate::periods::router())
+        .route("/healthz", get(health::get_healthz))
+        .route("/readyz", get(health::get_readyz))
+        .route("/static/{version}/{*path}", get(assets::get_static))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), query_count::count_statements))
+        .layer(middleware::from_fn(clear_shown_flash))
+        .layer(headers)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The span every log line of a request carries. It names the route pattern, not the URI:
+/// paths and query strings may hold tokens, which must never reach the logs.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("(no route)");
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}
+
+async fn not_found() -> Response {
+    ErrorPage::not_found()
+}
+
+/// Removes the confirmation cookie once a page (not a redirect) has shown it.
+async fn clear_shown_flash(request: Request, next: Next) -> Response {
+    let had_flash = Flash::present(request.headers());
+    let mut response = next.run(request).await;
+    let shown = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if had_flash && shown {
+        response.headers_mut().append(header::SET_COOKIE, Flash::clear_cookie());
+    }
+    response
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then waits (at most
+/// `drain`) for in-flight requests to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+) -> std::io::Result<()> {
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = drained_tx.send(());
+    };
+    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal);
+    let server = std::pin::pin!(server.into_future());
+    // Once the signal came, give in-flight requests `drain` to finish, then stop anyway.
+    tokio::select! {
+        result = server => result,
+        _ = async { let _ = drained_rx.await; tokio::time::sleep(drain).await } => {
+            tracing::warn!("requests still running after the drain period; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,164 @@
+//! What every page shares: the layout's data, the one-shot confirmation message (flash),
+//! form errors, and redirects after a change.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// The navigation's sections; the current one is marked for screen readers and by style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Home,
+    Initiatives,
+    Epics,
+    Okrs,
+    Dashboard,
+    Learnings,
+    Organisation,
+    None,
+}
+
+/// Navigation entries: label, address, section.
+pub const NAV: &[(&str, &str, Section)] = &[
+    ("Home", "/", Section::Home),
+    ("Initiatives", "/initiatives", Section::Initiatives),
+    ("Epics", "/epics", Section::Epics),
+    ("OKRs", "/okrs", Section::Okrs),
+    ("Dashboard", "/dashboard", Section::Dashboard),
+    ("Learnings", "/learnings", Section::Learnings),
+    ("Organisation", "/org", Section::Organisation),
+];
+
+/// The layout's data, held by every page struct as `layout`.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The `<title>`: "what · where".
+    pub title: String,
+    pub section: Section,
+    /// A confirmation of the last change ("Unit saved"), shown once.
+    pub flash: Option<String>,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, section: Section) -> Layout {
+        Layout { title: title.into(), section, flash: None }
+    }
+
+    /// Adds the confirmation message the previous request left.
+    pub fn with_flash(mut self, flash: Flash) -> Layout {
+        self.flash = flash.0;
+        self
+    }
+
+    /// The version part of static file URLs.
+    pub fn assets(&self) -> &'static str {
+        crate::http::assets::VERSION
+    }
+}
+
+const FLASH_COOKIE: &str = "flash";
+
+/// The confirmation message left by the previous response, read from a short-lived cookie
+/// (the middleware in `http` clears it once a page has shown it).
+#[derive(Debug, Clone, Default)]
+pub struct Flash(pub Option<String>);
+
+impl Flash {
+    fn from_headers(headers: &HeaderMap) -> Flash {
+        let message = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == FLASH_COOKIE)
+            .map(|(_, value)| form_urlencoded::parse(format!("m={value}").as_bytes()).map(|(_, v)| v.into_owned()).collect::<String>())
+            .filter(|message| !message.is_empty());
+        Flash(message)
+    }
+
+    /// Whether a request carries a message to clear.
+    pub fn present(headers: &HeaderMap) -> bool {
+        Self::from_headers(headers).0.is_some()
+    }
+
+    /// The header that removes the message once shown.
+    pub fn clear_cookie() -> HeaderValue {
+        HeaderValue::from_static("flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Flash {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Flash::from_headers(&parts.headers))
+    }
+}
+
+/// 303 to `to` with a confirmation message for the next page.
+pub fn see_other(to: &str, message: &str) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    let mut response = Redirect::to(to).into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&format!("{FLASH_COOKIE}={encoded}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax")) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Validation messages of a form, in the order of its fields: the error summary lists them
+/// as links to the fields, and each field shows its own.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(Vec<(&'static str, String)>);
+
+impl FormErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    /// The message for `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(&'static str, String)> {
+        self.0.iter()
+    }
+}
+
+/// Takes the value of a field check, recording its message when it fails.
+pub fn check<T>(errors: &mut FormErrors, field: &'static str, result: Result<T, String>) -> Option<T> {
+    result.map_err(|message| errors.add(field, message)).ok()
+}
+
+/// One field that changed between the version a person edited and the stored one, shown
+/// on the 409 page beside what they typed.
+#[derive(Debug, Clone)]
+pub struct ChangedField {
+    pub label: &'static str,
+    pub theirs: String,
+    pub yours: String,
+}
+
+/// Lists the fields whose stored value differs from the submitted one.
+pub fn changed_fields(fields: &[(&'static str, String, String)]) -> Vec<ChangedField> {
+    fields
+        .iter()
+        .filter(|(_, theirs, yours)| theirs != yours)
+        .map(|(label, theirs, yours)| ChangedField { label, theirs: theirs.clone(), yours: yours.clone() })
+        .collect()
+}
+
+/// Shorthand for the 422 status.
+pub const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+/// Shorthand for the 409 status.
+pub const CONFLICT: StatusCode = StatusCode::CONFLICT;

@@ -1,0 +1,25 @@
+//! Yardstick: outcome-driven epic and OKR tracking. Every epic states a measurable
+//! anticipated outcome with one owner; objectives cascade; owners close the loop.
+
+/// Command-line flags and environment variables.
+pub mod config;
+/// The application's clock and "today" in the organisation's time zone.
+pub mod clock;
+/// The database: pool, migrations, the embedded PostgreSQL cluster.
+pub mod db;
+/// The demo organisation (`yardstick demo`).
+pub mod demo;
+/// The home page.
+pub mod home;
+/// The web layer: router, middleware, errors, page helpers, static files, health.
+pub mod http;
+/// Org units, memberships and organisation settings.
+pub mod org;
+/// People.
+pub mod people;
+/// Periods (OKR cycles).
+pub mod periods;
+/// Logging and statement counting.
+pub mod telemetry;
+
+pub use http::{AppState, app};

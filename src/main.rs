@@ -1,0 +1,87 @@
+//! The `yardstick` binary: configuration, logging, the database, then the chosen command.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use yardstick::clock::Clock;
+use yardstick::config::{Command, Config};
+use yardstick::db::{self, Database};
+use yardstick::http::{self, AppState};
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    yardstick::telemetry::init(&config.log, true);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Shown to the operator; DATABASE_URL never appears in these messages.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    match config.command.clone().unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = db::migrate(&database.pool).await;
+            database.close().await?;
+            result?;
+            println!("Database migrated.");
+            Ok(())
+        }
+        Command::Demo => {
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = async {
+                db::migrate(&database.pool).await?;
+                yardstick::demo::load(&database.pool, &Clock::system()).await
+            }
+            .await;
+            database.close().await?;
+            let loaded = result?;
+            println!(
+                "Demo organisation loaded: {} units, {} people, {} periods added (existing records kept).",
+                loaded.units, loaded.people, loaded.periods
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    // Only one server per embedded data directory; with DATABASE_URL, as many as you like.
+    let _serve_lock = match config.database_url {
+        None => Some(db::embedded::lock_for_serving(&config.data_dir)?),
+        Some(_) => None,
+    };
+    let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+    let result = async {
+        db::migrate(&database.pool).await?;
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let address = listener.local_addr()?;
+        match &database.cluster {
+            Some(cluster) => tracing::info!(data_dir = %cluster.data_dir().display(), "using the embedded PostgreSQL"),
+            None => tracing::info!("using the PostgreSQL server at DATABASE_URL"),
+        }
+        println!("Yardstick is serving at http://{address}");
+        let state = AppState::new(database.pool.clone(), Clock::system());
+        http::serve(listener, state, http::shutdown_signal(), Duration::from_secs(20)).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    database.close().await?;
+    tracing::info!("stopped");
+    result
+}

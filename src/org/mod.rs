@@ -1,0 +1,163 @@
+//! The organisation: a tree of units (company → divisions → teams, any depth), the people
+//! in each unit with their roles, and organisation-wide settings (name, time zone).
+
+pub mod model;
+pub mod settings;
+mod tree;
+mod unit_form;
+mod unit_page;
+
+use axum::Router;
+use axum::routing::{get, post};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::http::AppState;
+
+pub use settings::Organisation;
+
+/// `/org` and `/org/units/...`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/org", get(tree::get_org))
+        .route("/org/settings", get(settings::get_settings).post(settings::post_settings))
+        .route("/org/units", post(unit_form::post_unit))
+        .route("/org/units/new", get(unit_form::get_new_unit))
+        .route("/org/units/{id}", get(unit_page::get_unit).post(unit_form::post_unit_update))
+        .route("/org/units/{id}/edit", get(unit_form::get_edit_unit))
+        .route("/org/units/{id}/members", post(unit_page::post_member))
+        .route("/org/units/{id}/members/{person_id}/remove", post(unit_page::post_remove_member))
+}
+
+/// A unit as lists and selects show it, in tree order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnitInTree {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    pub kind: String,
+    pub archived: bool,
+    pub depth: i32,
+    pub members: i64,
+}
+
+impl UnitInTree {
+    /// The name indented by depth, for select options.
+    pub fn indented_name(&self) -> String {
+        format!("{}{}", "\u{2014} ".repeat(self.depth as usize), self.name)
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        model::UnitKind::label_of(&self.kind)
+    }
+}
+
+/// Every unit, parents before children, siblings by name, with its member count: one query.
+pub async fn units_in_tree_order(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<UnitInTree>> {
+    sqlx::query_as(
+        r#"
+        WITH RECURSIVE walk AS (
+            SELECT id, parent_id, name, kind, archived_at, 0 AS depth,
+                   ARRAY[lower(name) || chr(1) || id::text] AS path
+              FROM org_units WHERE parent_id IS NULL
+            UNION ALL
+            SELECT u.id, u.parent_id, u.name, u.kind, u.archived_at, w.depth + 1,
+                   w.path || (lower(u.name) || chr(1) || u.id::text)
+              FROM org_units u JOIN walk w ON u.parent_id = w.id
+        )
+        SELECT w.id, w.parent_id, w.name, w.kind, w.archived_at IS NOT NULL AS archived, w.depth,
+               (SELECT count(*) FROM memberships m WHERE m.org_unit_id = w.id) AS members
+          FROM walk w
+         ORDER BY w.path
+        "#,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Inserts a unit beneath `parent` and its rows of the closure table.
+pub async fn insert_unit(
+    tx: &mut PgConnection,
+    id: Uuid,
+    parent: Option<Uuid>,
+    name: &str,
+    kind: model::UnitKind,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO org_units (id, parent_id, name, kind) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(parent)
+        .bind(name)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO org_unit_tree (ancestor_id, descendant_id, depth)
+         SELECT ancestor_id, $1, depth + 1 FROM org_unit_tree WHERE descendant_id = $2
+         UNION ALL SELECT $1, $1, 0",
+    )
+    .bind(id)
+    .bind(parent)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Moving units is rare: serialising moves makes concurrent ones unable to build a cycle.
+pub async fn lock_tree(tx: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('yardstick.org_unit_tree'))").execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Whether `candidate` is `unit` itself or one of the units beneath it.
+pub async fn is_within(tx: &mut PgConnection, unit: Uuid, candidate: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_unit_tree WHERE ancestor_id = $1 AND descendant_id = $2)")
+        .bind(unit)
+        .bind(candidate)
+        .fetch_one(&mut *tx)
+        .await
+}
+
+/// Re-hangs `unit` and everything beneath it under `new_parent` in the closure table.
+/// Call with the tree locked, after checking that `new_parent` is not within `unit`.
+pub async fn move_subtree(tx: &mut PgConnection, unit: Uuid, new_parent: Option<Uuid>) -> sqlx::Result<()> {
+    // Forget the subtree's links to its old ancestors...
+    sqlx::query(
+        "DELETE FROM org_unit_tree
+          WHERE descendant_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
+            AND ancestor_id NOT IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)",
+    )
+    .bind(unit)
+    .execute(&mut *tx)
+    .await?;
+    // ...and link every unit of it to every ancestor of the new parent.
+    sqlx::query(
+        "INSERT INTO org_unit_tree (ancestor_id, descendant_id, depth)
+         SELECT above.ancestor_id, below.descendant_id, above.depth + below.depth + 1
+           FROM org_unit_tree above, org_unit_tree below
+          WHERE above.descendant_id = $2 AND below.ancestor_id = $1",
+    )
+    .bind(unit)
+    .bind(new_parent)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds `person` to `unit` with `role`, or changes their role there.
+pub async fn upsert_membership(
+    db: impl sqlx::PgExecutor<'_>,
+    unit: Uuid,
+    person: Uuid,
+    role: model::MemberRole,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (person_id, org_unit_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (person_id, org_unit_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(person)
+    .bind(unit)
+    .bind(role.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Periods: named OKR cycles ("2026 Q1") that never overlap within one cadence. The
+//! current period is the one containing today (in the organisation's time zone); when a
+//! quarter and a year both contain today, the shorter one.
+
+pub mod model;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::http::error::violated_constraint;
+use crate::http::page::{self, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::{AppState, Result};
+use crate::org::model::required_text;
+use crate::org::settings::today;
+use model::{Cadence, human_date, parse_date, quarter_of};
+
+/// `/periods`, `/periods/new`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/periods", get(get_periods).post(post_period)).route("/periods/new", get(get_new_period))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Period {
+    pub id: Uuid,
+    pub name: String,
+    pub cadence: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub closed: bool,
+}
+
+impl Period {
+    pub fn cadence_label(&self) -> &'static str {
+        Cadence::label_of(&self.cadence)
+    }
+
+    /// "1 Jan 2026 – 31 Mar 2026"
+    pub fn dates(&self) -> String {
+        format!("{} – {}", human_date(self.starts_on), human_date(self.ends_on))
+    }
+
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.starts_on <= day && day <= self.ends_on
+    }
+}
+
+/// The period containing `today`, the shortest when several do.
+pub async fn current_period(db: impl sqlx::PgExecutor<'_>, today: NaiveDate) -> sqlx::Result<Option<Period>> {
+    sqlx::query_as(
+        "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
+           FROM periods WHERE starts_on <= $1 AND ends_on >= $1
+          ORDER BY ends_on - starts_on, starts_on LIMIT 1",
+    )
+    .bind(today)
+    .fetch_optional(db)
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "periods/list.html")]
+pub struct PeriodsPage {
+    layout: Layout,
+    periods: Vec<Period>,
+    today: NaiveDate,
+    current: Option<Uuid>,
+}
+
+impl PeriodsPage {
+    fn is_current(&self, period: &Period) -> bool {
+        self.current == Some(period.id)
+    }
+
+    /// Where a period stands relative to today.
+    fn state_of(&self, period: &Period) -> &'static str {
+        if self.is_current(period) {
+            "Current"
+        } else if period.contains(self.today) {
+            "Running"
+        } else if period.ends_on < self.today {
+            "Past"
+        } else {
+            "Upcoming"
+        }
+    }
+
+    fn today_text(&self) -> String {
+        human_date(self.today)
+    }
+}
+
+/// `GET /periods`: every period, newest first, the current one marked.
+pub async fn get_periods(State(state): State<AppState>, flash: Flash) -> Result<PeriodsPage> {
+    let today = today(&state).await?;
+    let periods: Vec<Period> = sqlx::query_as(
+        "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
+           FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let current = periods
+        .iter()
+        .filter(|p| p.contains(today))
+        .min_by_key(|p| (p.ends_on - p.starts_on, p.starts_on))
+        .map(|p| p.id);
+    let layout = Layout::new("Periods", Section::Organisation).with_flash(flash);
+    Ok(PeriodsPage { layout, periods, today, current })
+}
+
+/// The period form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PeriodForm {
+    name: String,
+    cadence: String,
+    starts_on: String,
+    ends_on: String,
+}
+
+struct ValidPeriod {
+    name: String,
+    cadence: Cadence,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+}
+
+impl PeriodForm {
+    fn parse(&self) -> std::result::Result<ValidPeriod, FormErrors> {
+        let mut errors = FormErrors::default();
+        let name = check(&mut errors, "name", required_text(&self.name, "a name", 60));
+        let cadence = check(&mut errors, "cadence", Cadence::parse(&self.cadence));
+        let starts_on = check(&mut errors, "starts_on", parse_date(&self.starts_on, "start date"));
+        let ends_on = check(&mut errors, "ends_on", parse_date(&self.ends_on, "end date"));
+        if let (Some(start), Some(end)) = (starts_on, ends_on) {
+            if end < start {
+                errors.add("ends_on", "The end date must be on or after the start date");
+            }
+        }
+        match (name, cadence, starts_on, ends_on) {
+            (Some(name), Some(cadence), Some(starts_on), Some(ends_on)) if errors.is_empty() => {
+                Ok(ValidPeriod { name, cadence, starts_on, ends_on })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "periods/form.html")]
+pub struct PeriodFormPage {
+    layout: Layout,
+    form: PeriodForm,
+    errors: FormErrors,
+    cadences: Vec<(String, String)>,
+}
+
+impl PeriodFormPage {
+    fn new(form: PeriodForm, errors: FormErrors) -> PeriodFormPage {
+        let cadences = Cadence::ALL.iter().map(|c| (c.as_str().to_string(), c.label().to_string())).collect();
+        PeriodFormPage { layout: Layout::new("Add a period", Section::Organisation), form, errors, cadences }
+    }
+}
+
+/// `GET /periods/new`: proposes the quarter after the last one recorded (or the current
+/// quarter when there is none).
+pub async fn get_new_period(State(state): State<AppState>) -> Result<PeriodFormPage> {
+    let today = today(&state).await?;
+    let last_quarter_end: Option<NaiveDate> =
+        sqlx::query_scalar("SELECT max(ends_on) FROM periods WHERE cadence = 'quarter'").fetch_one(&state.db).await?;
+    let proposed = last_quarter_end.and_then(|d| d.succ_opt()).unwrap_or(today);
+    let (start, end, name) = quarter_of(proposed);
+    let form = PeriodForm {
+        name,
+        cadence: Cadence::Quarter.as_str().into(),
+        starts_on: start.to_string(),
+        ends_on: end.to_string(),
+    };
+    Ok(PeriodFormPage::new(form, FormErrors::default()))
+}
+
+/// `POST /periods`
+pub async fn post_period(State(state): State<AppState>, Form(form): Form<PeriodForm>) -> Result<Response> {
+    let valid = match form.parse() {
+        Ok(valid) => valid,
+        Err(errors) => return Ok((INVALID, PeriodFormPage::new(form, errors)).into_response()),
+    };
+    let inserted = sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)")
+        .bind(Uuid::new_v4())
+        .bind(&valid.name)
+        .bind(valid.cadence.as_str())
+        .bind(valid.starts_on)
+        .bind(valid.ends_on)
+        .execute(&state.db)
+        .await;
+    let mut errors = FormErrors::default();
+    match inserted {
+        Ok(_) => return Ok(page::see_other("/periods", &format!("{} added", valid.name))),
+        Err(err) if violated_constraint(&err) == Some("periods_name_key") => {
+            errors.add("name", format!("There is already a period called “{}”", valid.name));
+        }
+        Err(err) if violated_constraint(&err) == Some("periods_no_overlap") => {
+            let other: Option<Period> = sqlx::query_as(
+                "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods
+                  WHERE cadence = $1 AND starts_on <= $3 AND ends_on >= $2 ORDER BY starts_on LIMIT 1",
+            )
+            .bind(valid.cadence.as_str())
+            .bind(valid.starts_on)
+            .bind(valid.ends_on)
+            .fetch_optional(&state.db)
+            .await?;
+            let message = match other {
+                Some(p) => format!(
+                    "These dates overlap {} ({}). Periods of the same cadence cannot overlap",
+                    p.name,
+                    p.dates()
+                ),
+                None => "These dates overlap another period of the same cadence".to_string(),
+            };
+            errors.add("starts_on", message);
+        }
+        Err(err) => return Err(err.into()),
+    }
+    Ok((INVALID, PeriodFormPage::new(form, errors)).into_response())
+}
