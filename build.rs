@@ -6,7 +6,12 @@ use std::path::{Path, PathBuf};
 use std::{env, fs};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -29,10 +34,18 @@ fn main() {
     let mut hasher = DefaultHasher::new();
     let mut entries = String::new();
     for path in &paths {
-        let relative = path.strip_prefix(&static_dir).unwrap().to_str().unwrap().replace('\\', "/");
+        let relative = path
+            .strip_prefix(&static_dir)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('\\', "/");
         hasher.write(relative.as_bytes());
         hasher.write(&fs::read(path).unwrap());
-        entries.push_str(&format!("    ({relative:?}, include_bytes!({:?})),\n", path.to_str().unwrap()));
+        entries.push_str(&format!(
+            "    ({relative:?}, include_bytes!({:?})),\n",
+            path.to_str().unwrap()
+        ));
     }
     let generated = format!(
         "/// Content hash of every static file: part of their URLs.\n\
@@ -41,5 +54,9 @@ fn main() {
          pub static FILES: &[(&str, &[u8])] = &[\n{entries}];\n",
         hasher.finish() & 0xffff_ffff_ffff
     );
-    fs::write(PathBuf::from(env::var("OUT_DIR").unwrap()).join("static_files.rs"), generated).unwrap();
+    fs::write(
+        PathBuf::from(env::var("OUT_DIR").unwrap()).join("static_files.rs"),
+        generated,
+    )
+    .unwrap();
 }

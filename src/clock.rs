@@ -20,20 +20,26 @@ impl Clock {
 
     /// A clock stopped at `at`, for tests; move it with [`Clock::set`].
     pub fn fixed(at: DateTime<Utc>) -> Clock {
-        Clock { fixed: Some(Arc::new(Mutex::new(at))) }
+        Clock {
+            fixed: Some(Arc::new(Mutex::new(at))),
+        }
     }
 
     /// Moves a fixed clock; does nothing to the system clock.
     pub fn set(&self, at: DateTime<Utc>) {
         if let Some(fixed) = &self.fixed {
-            *fixed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+            *fixed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
         }
     }
 
     /// The current instant.
     pub fn now(&self) -> DateTime<Utc> {
         match &self.fixed {
-            Some(fixed) => *fixed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Some(fixed) => *fixed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
             None => Utc::now(),
         }
     }
@@ -53,9 +59,18 @@ mod tests {
     fn today_depends_on_the_organisations_time_zone() {
         // 23:30 UTC on 31 March is already 1 April in Berlin and still 31 March in New York.
         let clock = Clock::fixed(Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 0).unwrap());
-        assert_eq!(clock.today(chrono_tz::UTC), NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
-        assert_eq!(clock.today(chrono_tz::Europe::Berlin), NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
-        assert_eq!(clock.today(chrono_tz::America::New_York), NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
+        assert_eq!(
+            clock.today(chrono_tz::UTC),
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+        );
+        assert_eq!(
+            clock.today(chrono_tz::Europe::Berlin),
+            NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()
+        );
+        assert_eq!(
+            clock.today(chrono_tz::America::New_York),
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+        );
     }
 
     #[test]

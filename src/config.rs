@@ -15,11 +15,21 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Where the embedded PostgreSQL cluster keeps its files.
-    #[arg(long, env = "YARDSTICK_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "YARDSTICK_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Address the web server listens on.
-    #[arg(long, env = "YARDSTICK_BIND", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "YARDSTICK_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// The address people reach Yardstick at (for links in mail, and secure cookies when
@@ -71,8 +81,13 @@ mod tests {
 
     #[test]
     fn the_public_url_loses_its_trailing_slash() {
-        let config =
-            Config::try_parse_from(["yardstick", "--public-url", "https://okr.example.com/", "migrate"]).unwrap();
+        let config = Config::try_parse_from([
+            "yardstick",
+            "--public-url",
+            "https://okr.example.com/",
+            "migrate",
+        ])
+        .unwrap();
         assert_eq!(config.public_url(), "https://okr.example.com");
         assert!(matches!(config.command, Some(Command::Migrate)));
     }

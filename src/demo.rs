@@ -31,31 +31,74 @@ const DIVISIONS: &[Division] = &[
         "Learner Experience",
         ("Maya Okafor", "VP Learner Experience"),
         &[
-            ("Onboarding", "Priya Raman", "Tomás Herrera", ["Lena Fischer", "Kwame Mensah"]),
-            ("Course Discovery", "Daniel Cho", "Sofia Marino", ["Ravi Iyer", "Hannah Berg"]),
-            ("Assessments", "Amara Nwosu", "Jonas Lindqvist", ["Mei Tanaka", "Oliver Grant"]),
+            (
+                "Onboarding",
+                "Priya Raman",
+                "Tomás Herrera",
+                ["Lena Fischer", "Kwame Mensah"],
+            ),
+            (
+                "Course Discovery",
+                "Daniel Cho",
+                "Sofia Marino",
+                ["Ravi Iyer", "Hannah Berg"],
+            ),
+            (
+                "Assessments",
+                "Amara Nwosu",
+                "Jonas Lindqvist",
+                ["Mei Tanaka", "Oliver Grant"],
+            ),
         ],
     ),
     (
         "Platform",
         ("Erik Johansson", "VP Engineering, Platform"),
         &[
-            ("Search", "Nadia Haddad", "Lucas Moreau", ["Aisha Khan", "Pedro Alves"]),
-            ("Data Platform", "Chloe Dubois", "Arjun Mehta", ["Yuki Sato", "Samuel Adeyemi"]),
-            ("Reliability", "Grace Liu", "Mateo Rossi", ["Fatima Zahra", "Noah Williams"]),
+            (
+                "Search",
+                "Nadia Haddad",
+                "Lucas Moreau",
+                ["Aisha Khan", "Pedro Alves"],
+            ),
+            (
+                "Data Platform",
+                "Chloe Dubois",
+                "Arjun Mehta",
+                ["Yuki Sato", "Samuel Adeyemi"],
+            ),
+            (
+                "Reliability",
+                "Grace Liu",
+                "Mateo Rossi",
+                ["Fatima Zahra", "Noah Williams"],
+            ),
         ],
     ),
     (
         "Growth and Partnerships",
         ("Isabel Carvalho", "VP Growth"),
         &[
-            ("Dual Enrollment", "Ethan Brooks", "Zara Ahmed", ["Leo Novak", "Ines Costa"]),
-            ("Partner Integrations", "Olivia Park", "Marcus Byrne", ["Anya Petrova", "David Mwangi"]),
+            (
+                "Dual Enrollment",
+                "Ethan Brooks",
+                "Zara Ahmed",
+                ["Leo Novak", "Ines Costa"],
+            ),
+            (
+                "Partner Integrations",
+                "Olivia Park",
+                "Marcus Byrne",
+                ["Anya Petrova", "David Mwangi"],
+            ),
         ],
     ),
 ];
 
-const COMPANY_LEADERS: &[(&str, &str)] = &[("Helen Ward", "Chief Executive Officer"), ("Victor Santos", "Chief Product and Technology Officer")];
+const COMPANY_LEADERS: &[(&str, &str)] = &[
+    ("Helen Ward", "Chief Executive Officer"),
+    ("Victor Santos", "Chief Product and Technology Officer"),
+];
 
 fn email(name: &str) -> String {
     let ascii: String = name
@@ -95,12 +138,20 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
     }
     for (division, (leader, leader_title), teams) in DIVISIONS {
         let division_id = id(&format!("unit:{division}"));
-        loaded.units += add_unit(&mut tx, division_id, Some(company), division, UnitKind::Division).await?;
+        loaded.units += add_unit(
+            &mut tx,
+            division_id,
+            Some(company),
+            division,
+            UnitKind::Division,
+        )
+        .await?;
         loaded.people += add_person(&mut tx, leader, leader_title).await?;
         add_member(&mut tx, division_id, leader, MemberRole::Leader).await?;
         for (team, pm, lead, engineers) in teams.iter() {
             let team_id = id(&format!("unit:{team}"));
-            loaded.units += add_unit(&mut tx, team_id, Some(division_id), team, UnitKind::Team).await?;
+            loaded.units +=
+                add_unit(&mut tx, team_id, Some(division_id), team, UnitKind::Team).await?;
             loaded.people += add_person(&mut tx, pm, "Product manager").await?;
             add_member(&mut tx, team_id, pm, MemberRole::ProductManager).await?;
             loaded.people += add_person(&mut tx, lead, "Tech lead").await?;
@@ -138,7 +189,8 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
 
 fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
     let total = date.year() * 12 + date.month0() as i32 - months as i32;
-    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("a first of month")
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+        .expect("a first of month")
 }
 
 async fn add_unit(
@@ -148,8 +200,10 @@ async fn add_unit(
     name: &str,
     kind: UnitKind,
 ) -> anyhow::Result<u64> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_units WHERE id = $1)").bind(unit).fetch_one(&mut *tx).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_units WHERE id = $1)")
+        .bind(unit)
+        .fetch_one(&mut *tx)
+        .await?;
     if exists {
         return Ok(0);
     }
@@ -168,7 +222,12 @@ async fn add_person(tx: &mut sqlx::PgConnection, name: &str, title: &str) -> any
     Ok(added.rows_affected())
 }
 
-async fn add_member(tx: &mut sqlx::PgConnection, unit: Uuid, name: &str, role: MemberRole) -> anyhow::Result<()> {
+async fn add_member(
+    tx: &mut sqlx::PgConnection,
+    unit: Uuid,
+    name: &str,
+    role: MemberRole,
+) -> anyhow::Result<()> {
     // By email, so a person who existed before the demo (same email) is the one added.
     sqlx::query(
         "INSERT INTO memberships (person_id, org_unit_id, role)
@@ -196,7 +255,7 @@ mod tests {
     #[test]
     fn months_before_crosses_year_boundaries() {
         let d = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap();
-        assert_eq!(months_before(d(2026, 1, ), 3), d(2025, 10));
+        assert_eq!(months_before(d(2026, 1,), 3), d(2025, 10));
         assert_eq!(months_before(d(2026, 10), 3), d(2026, 7));
     }
 

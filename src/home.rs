@@ -38,5 +38,10 @@ pub async fn get_home(State(state): State<AppState>, flash: Flash) -> Result<Hom
     .await?;
     let current = current_period(&state.db, today).await?;
     let layout = Layout::new("Home", Section::Home).with_flash(flash);
-    Ok(HomePage { layout, org, counts, current })
+    Ok(HomePage {
+        layout,
+        org,
+        counts,
+        current,
+    })
 }

@@ -1,10 +1,10 @@
 //! Yardstick: outcome-driven epic and OKR tracking. Every epic states a measurable
 //! anticipated outcome with one owner; objectives cascade; owners close the loop.
 
-/// Command-line flags and environment variables.
-pub mod config;
 /// The application's clock and "today" in the organisation's time zone.
 pub mod clock;
+/// Command-line flags and environment variables.
+pub mod config;
 /// The database: pool, migrations, the embedded PostgreSQL cluster.
 pub mod db;
 /// The demo organisation (`yardstick demo`).

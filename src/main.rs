@@ -12,7 +12,10 @@ use yardstick::http::{self, AppState};
 fn main() -> ExitCode {
     let config = Config::parse();
     yardstick::telemetry::init(&config.log, true);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");

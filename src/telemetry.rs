@@ -9,6 +9,14 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// when one was already installed (tests call this more than once).
 pub fn init(filter: &str, with_output: bool) -> bool {
     let env_filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let output = with_output.then(|| tracing_subscriber::fmt::layer().with_target(false).with_filter(env_filter));
-    tracing_subscriber::registry().with(output).with(crate::http::query_count::layer()).try_init().is_ok()
+    let output = with_output.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_filter(env_filter)
+    });
+    tracing_subscriber::registry()
+        .with(output)
+        .with(crate::http::query_count::layer())
+        .try_init()
+        .is_ok()
 }

@@ -132,9 +132,13 @@ impl RunAs {
 
     /// Root's `postgres` user must be able to walk down to the data directory.
     fn check_reachable(&self, data_dir: &Path) -> Result<(), ClusterError> {
-        let Some((uid, _)) = self.0 else { return Ok(()) };
+        let Some((uid, _)) = self.0 else {
+            return Ok(());
+        };
         for dir in data_dir.ancestors().skip(1) {
-            let Ok(meta) = fs::metadata(dir) else { continue };
+            let Ok(meta) = fs::metadata(dir) else {
+                continue;
+            };
             use std::os::unix::fs::MetadataExt;
             if meta.uid() != uid.as_raw() && meta.mode() & 0o001 == 0 {
                 return Err(ClusterError::Unreachable(data_dir.to_path_buf()));
@@ -174,7 +178,10 @@ fn find_binaries() -> Result<PathBuf, ClusterError> {
         .filter(|(_, bin)| has_both(bin))
         .collect();
     versions.sort();
-    versions.pop().map(|(_, bin)| bin).ok_or(ClusterError::BinariesNotFound)
+    versions
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or(ClusterError::BinariesNotFound)
 }
 
 fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<File>, ClusterError> {
@@ -271,22 +278,23 @@ impl Cluster {
         let start_lock = lock_file(&data_dir.join("cluster.lock"), FlockArg::LockExclusive)?;
         let users_lock = lock_file(&data_dir.join("users.lock"), FlockArg::LockShared)?;
 
-        let mut cluster = Cluster {
-            socket_dir: paths.socket_dir.clone(),
-            data_dir: data_dir.clone(),
-            child: None,
-            users_lock: Some(users_lock),
-        };
         let already_running = running_postmaster(&paths.pgdata).is_some()
             && postmaster_ready(&paths.pgdata)
             && socket_answers(&paths.socket_dir);
-        if already_running {
+        let child = if already_running {
             tracing::info!(data_dir = %data_dir.display(), "joined the running embedded PostgreSQL");
+            None
         } else {
-            cluster.child = Some(boot(&paths, run_as, options.ephemeral)?);
-        }
+            // On failure both locks are simply dropped: there is nothing to stop.
+            Some(boot(&paths, run_as, options.ephemeral)?)
+        };
         drop(start_lock);
-        Ok(cluster)
+        Ok(Cluster {
+            socket_dir: paths.socket_dir,
+            data_dir,
+            child,
+            users_lock: Some(users_lock),
+        })
     }
 
     /// Options to connect to `database` through the private socket.
@@ -310,7 +318,9 @@ impl Cluster {
     }
 
     fn release_inner(&mut self) -> Result<(), ClusterError> {
-        let Some(users_lock) = self.users_lock.take() else { return Ok(()) };
+        let Some(users_lock) = self.users_lock.take() else {
+            return Ok(());
+        };
         let _start_lock = lock_file(&self.data_dir.join("cluster.lock"), FlockArg::LockExclusive)?;
         // Turning our shared lock into an exclusive one succeeds only when nobody else
         // holds it. (flock may drop the shared lock before failing: we are leaving anyway.)
@@ -323,7 +333,9 @@ impl Cluster {
             Some(mut child) => {
                 let pid = Pid::from_raw(child.id() as i32);
                 let _ = kill(pid, Signal::SIGINT);
-                child.wait().map_err(|e| io("cannot wait for", &pgdata, e))?;
+                child
+                    .wait()
+                    .map_err(|e| io("cannot wait for", &pgdata, e))?;
             }
             None => {
                 if let Some(pid) = running_postmaster(&pgdata) {
@@ -370,7 +382,9 @@ fn boot(paths: &Paths, run_as: RunAs, ephemeral: bool) -> Result<Child, ClusterE
         .append(true)
         .open(&paths.log)
         .map_err(|e| io("cannot open", &paths.log, e))?;
-    let log_err = log.try_clone().map_err(|e| io("cannot open", &paths.log, e))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| io("cannot open", &paths.log, e))?;
     let mut command = Command::new(bin.join("postgres"));
     command
         .arg("-D")
@@ -388,7 +402,14 @@ fn boot(paths: &Paths, run_as: RunAs, ephemeral: bool) -> Result<Child, ClusterE
         // after draining requests, not before.
         .process_group(0);
     if ephemeral {
-        command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+        command.args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]);
         // SAFETY: prctl is async-signal-safe; it runs in the child after the uid change,
         // so the setting survives (credential changes clear it).
         unsafe {
@@ -400,17 +421,28 @@ fn boot(paths: &Paths, run_as: RunAs, ephemeral: bool) -> Result<Child, ClusterE
         command.args(["-c", "fsync=on", "-c", "synchronous_commit=on"]);
     }
     run_as.apply(&mut command);
-    let mut child = command.spawn().map_err(|e| ClusterError::Failed {
-        what: format!("starting {}", bin.join("postgres").display()),
-        detail: e.to_string(),
-    })?;
+    let spawn = |command: &mut Command| {
+        command.spawn().map_err(|e| ClusterError::Failed {
+            what: format!("starting {}", bin.join("postgres").display()),
+            detail: e.to_string(),
+        })
+    };
+    let mut child = spawn(&mut command)?;
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
+            // After a crash the old server's children may hold its shared memory for a
+            // moment; they leave as soon as they notice. Try again until they have.
+            let log = tail_of(&paths.log);
+            if log.contains("pre-existing shared memory block") && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+                child = spawn(&mut command)?;
+                continue;
+            }
             return Err(ClusterError::Failed {
                 what: "starting the embedded PostgreSQL".into(),
-                detail: format!("postgres exited ({status}); its log says:\n{}", tail_of(&paths.log)),
+                detail: format!("postgres exited ({status}); its log says:\n{log}"),
             });
         }
         if postmaster_ready(&paths.pgdata) && socket_answers(&paths.socket_dir) {
@@ -421,7 +453,10 @@ fn boot(paths: &Paths, run_as: RunAs, ephemeral: bool) -> Result<Child, ClusterE
             let _ = child.wait();
             return Err(ClusterError::Failed {
                 what: "starting the embedded PostgreSQL".into(),
-                detail: format!("not ready after 60 s; its log says:\n{}", tail_of(&paths.log)),
+                detail: format!(
+                    "not ready after 60 s; its log says:\n{}",
+                    tail_of(&paths.log)
+                ),
             });
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -439,7 +474,14 @@ fn initdb(bin: &Path, paths: &Paths, run_as: RunAs, ephemeral: bool) -> Result<(
     command
         .arg("-D")
         .arg(&paths.pgdata)
-        .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ])
         .arg("--no-instructions")
         .stdin(Stdio::null())
         // initdb changes into the data directory's parent chain; give it a neutral cwd.

@@ -25,13 +25,21 @@ pub struct Database {
 impl Database {
     /// Connects to `database_url`, or starts (or joins) the embedded cluster under `data_dir`
     /// and creates its database when missing. Does not migrate.
-    pub async fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Database> {
+    pub async fn open(
+        database_url: Option<&str>,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Database> {
         let (options, cluster) = match database_url {
             Some(url) => (url.parse::<PgConnectOptions>()?, None),
             None => {
-                let options = ClusterOptions { data_dir: data_dir.to_path_buf(), ephemeral: false };
-                let cluster = tokio::task::spawn_blocking(move || Cluster::start(&options)).await??;
-                create_database_if_missing(&cluster.connect_options("postgres"), EMBEDDED_DATABASE).await?;
+                let options = ClusterOptions {
+                    data_dir: data_dir.to_path_buf(),
+                    ephemeral: false,
+                };
+                let cluster =
+                    tokio::task::spawn_blocking(move || Cluster::start(&options)).await??;
+                create_database_if_missing(&cluster.connect_options("postgres"), EMBEDDED_DATABASE)
+                    .await?;
                 (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
             }
         };
@@ -68,12 +76,16 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 /// `CREATE DATABASE name` unless it exists; two commands racing to create it both succeed.
-pub async fn create_database_if_missing(admin: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
+pub async fn create_database_if_missing(
+    admin: &PgConnectOptions,
+    name: &str,
+) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect_with(admin).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         let sql = format!("CREATE DATABASE {}", quote_ident(name));
         match sqlx::raw_sql(&sql).execute(&mut conn).await {
@@ -104,13 +116,25 @@ pub struct Readiness {
 pub async fn readiness(pool: &PgPool) -> Readiness {
     let latest = MIGRATOR.iter().map(|m| m.version).max();
     let applied: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await;
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await;
     match applied {
-        Ok(version) => Readiness { database: true, migrated: version == latest, schema_version: version },
+        Ok(version) => Readiness {
+            database: true,
+            migrated: version == latest,
+            schema_version: version,
+        },
         // The database answered but has no migrations table yet.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
-            Readiness { database: true, migrated: false, schema_version: None }
-        }
-        Err(_) => Readiness { database: false, migrated: false, schema_version: None },
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Readiness {
+            database: true,
+            migrated: false,
+            schema_version: None,
+        },
+        Err(_) => Readiness {
+            database: false,
+            migrated: false,
+            schema_version: None,
+        },
     }
 }

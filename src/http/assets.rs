@@ -28,10 +28,17 @@ pub async fn get_static(Path((version, path)): Path<(String, String)>) -> Respon
     let Some((_, body)) = FILES.iter().find(|(name, _)| *name == path) else {
         return ErrorPage::not_found();
     };
-    let cache = if version == VERSION { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
+    let cache = if version == VERSION {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=60"
+    };
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path))),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&path)),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         *body,

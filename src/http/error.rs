@@ -27,9 +27,13 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         match err {
             sqlx::Error::RowNotFound => AppError::NotFound,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => AppError::Unavailable(err),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                AppError::Unavailable(err)
+            }
             // 57P01 admin_shutdown, 57P03 cannot_connect_now, 3D000 the database is gone.
-            sqlx::Error::Database(ref e) if matches!(e.code().as_deref(), Some("57P01" | "57P03" | "3D000")) => {
+            sqlx::Error::Database(ref e)
+                if matches!(e.code().as_deref(), Some("57P01" | "57P03" | "3D000")) =>
+            {
                 AppError::Unavailable(err)
             }
             other => AppError::Internal(other.into()),
@@ -49,7 +53,11 @@ pub struct ErrorPage {
 impl ErrorPage {
     /// Renders the page with `status`.
     pub fn respond(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
-        let page = ErrorPage { layout: Layout::new(heading, Section::None), heading, message };
+        let page = ErrorPage {
+            layout: Layout::new(heading, Section::None),
+            heading,
+            message,
+        };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, heading).into_response(),
@@ -87,7 +95,9 @@ impl IntoResponse for AppError {
                     "Yardstick is briefly unavailable",
                     "The database cannot be reached right now. Nothing you entered was saved. Please try again in a moment.",
                 );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 response
             }
             AppError::Internal(err) => {

@@ -16,7 +16,11 @@ pub async fn get_healthz() -> Json<Value> {
 pub async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let readiness = crate::db::readiness(&state.db).await;
     let ready = readiness.database && readiness.migrated;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": if readiness.database { "ok" } else { "unreachable" },

@@ -43,7 +43,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: PgPool, clock: Clock) -> AppState {
-        AppState { db, clock, expose_query_count: false }
+        AppState {
+            db,
+            clock,
+            expose_query_count: false,
+        }
     }
 }
 
@@ -69,7 +73,10 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
@@ -88,12 +95,18 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::get_readyz))
         .route("/static/{version}/{*path}", get(assets::get_static))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), query_count::count_statements))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            query_count::count_statements,
+        ))
         .layer(middleware::from_fn(clear_shown_flash))
         .layer(headers)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -104,8 +117,16 @@ pub fn app(state: AppState) -> Router {
 /// The span every log line of a request carries. It names the route pattern, not the URI:
 /// paths and query strings may hold tokens, which must never reach the logs.
 fn request_span(request: &Request) -> tracing::Span {
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("(no route)");
-    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("(no route)");
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     tracing::info_span!("request", method = %request.method(), route, request_id)
 }
 
@@ -123,7 +144,9 @@ async fn clear_shown_flash(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if had_flash && shown {
-        response.headers_mut().append(header::SET_COOKIE, Flash::clear_cookie());
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, Flash::clear_cookie());
     }
     response
 }
@@ -142,8 +165,11 @@ pub async fn serve(
         tracing::info!("shutting down: draining in-flight requests");
         let _ = drained_tx.send(());
     };
-    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(signal);
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
     let server = std::pin::pin!(server.into_future());
     // Once the signal came, give in-flight requests `drain` to finish, then stop anyway.
     tokio::select! {

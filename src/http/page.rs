@@ -42,7 +42,11 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(title: impl Into<String>, section: Section) -> Layout {
-        Layout { title: title.into(), section, flash: None }
+        Layout {
+            title: title.into(),
+            section,
+            flash: None,
+        }
     }
 
     /// Adds the confirmation message the previous request left.
@@ -73,7 +77,11 @@ impl Flash {
             .flat_map(|value| value.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == FLASH_COOKIE)
-            .map(|(_, value)| form_urlencoded::parse(format!("m={value}").as_bytes()).map(|(_, v)| v.into_owned()).collect::<String>())
+            .map(|(_, value)| {
+                form_urlencoded::parse(format!("m={value}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .collect::<String>()
+            })
             .filter(|message| !message.is_empty());
         Flash(message)
     }
@@ -101,7 +109,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
 pub fn see_other(to: &str, message: &str) -> Response {
     let encoded: String = form_urlencoded::byte_serialize(message.as_bytes()).collect();
     let mut response = Redirect::to(to).into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&format!("{FLASH_COOKIE}={encoded}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax")) {
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}={encoded}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"
+    )) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -119,7 +129,10 @@ impl FormErrors {
 
     /// The message for `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -136,7 +149,11 @@ impl FormErrors {
 }
 
 /// Takes the value of a field check, recording its message when it fails.
-pub fn check<T>(errors: &mut FormErrors, field: &'static str, result: Result<T, String>) -> Option<T> {
+pub fn check<T>(
+    errors: &mut FormErrors,
+    field: &'static str,
+    result: Result<T, String>,
+) -> Option<T> {
     result.map_err(|message| errors.add(field, message)).ok()
 }
 
@@ -154,7 +171,11 @@ pub fn changed_fields(fields: &[(&'static str, String, String)]) -> Vec<ChangedF
     fields
         .iter()
         .filter(|(_, theirs, yours)| theirs != yours)
-        .map(|(label, theirs, yours)| ChangedField { label, theirs: theirs.clone(), yours: yours.clone() })
+        .map(|(label, theirs, yours)| ChangedField {
+            label,
+            theirs: theirs.clone(),
+            yours: yours.clone(),
+        })
         .collect()
 }
 
@@ -162,3 +183,22 @@ pub fn changed_fields(fields: &[(&'static str, String, String)]) -> Vec<ChangedF
 pub const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
 /// Shorthand for the 409 status.
 pub const CONFLICT: StatusCode = StatusCode::CONFLICT;
+
+/// Path parameters of a record's address. A malformed id is a page that does not exist:
+/// the styled 404, not a bare 400.
+pub struct Id<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Id<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Id(value)),
+            Err(_) => Err(crate::http::ErrorPage::not_found()),
+        }
+    }
+}

@@ -42,17 +42,25 @@ where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     let targets = Targets::new().with_target("sqlx::query", tracing::Level::TRACE);
-    QueryCountLayer.with_filter(targets).with_filter(filter_fn(|meta| meta.is_event()))
+    QueryCountLayer
+        .with_filter(targets)
+        .with_filter(filter_fn(|meta| meta.is_event()))
 }
 
 /// Middleware: counts this request's statements, logs the count, and exposes it to tests.
-pub async fn count_statements(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count_statements(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let counter = Arc::new(AtomicU32::new(0));
     let mut response = STATEMENTS.scope(counter.clone(), next.run(request)).await;
     let statements = counter.load(Ordering::Relaxed);
     tracing::debug!(statements, "sql statements");
     if state.expose_query_count {
-        response.headers_mut().insert(HEADER, HeaderValue::from(statements));
+        response
+            .headers_mut()
+            .insert(HEADER, HeaderValue::from(statements));
     }
     response
 }

@@ -20,13 +20,22 @@ pub use settings::Organisation;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/org", get(tree::get_org))
-        .route("/org/settings", get(settings::get_settings).post(settings::post_settings))
+        .route(
+            "/org/settings",
+            get(settings::get_settings).post(settings::post_settings),
+        )
         .route("/org/units", post(unit_form::post_unit))
         .route("/org/units/new", get(unit_form::get_new_unit))
-        .route("/org/units/{id}", get(unit_page::get_unit).post(unit_form::post_unit_update))
+        .route(
+            "/org/units/{id}",
+            get(unit_page::get_unit).post(unit_form::post_unit_update),
+        )
         .route("/org/units/{id}/edit", get(unit_form::get_edit_unit))
         .route("/org/units/{id}/members", post(unit_page::post_member))
-        .route("/org/units/{id}/members/{person_id}/remove", post(unit_page::post_remove_member))
+        .route(
+            "/org/units/{id}/members/{person_id}/remove",
+            post(unit_page::post_remove_member),
+        )
 }
 
 /// A unit as lists and selects show it, in tree order.
@@ -104,22 +113,30 @@ pub async fn insert_unit(
 
 /// Moving units is rare: serialising moves makes concurrent ones unable to build a cycle.
 pub async fn lock_tree(tx: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('yardstick.org_unit_tree'))").execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('yardstick.org_unit_tree'))")
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
 /// Whether `candidate` is `unit` itself or one of the units beneath it.
 pub async fn is_within(tx: &mut PgConnection, unit: Uuid, candidate: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_unit_tree WHERE ancestor_id = $1 AND descendant_id = $2)")
-        .bind(unit)
-        .bind(candidate)
-        .fetch_one(&mut *tx)
-        .await
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM org_unit_tree WHERE ancestor_id = $1 AND descendant_id = $2)",
+    )
+    .bind(unit)
+    .bind(candidate)
+    .fetch_one(&mut *tx)
+    .await
 }
 
 /// Re-hangs `unit` and everything beneath it under `new_parent` in the closure table.
 /// Call with the tree locked, after checking that `new_parent` is not within `unit`.
-pub async fn move_subtree(tx: &mut PgConnection, unit: Uuid, new_parent: Option<Uuid>) -> sqlx::Result<()> {
+pub async fn move_subtree(
+    tx: &mut PgConnection,
+    unit: Uuid,
+    new_parent: Option<Uuid>,
+) -> sqlx::Result<()> {
     // Forget the subtree's links to its old ancestors...
     sqlx::query(
         "DELETE FROM org_unit_tree

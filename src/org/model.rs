@@ -12,7 +12,12 @@ pub enum UnitKind {
 }
 
 impl UnitKind {
-    pub const ALL: [UnitKind; 4] = [UnitKind::Company, UnitKind::Division, UnitKind::Team, UnitKind::Other];
+    pub const ALL: [UnitKind; 4] = [
+        UnitKind::Company,
+        UnitKind::Division,
+        UnitKind::Team,
+        UnitKind::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,7 +46,9 @@ impl UnitKind {
 
     /// The label of a stored kind (the database only holds valid ones).
     pub fn label_of(value: &str) -> &'static str {
-        UnitKind::parse(value).map(UnitKind::label).unwrap_or("Other")
+        UnitKind::parse(value)
+            .map(UnitKind::label)
+            .unwrap_or("Other")
     }
 }
 
@@ -56,8 +63,13 @@ pub enum MemberRole {
 }
 
 impl MemberRole {
-    pub const ALL: [MemberRole; 5] =
-        [MemberRole::ProductManager, MemberRole::TechLead, MemberRole::Engineer, MemberRole::Leader, MemberRole::Other];
+    pub const ALL: [MemberRole; 5] = [
+        MemberRole::ProductManager,
+        MemberRole::TechLead,
+        MemberRole::Engineer,
+        MemberRole::Leader,
+        MemberRole::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,7 +100,9 @@ impl MemberRole {
 
     /// The label of a stored role.
     pub fn label_of(value: &str) -> &'static str {
-        MemberRole::parse(value).map(MemberRole::label).unwrap_or("Other")
+        MemberRole::parse(value)
+            .map(MemberRole::label)
+            .unwrap_or("Other")
     }
 }
 
@@ -99,18 +113,30 @@ pub fn required_text(value: &str, what: &str, max: usize) -> Result<String, Stri
         return Err(format!("Enter {what}"));
     }
     if value.chars().count() > max {
-        return Err(format!("{} must be {max} characters or fewer", capitalise(what)));
+        return Err(format!(
+            "{} must be {max} characters or fewer",
+            capitalise(what)
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(format!("{} cannot contain control characters", capitalise(what)));
+        return Err(format!(
+            "{} cannot contain control characters",
+            capitalise(what)
+        ));
     }
     Ok(value.to_string())
 }
 
 fn capitalise(what: &str) -> String {
-    let what = what.trim_start_matches("a ").trim_start_matches("an ").trim_start_matches("the ");
+    let what = what
+        .trim_start_matches("a ")
+        .trim_start_matches("an ")
+        .trim_start_matches("the ");
     let mut chars = what.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// An optional id from a form's select: empty means none.
@@ -119,7 +145,9 @@ pub fn optional_id(value: &str, message: &str) -> Result<Option<Uuid>, String> {
     if value.is_empty() {
         return Ok(None);
     }
-    Uuid::parse_str(value).map(Some).map_err(|_| message.to_string())
+    Uuid::parse_str(value)
+        .map(Some)
+        .map_err(|_| message.to_string())
 }
 
 /// One row of a tree in display order (parents before children), with what the template
@@ -144,7 +172,12 @@ pub fn tree_rows<T>(rows: Vec<(T, usize)>) -> Vec<TreeRow<T>> {
             let has_children = next.is_some_and(|n| n > depth);
             let next_depth = next.unwrap_or(0).min(depth);
             let closes = if has_children { 0 } else { depth - next_depth };
-            TreeRow { item, depth, has_children, closes }
+            TreeRow {
+                item,
+                depth,
+                has_children,
+                closes,
+            }
         })
         .collect()
 }
@@ -155,9 +188,18 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_must_not_be_empty_or_too_long() {
-        assert_eq!(required_text("  Search  ", "a name", 120), Ok("Search".into()));
-        assert_eq!(required_text("   ", "a name", 120), Err("Enter a name".into()));
-        assert_eq!(required_text(&"x".repeat(121), "a name", 120), Err("Name must be 120 characters or fewer".into()));
+        assert_eq!(
+            required_text("  Search  ", "a name", 120),
+            Ok("Search".into())
+        );
+        assert_eq!(
+            required_text("   ", "a name", 120),
+            Err("Enter a name".into())
+        );
+        assert_eq!(
+            required_text(&"x".repeat(121), "a name", 120),
+            Err("Name must be 120 characters or fewer".into())
+        );
         assert!(required_text("a\u{0}b", "a name", 120).is_err());
     }
 
@@ -174,7 +216,10 @@ mod tests {
         // company > (division A > (team 1, team 2), division B)
         let rows = tree_rows(vec![("company", 0), ("A", 1), ("1", 2), ("2", 2), ("B", 1)]);
         let shape: Vec<(bool, usize)> = rows.iter().map(|r| (r.has_children, r.closes)).collect();
-        assert_eq!(shape, vec![(true, 0), (true, 0), (false, 0), (false, 1), (false, 1)]);
+        assert_eq!(
+            shape,
+            vec![(true, 0), (true, 0), (false, 0), (false, 1), (false, 1)]
+        );
         let opened = rows.iter().filter(|r| r.has_children).count();
         let closed: usize = rows.iter().map(|r| r.closes).sum();
         assert_eq!(opened, closed);

@@ -2,14 +2,16 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::http::page::{self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{
+    self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Layout, Section, check,
+};
 use crate::http::{AppState, Result};
 
 /// The organisation's settings row.
@@ -23,7 +25,9 @@ pub struct Organisation {
 impl Organisation {
     /// Reads the one settings row.
     pub async fn load(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Organisation> {
-        sqlx::query_as("SELECT name, time_zone, version FROM organisation").fetch_one(db).await
+        sqlx::query_as("SELECT name, time_zone, version FROM organisation")
+            .fetch_one(db)
+            .await
     }
 
     /// The time zone; UTC if the stored name is unknown to this build.
@@ -40,7 +44,10 @@ pub async fn today(state: &AppState) -> sqlx::Result<NaiveDate> {
 
 /// A time zone name from the IANA database.
 pub fn parse_time_zone(value: &str) -> std::result::Result<Tz, String> {
-    value.trim().parse::<Tz>().map_err(|_| "Choose a time zone from the list, for example Europe/Berlin".to_string())
+    value
+        .trim()
+        .parse::<Tz>()
+        .map_err(|_| "Choose a time zone from the list, for example Europe/Berlin".to_string())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,23 +70,43 @@ pub struct SettingsPage {
 
 impl SettingsPage {
     fn new(form: SettingsForm, errors: FormErrors, flash: Flash) -> SettingsPage {
-        let zones = chrono_tz::TZ_VARIANTS.iter().map(|tz| (tz.name().to_string(), tz.name().to_string())).collect();
+        let zones = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| (tz.name().to_string(), tz.name().to_string()))
+            .collect();
         let layout = Layout::new("Organisation settings", Section::Organisation).with_flash(flash);
-        SettingsPage { layout, form, errors, changes: Vec::new(), zones }
+        SettingsPage {
+            layout,
+            form,
+            errors,
+            changes: Vec::new(),
+            zones,
+        }
     }
 }
 
 /// `GET /org/settings`
 pub async fn get_settings(State(state): State<AppState>, flash: Flash) -> Result<SettingsPage> {
     let org = Organisation::load(&state.db).await?;
-    let form = SettingsForm { name: org.name, time_zone: org.time_zone, version: org.version.to_string() };
+    let form = SettingsForm {
+        name: org.name,
+        time_zone: org.time_zone,
+        version: org.version.to_string(),
+    };
     Ok(SettingsPage::new(form, FormErrors::default(), flash))
 }
 
 /// `POST /org/settings`
-pub async fn post_settings(State(state): State<AppState>, Form(form): Form<SettingsForm>) -> Result<Response> {
+pub async fn post_settings(
+    State(state): State<AppState>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response> {
     let mut errors = FormErrors::default();
-    let name = check(&mut errors, "name", crate::org::model::required_text(&form.name, "the organisation's name", 120));
+    let name = check(
+        &mut errors,
+        "name",
+        crate::org::model::required_text(&form.name, "the organisation's name", 120),
+    );
     let zone = check(&mut errors, "time_zone", parse_time_zone(&form.time_zone));
     let (Some(name), Some(zone)) = (name, zone) else {
         return Ok((INVALID, SettingsPage::new(form, errors, Flash::default())).into_response());
@@ -98,9 +125,20 @@ pub async fn post_settings(State(state): State<AppState>, Form(form): Form<Setti
         let current = Organisation::load(&state.db).await?;
         let changes = page::changed_fields(&[
             ("Name", current.name.clone(), form.name.clone()),
-            ("Time zone", current.time_zone.clone(), form.time_zone.clone()),
+            (
+                "Time zone",
+                current.time_zone.clone(),
+                form.time_zone.clone(),
+            ),
         ]);
-        let mut page = SettingsPage::new(SettingsForm { version: current.version.to_string(), ..form }, errors, Flash::default());
+        let mut page = SettingsPage::new(
+            SettingsForm {
+                version: current.version.to_string(),
+                ..form
+            },
+            errors,
+            Flash::default(),
+        );
         page.changes = changes;
         return Ok((CONFLICT, page).into_response());
     }

@@ -63,7 +63,21 @@ pub async fn get_org(State(state): State<AppState>, flash: Flash) -> Result<OrgP
     for person in key {
         people.entry(person.org_unit_id).or_default().push(person);
     }
-    let rows = tree_rows(units.into_iter().map(|u| { let depth = u.depth as usize; (u, depth) }).collect());
+    let rows = tree_rows(
+        units
+            .into_iter()
+            .map(|u| {
+                let depth = u.depth as usize;
+                (u, depth)
+            })
+            .collect(),
+    );
     let layout = Layout::new("Organisation", Section::Organisation).with_flash(flash);
-    Ok(OrgPage { layout, org, rows, people, people_total })
+    Ok(OrgPage {
+        layout,
+        org,
+        rows,
+        people,
+        people_total,
+    })
 }

@@ -3,17 +3,21 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::http::error::violated_constraint;
-use crate::http::page::{self, CONFLICT, ChangedField, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{
+    self, CONFLICT, ChangedField, FormErrors, INVALID, Id, Layout, Section, check,
+};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{UnitKind, optional_id, required_text};
-use crate::org::{UnitInTree, insert_unit, is_within, lock_tree, move_subtree, units_in_tree_order};
+use crate::org::{
+    UnitInTree, insert_unit, is_within, lock_tree, move_subtree, units_in_tree_order,
+};
 
 /// The unit form as typed: every field a string, so nothing typed is ever lost.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -37,13 +41,24 @@ struct ValidUnit {
 impl UnitForm {
     fn parse(&self) -> std::result::Result<ValidUnit, FormErrors> {
         let mut errors = FormErrors::default();
-        let name = check(&mut errors, "name", required_text(&self.name, "a name", 120));
+        let name = check(
+            &mut errors,
+            "name",
+            required_text(&self.name, "a name", 120),
+        );
         let kind = check(&mut errors, "kind", UnitKind::parse(&self.kind));
-        let parent = check(&mut errors, "parent_id", optional_id(&self.parent_id, "Choose a unit from the list"));
+        let parent = check(
+            &mut errors,
+            "parent_id",
+            optional_id(&self.parent_id, "Choose a unit from the list"),
+        );
         match (name, kind, parent) {
-            (Some(name), Some(kind), Some(parent)) if errors.is_empty() => {
-                Ok(ValidUnit { name, kind, parent, archived: self.archived.is_some() })
-            }
+            (Some(name), Some(kind), Some(parent)) if errors.is_empty() => Ok(ValidUnit {
+                name,
+                kind,
+                parent,
+                archived: self.archived.is_some(),
+            }),
             _ => Err(errors),
         }
     }
@@ -65,8 +80,16 @@ pub struct UnitFormPage {
 impl UnitFormPage {
     /// The form page; when editing, the unit and its descendants are left out of the
     /// parent choices (a unit cannot move beneath itself).
-    fn new(unit_id: Option<Uuid>, form: UnitForm, errors: FormErrors, units: &[UnitInTree]) -> UnitFormPage {
-        let kinds = UnitKind::ALL.iter().map(|k| (k.as_str().to_string(), k.label().to_string())).collect();
+    fn new(
+        unit_id: Option<Uuid>,
+        form: UnitForm,
+        errors: FormErrors,
+        units: &[UnitInTree],
+    ) -> UnitFormPage {
+        let kinds = UnitKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), k.label().to_string()))
+            .collect();
         let mut parents = Vec::new();
         let mut skip_below: Option<i32> = None;
         for unit in units {
@@ -84,7 +107,11 @@ impl UnitFormPage {
                 parents.push((unit.id.to_string(), unit.indented_name()));
             }
         }
-        let title = if unit_id.is_some() { "Edit unit" } else { "Add a unit" };
+        let title = if unit_id.is_some() {
+            "Edit unit"
+        } else {
+            "Add a unit"
+        };
         UnitFormPage {
             layout: Layout::new(title, Section::Organisation),
             unit_id,
@@ -95,7 +122,6 @@ impl UnitFormPage {
             parents,
         }
     }
-
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,22 +130,35 @@ pub struct NewUnitQuery {
 }
 
 /// `GET /org/units/new?parent=…`
-pub async fn get_new_unit(State(state): State<AppState>, Query(query): Query<NewUnitQuery>) -> Result<UnitFormPage> {
+pub async fn get_new_unit(
+    State(state): State<AppState>,
+    Query(query): Query<NewUnitQuery>,
+) -> Result<UnitFormPage> {
     let units = units_in_tree_order(&state.db).await?;
     let parent = query.parent.unwrap_or_default();
     // Beneath a division the next unit is most likely a team; at the top, the company.
-    let parent_kind = units.iter().find(|u| u.id.to_string() == parent).map(|u| u.kind.as_str());
+    let parent_kind = units
+        .iter()
+        .find(|u| u.id.to_string() == parent)
+        .map(|u| u.kind.as_str());
     let kind = match parent_kind {
         None if units.is_empty() => "company",
         Some("company") => "division",
         _ => "team",
     };
-    let form = UnitForm { parent_id: parent, kind: kind.to_string(), ..UnitForm::default() };
+    let form = UnitForm {
+        parent_id: parent,
+        kind: kind.to_string(),
+        ..UnitForm::default()
+    };
     Ok(UnitFormPage::new(None, form, FormErrors::default(), &units))
 }
 
 /// `POST /org/units`
-pub async fn post_unit(State(state): State<AppState>, Form(form): Form<UnitForm>) -> Result<Response> {
+pub async fn post_unit(
+    State(state): State<AppState>,
+    Form(form): Form<UnitForm>,
+) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => return refuse(&state, None, form, errors).await,
@@ -134,13 +173,19 @@ pub async fn post_unit(State(state): State<AppState>, Form(form): Form<UnitForm>
     match insert_unit(&mut tx, id, valid.parent, &valid.name, valid.kind).await {
         Ok(()) => {}
         Err(err) if violated_constraint(&err) == Some("org_units_sibling_name_key") => {
-            errors.add("name", format!("There is already a unit called “{}” there", valid.name));
+            errors.add(
+                "name",
+                format!("There is already a unit called “{}” there", valid.name),
+            );
             return refuse(&state, None, form, errors).await;
         }
         Err(err) => return Err(err.into()),
     }
     tx.commit().await?;
-    Ok(page::see_other(&format!("/org/units/{id}"), &format!("{} created", valid.name)))
+    Ok(page::see_other(
+        &format!("/org/units/{id}"),
+        &format!("{} created", valid.name),
+    ))
 }
 
 /// The stored unit as the edit form shows it.
@@ -179,17 +224,25 @@ impl From<StoredUnit> for UnitForm {
 }
 
 /// `GET /org/units/{id}/edit`
-pub async fn get_edit_unit(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<UnitFormPage> {
+pub async fn get_edit_unit(
+    State(state): State<AppState>,
+    Id(id): Id<Uuid>,
+) -> Result<UnitFormPage> {
     let mut conn = state.db.acquire().await?;
     let unit = stored_unit(&mut conn, id).await?;
     let units = units_in_tree_order(&mut *conn).await?;
-    Ok(UnitFormPage::new(Some(id), unit.into(), FormErrors::default(), &units))
+    Ok(UnitFormPage::new(
+        Some(id),
+        unit.into(),
+        FormErrors::default(),
+        &units,
+    ))
 }
 
 /// `POST /org/units/{id}`: saves the edit form; moving the unit moves everything beneath it.
 pub async fn post_unit_update(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Id(id): Id<Uuid>,
     Form(form): Form<UnitForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
@@ -202,10 +255,13 @@ pub async fn post_unit_update(
     let mut errors = FormErrors::default();
     let moved = stored.parent_id != valid.parent;
     if moved {
-        if let Some(parent) = valid.parent {
-            if is_within(&mut tx, id, parent).await? {
-                errors.add("parent_id", "A unit cannot move beneath itself or one of its own units");
-            }
+        if let Some(parent) = valid.parent
+            && is_within(&mut tx, id, parent).await?
+        {
+            errors.add(
+                "parent_id",
+                "A unit cannot move beneath itself or one of its own units",
+            );
         }
         check_parent(&mut tx, valid.parent, &mut errors).await?;
     }
@@ -235,7 +291,10 @@ pub async fn post_unit_update(
         }
         Ok(_) => {}
         Err(err) if violated_constraint(&err) == Some("org_units_sibling_name_key") => {
-            errors.add("name", format!("There is already a unit called “{}” there", valid.name));
+            errors.add(
+                "name",
+                format!("There is already a unit called “{}” there", valid.name),
+            );
             return refuse(&state, Some(id), form, errors).await;
         }
         Err(err) => return Err(err.into()),
@@ -244,25 +303,41 @@ pub async fn post_unit_update(
         move_subtree(&mut tx, id, valid.parent).await?;
     }
     tx.commit().await?;
-    Ok(page::see_other(&format!("/org/units/{id}"), &format!("{} saved", valid.name)))
+    Ok(page::see_other(
+        &format!("/org/units/{id}"),
+        &format!("{} saved", valid.name),
+    ))
 }
 
 /// A new unit's parent must exist and not be archived.
-async fn check_parent(tx: &mut PgConnection, parent: Option<Uuid>, errors: &mut FormErrors) -> Result<()> {
+async fn check_parent(
+    tx: &mut PgConnection,
+    parent: Option<Uuid>,
+    errors: &mut FormErrors,
+) -> Result<()> {
     let Some(parent) = parent else { return Ok(()) };
-    let archived: Option<bool> = sqlx::query_scalar("SELECT archived_at IS NOT NULL FROM org_units WHERE id = $1")
-        .bind(parent)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let archived: Option<bool> =
+        sqlx::query_scalar("SELECT archived_at IS NOT NULL FROM org_units WHERE id = $1")
+            .bind(parent)
+            .fetch_optional(&mut *tx)
+            .await?;
     match archived {
         None => errors.add("parent_id", "That unit no longer exists: choose another"),
-        Some(true) => errors.add("parent_id", "That unit is archived: choose another, or restore it first"),
+        Some(true) => errors.add(
+            "parent_id",
+            "That unit is archived: choose another, or restore it first",
+        ),
         Some(false) => {}
     }
     Ok(())
 }
 
-async fn refuse(state: &AppState, id: Option<Uuid>, form: UnitForm, errors: FormErrors) -> Result<Response> {
+async fn refuse(
+    state: &AppState,
+    id: Option<Uuid>,
+    form: UnitForm,
+    errors: FormErrors,
+) -> Result<Response> {
     let units = units_in_tree_order(&state.db).await?;
     Ok((INVALID, UnitFormPage::new(id, form, errors, &units)).into_response())
 }
@@ -274,20 +349,38 @@ async fn conflict(state: &AppState, id: Uuid, form: UnitForm) -> Result<Response
     let current = stored_unit(&mut conn, id).await?;
     let units = units_in_tree_order(&mut *conn).await?;
     let parent_name = |parent_id: &str| {
-        units.iter().find(|u| u.id.to_string() == parent_id).map(|u| u.name.clone()).unwrap_or_else(|| "(top level)".into())
+        units
+            .iter()
+            .find(|u| u.id.to_string() == parent_id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| "(top level)".into())
     };
     let yes_no = |b: bool| if b { "Yes" } else { "No" }.to_string();
     let changes = page::changed_fields(&[
         ("Name", current.name.clone(), form.name.trim().to_string()),
-        ("Kind", UnitKind::label_of(&current.kind).into(), UnitKind::label_of(&form.kind).into()),
+        (
+            "Kind",
+            UnitKind::label_of(&current.kind).into(),
+            UnitKind::label_of(&form.kind).into(),
+        ),
         (
             "Part of",
-            current.parent_name.clone().unwrap_or_else(|| "(top level)".into()),
+            current
+                .parent_name
+                .clone()
+                .unwrap_or_else(|| "(top level)".into()),
             parent_name(&form.parent_id),
         ),
-        ("Archived", yes_no(current.archived), yes_no(form.archived.is_some())),
+        (
+            "Archived",
+            yes_no(current.archived),
+            yes_no(form.archived.is_some()),
+        ),
     ]);
-    let form = UnitForm { version: current.version.to_string(), ..form };
+    let form = UnitForm {
+        version: current.version.to_string(),
+        ..form
+    };
     let mut page = UnitFormPage::new(Some(id), form, FormErrors::default(), &units);
     page.changes = changes;
     Ok((CONFLICT, page).into_response())

@@ -4,12 +4,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::http::page::{self, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{self, Flash, FormErrors, INVALID, Id, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, UnitKind};
 use crate::org::upsert_membership;
@@ -81,13 +81,20 @@ pub struct UnitPage {
     roles: Vec<(String, String)>,
 }
 
-async fn unit_page(state: &AppState, id: Uuid, form: MemberForm, errors: FormErrors, flash: Flash) -> Result<UnitPage> {
-    let unit: Unit =
-        sqlx::query_as("SELECT id, name, kind, archived_at IS NOT NULL AS archived FROM org_units WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
+async fn unit_page(
+    state: &AppState,
+    id: Uuid,
+    form: MemberForm,
+    errors: FormErrors,
+    flash: Flash,
+) -> Result<UnitPage> {
+    let unit: Unit = sqlx::query_as(
+        "SELECT id, name, kind, archived_at IS NOT NULL AS archived FROM org_units WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(AppError::NotFound)?;
     // Ancestors (depth > 0) and children (parent = unit) in one statement.
     let related: Vec<Related> = sqlx::query_as(
         "SELECT u.id, u.name, u.kind, u.archived_at IS NOT NULL AS archived, t.depth
@@ -111,14 +118,34 @@ async fn unit_page(state: &AppState, id: Uuid, form: MemberForm, errors: FormErr
     .bind(id)
     .fetch_all(&state.db)
     .await?;
-    let roles = MemberRole::ALL.iter().map(|r| (r.as_str().to_string(), r.label().to_string())).collect();
-    let layout = Layout::new(format!("Unit · {}", unit.name), Section::Organisation).with_flash(flash);
-    Ok(UnitPage { layout, unit, ancestors, children, members, form, errors, roles })
+    let roles = MemberRole::ALL
+        .iter()
+        .map(|r| (r.as_str().to_string(), r.label().to_string()))
+        .collect();
+    let layout =
+        Layout::new(format!("Unit · {}", unit.name), Section::Organisation).with_flash(flash);
+    Ok(UnitPage {
+        layout,
+        unit,
+        ancestors,
+        children,
+        members,
+        form,
+        errors,
+        roles,
+    })
 }
 
 /// `GET /org/units/{id}`
-pub async fn get_unit(State(state): State<AppState>, Path(id): Path<Uuid>, flash: Flash) -> Result<UnitPage> {
-    let form = MemberForm { role: MemberRole::Engineer.as_str().into(), ..MemberForm::default() };
+pub async fn get_unit(
+    State(state): State<AppState>,
+    Id(id): Id<Uuid>,
+    flash: Flash,
+) -> Result<UnitPage> {
+    let form = MemberForm {
+        role: MemberRole::Engineer.as_str().into(),
+        ..MemberForm::default()
+    };
     unit_page(&state, id, form, FormErrors::default(), flash).await
 }
 
@@ -126,40 +153,55 @@ pub async fn get_unit(State(state): State<AppState>, Path(id): Path<Uuid>, flash
 /// the role of someone already there). Email scales where a list of everyone would not.
 pub async fn post_member(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Id(id): Id<Uuid>,
     Form(form): Form<MemberForm>,
 ) -> Result<Response> {
     let mut errors = FormErrors::default();
     let email = check(&mut errors, "email", Email::parse(&form.email));
     let role = check(&mut errors, "role", MemberRole::parse(&form.role));
     let person: Option<(Uuid, String)> = match &email {
-        Some(email) => sqlx::query_as("SELECT id, name FROM people WHERE lower(email) = lower($1)")
-            .bind(email.as_str())
-            .fetch_optional(&state.db)
-            .await?,
+        Some(email) => {
+            sqlx::query_as("SELECT id, name FROM people WHERE lower(email) = lower($1)")
+                .bind(email.as_str())
+                .fetch_optional(&state.db)
+                .await?
+        }
         None => None,
     };
     if email.is_some() && person.is_none() {
-        errors.add("email", "Nobody has this email yet: add the person first, then add them here");
+        errors.add(
+            "email",
+            "Nobody has this email yet: add the person first, then add them here",
+        );
     }
     let (Some((person_id, name)), Some(role), true) = (person, role, errors.is_empty()) else {
-        return Ok((INVALID, unit_page(&state, id, form, errors, Flash::default()).await?).into_response());
+        return Ok((
+            INVALID,
+            unit_page(&state, id, form, errors, Flash::default()).await?,
+        )
+            .into_response());
     };
     match upsert_membership(&state.db, id, person_id, role).await {
         Ok(()) => {}
         // The unit was deleted meanwhile.
-        Err(err) if crate::http::error::violated_constraint(&err) == Some("memberships_org_unit_id_fkey") => {
+        Err(err)
+            if crate::http::error::violated_constraint(&err)
+                == Some("memberships_org_unit_id_fkey") =>
+        {
             return Err(AppError::NotFound);
         }
         Err(err) => return Err(err.into()),
     }
-    Ok(page::see_other(&format!("/org/units/{id}"), &format!("{name} added as {}", role.label().to_lowercase())))
+    Ok(page::see_other(
+        &format!("/org/units/{id}"),
+        &format!("{name} added as {}", role.label().to_lowercase()),
+    ))
 }
 
 /// `POST /org/units/{id}/members/{person_id}/remove`
 pub async fn post_remove_member(
     State(state): State<AppState>,
-    Path((id, person_id)): Path<(Uuid, Uuid)>,
+    Id((id, person_id)): Id<(Uuid, Uuid)>,
 ) -> Result<Response> {
     let removed: Option<String> = sqlx::query_scalar(
         "DELETE FROM memberships m USING people p
@@ -171,5 +213,8 @@ pub async fn post_remove_member(
     .fetch_optional(&state.db)
     .await?;
     let name = removed.ok_or(AppError::NotFound)?;
-    Ok(page::see_other(&format!("/org/units/{id}"), &format!("{name} removed from this unit")))
+    Ok(page::see_other(
+        &format!("/org/units/{id}"),
+        &format!("{name} removed from this unit"),
+    ))
 }

@@ -15,7 +15,9 @@ impl Email {
         if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(shape.into());
         }
-        let Some((local, domain)) = value.split_once('@') else { return Err(shape.into()) };
+        let Some((local, domain)) = value.split_once('@') else {
+            return Err(shape.into());
+        };
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -38,12 +40,28 @@ mod tests {
 
     #[test]
     fn a_plain_address_is_accepted_and_trimmed() {
-        assert_eq!(Email::parse("  Ada.Lovelace@Example.org ").unwrap().as_str(), "Ada.Lovelace@Example.org");
+        assert_eq!(
+            Email::parse("  Ada.Lovelace@Example.org ")
+                .unwrap()
+                .as_str(),
+            "Ada.Lovelace@Example.org"
+        );
     }
 
     #[test]
     fn addresses_without_a_proper_domain_are_refused() {
-        for bad in ["", "ada", "ada@", "@example.org", "ada@example", "ada@.org", "ada@example.", "a b@example.org", "ada@ex..org", "a@b@c.org"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "ada@.org",
+            "ada@example.",
+            "a b@example.org",
+            "ada@ex..org",
+            "a@b@c.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -3,16 +3,18 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::error::violated_constraint;
-use crate::http::page::{self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{
+    self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Id, Layout, Section, check,
+};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, optional_id, required_text};
-use crate::org::{upsert_membership, units_in_tree_order};
+use crate::org::{units_in_tree_order, upsert_membership};
 use crate::people::model::Email;
 
 /// How many people a list page shows.
@@ -62,12 +64,20 @@ impl PeoplePage {
 
 /// Escapes LIKE wildcards so a search for "50%" finds "50%".
 pub fn like_pattern(text: &str) -> String {
-    let escaped = text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// `GET /people?q=&unit=&after=`: everyone, by name, 50 at a time (keyset pagination).
-pub async fn get_people(State(state): State<AppState>, Query(query): Query<PeopleQuery>, flash: Flash) -> Result<PeoplePage> {
+pub async fn get_people(
+    State(state): State<AppState>,
+    Query(query): Query<PeopleQuery>,
+    flash: Flash,
+) -> Result<PeoplePage> {
     // A malformed id in the URL filters nothing rather than failing the page.
     let unit = Uuid::parse_str(query.unit.trim()).ok();
     let after = Uuid::parse_str(query.after.trim()).ok();
@@ -98,9 +108,19 @@ pub async fn get_people(State(state): State<AppState>, Query(query): Query<Peopl
     } else {
         None
     };
-    let units = units_in_tree_order(&state.db).await?.iter().map(|u| (u.id.to_string(), u.indented_name())).collect();
+    let units = units_in_tree_order(&state.db)
+        .await?
+        .iter()
+        .map(|u| (u.id.to_string(), u.indented_name()))
+        .collect();
     let layout = Layout::new("People", Section::Organisation).with_flash(flash);
-    Ok(PeoplePage { layout, query, units, people, next })
+    Ok(PeoplePage {
+        layout,
+        query,
+        units,
+        people,
+        next,
+    })
 }
 
 /// The person form as typed.
@@ -123,14 +143,22 @@ struct ValidPerson {
 impl PersonForm {
     fn parse(&self) -> std::result::Result<ValidPerson, FormErrors> {
         let mut errors = FormErrors::default();
-        let name = check(&mut errors, "name", required_text(&self.name, "a name", 120));
+        let name = check(
+            &mut errors,
+            "name",
+            required_text(&self.name, "a name", 120),
+        );
         let email = check(&mut errors, "email", Email::parse(&self.email));
         let title = self.title.trim();
         if title.chars().count() > 120 {
             errors.add("title", "Title must be 120 characters or fewer");
         }
         match (name, email) {
-            (Some(name), Some(email)) if errors.is_empty() => Ok(ValidPerson { name, email, title: title.to_string() }),
+            (Some(name), Some(email)) if errors.is_empty() => Ok(ValidPerson {
+                name,
+                email,
+                title: title.to_string(),
+            }),
             _ => Err(errors),
         }
     }
@@ -148,8 +176,18 @@ pub struct PersonFormPage {
 
 impl PersonFormPage {
     fn new(person_id: Option<Uuid>, form: PersonForm, errors: FormErrors) -> PersonFormPage {
-        let title = if person_id.is_some() { "Edit person" } else { "Add a person" };
-        PersonFormPage { layout: Layout::new(title, Section::Organisation), person_id, form, errors, changes: Vec::new() }
+        let title = if person_id.is_some() {
+            "Edit person"
+        } else {
+            "Add a person"
+        };
+        PersonFormPage {
+            layout: Layout::new(title, Section::Organisation),
+            person_id,
+            form,
+            errors,
+            changes: Vec::new(),
+        }
     }
 }
 
@@ -160,31 +198,46 @@ pub async fn get_new_person() -> PersonFormPage {
 
 /// Turns a duplicate email into a message on the email field.
 async fn duplicate_email(state: &AppState, email: &Email, errors: &mut FormErrors) -> Result<()> {
-    let other: Option<String> = sqlx::query_scalar("SELECT name FROM people WHERE lower(email) = lower($1)")
-        .bind(email.as_str())
-        .fetch_optional(&state.db)
-        .await?;
+    let other: Option<String> =
+        sqlx::query_scalar("SELECT name FROM people WHERE lower(email) = lower($1)")
+            .bind(email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
     let who = other.unwrap_or_else(|| "Someone".into());
-    errors.add("email", format!("{who} already has this email address (emails are compared without regard to case)"));
+    errors.add(
+        "email",
+        format!(
+            "{who} already has this email address (emails are compared without regard to case)"
+        ),
+    );
     Ok(())
 }
 
 /// `POST /people`
-pub async fn post_person(State(state): State<AppState>, Form(form): Form<PersonForm>) -> Result<Response> {
+pub async fn post_person(
+    State(state): State<AppState>,
+    Form(form): Form<PersonForm>,
+) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return Ok((INVALID, PersonFormPage::new(None, form, errors)).into_response()),
+        Err(errors) => {
+            return Ok((INVALID, PersonFormPage::new(None, form, errors)).into_response());
+        }
     };
     let id = Uuid::new_v4();
-    let inserted = sqlx::query("INSERT INTO people (id, name, email, title) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(&valid.name)
-        .bind(valid.email.as_str())
-        .bind(&valid.title)
-        .execute(&state.db)
-        .await;
+    let inserted =
+        sqlx::query("INSERT INTO people (id, name, email, title) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(&valid.name)
+            .bind(valid.email.as_str())
+            .bind(&valid.title)
+            .execute(&state.db)
+            .await;
     match inserted {
-        Ok(_) => Ok(page::see_other(&format!("/people/{id}"), &format!("{} added", valid.name))),
+        Ok(_) => Ok(page::see_other(
+            &format!("/people/{id}"),
+            &format!("{} added", valid.name),
+        )),
         Err(err) if violated_constraint(&err) == Some("people_email_key") => {
             let mut errors = FormErrors::default();
             duplicate_email(&state, &valid.email, &mut errors).await?;
@@ -245,7 +298,13 @@ pub struct PersonPage {
     errors: FormErrors,
 }
 
-async fn person_page(state: &AppState, id: Uuid, form: MembershipForm, errors: FormErrors, flash: Flash) -> Result<PersonPage> {
+async fn person_page(
+    state: &AppState,
+    id: Uuid,
+    form: MembershipForm,
+    errors: FormErrors,
+    flash: Flash,
+) -> Result<PersonPage> {
     let person = load_person(state, id).await?;
     // Each unit with the path above it ("Company › Division"), in one statement.
     let memberships = sqlx::query_as(
@@ -266,25 +325,48 @@ async fn person_page(state: &AppState, id: Uuid, form: MembershipForm, errors: F
         .filter(|u| !u.archived)
         .map(|u| (u.id.to_string(), u.indented_name()))
         .collect();
-    let roles = MemberRole::ALL.iter().map(|r| (r.as_str().to_string(), r.label().to_string())).collect();
-    let layout = Layout::new(format!("Person · {}", person.name), Section::Organisation).with_flash(flash);
-    Ok(PersonPage { layout, person, memberships, units, roles, form, errors })
+    let roles = MemberRole::ALL
+        .iter()
+        .map(|r| (r.as_str().to_string(), r.label().to_string()))
+        .collect();
+    let layout =
+        Layout::new(format!("Person · {}", person.name), Section::Organisation).with_flash(flash);
+    Ok(PersonPage {
+        layout,
+        person,
+        memberships,
+        units,
+        roles,
+        form,
+        errors,
+    })
 }
 
 /// `GET /people/{id}`
-pub async fn get_person(State(state): State<AppState>, Path(id): Path<Uuid>, flash: Flash) -> Result<PersonPage> {
-    let form = MembershipForm { role: MemberRole::Engineer.as_str().into(), ..MembershipForm::default() };
+pub async fn get_person(
+    State(state): State<AppState>,
+    Id(id): Id<Uuid>,
+    flash: Flash,
+) -> Result<PersonPage> {
+    let form = MembershipForm {
+        role: MemberRole::Engineer.as_str().into(),
+        ..MembershipForm::default()
+    };
     person_page(&state, id, form, FormErrors::default(), flash).await
 }
 
 /// `POST /people/{id}/memberships`: adds the person to a unit, or changes their role there.
 pub async fn post_membership(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Id(id): Id<Uuid>,
     Form(form): Form<MembershipForm>,
 ) -> Result<Response> {
     let mut errors = FormErrors::default();
-    let unit = check(&mut errors, "unit", optional_id(&form.unit, "Choose a unit from the list"));
+    let unit = check(
+        &mut errors,
+        "unit",
+        optional_id(&form.unit, "Choose a unit from the list"),
+    );
     let role = check(&mut errors, "role", MemberRole::parse(&form.role));
     let unit = match unit {
         Some(None) => {
@@ -295,14 +377,27 @@ pub async fn post_membership(
         None => None,
     };
     let (Some(unit), Some(role)) = (unit, role) else {
-        return Ok((INVALID, person_page(&state, id, form, errors, Flash::default()).await?).into_response());
+        return Ok((
+            INVALID,
+            person_page(&state, id, form, errors, Flash::default()).await?,
+        )
+            .into_response());
     };
     match upsert_membership(&state.db, unit, id, role).await {
-        Ok(()) => Ok(page::see_other(&format!("/people/{id}"), "Unit membership saved")),
-        Err(err) if violated_constraint(&err) == Some("memberships_person_id_fkey") => Err(AppError::NotFound),
+        Ok(()) => Ok(page::see_other(
+            &format!("/people/{id}"),
+            "Unit membership saved",
+        )),
+        Err(err) if violated_constraint(&err) == Some("memberships_person_id_fkey") => {
+            Err(AppError::NotFound)
+        }
         Err(err) if violated_constraint(&err) == Some("memberships_org_unit_id_fkey") => {
             errors.add("unit", "That unit no longer exists: choose another");
-            Ok((INVALID, person_page(&state, id, form, errors, Flash::default()).await?).into_response())
+            Ok((
+                INVALID,
+                person_page(&state, id, form, errors, Flash::default()).await?,
+            )
+                .into_response())
         }
         Err(err) => Err(err.into()),
     }
@@ -321,20 +416,29 @@ impl From<Person> for PersonForm {
 }
 
 /// `GET /people/{id}/edit`
-pub async fn get_edit_person(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<PersonFormPage> {
+pub async fn get_edit_person(
+    State(state): State<AppState>,
+    Id(id): Id<Uuid>,
+) -> Result<PersonFormPage> {
     let person = load_person(&state, id).await?;
-    Ok(PersonFormPage::new(Some(id), person.into(), FormErrors::default()))
+    Ok(PersonFormPage::new(
+        Some(id),
+        person.into(),
+        FormErrors::default(),
+    ))
 }
 
 /// `POST /people/{id}`
 pub async fn post_person_update(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Id(id): Id<Uuid>,
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return Ok((INVALID, PersonFormPage::new(Some(id), form, errors)).into_response()),
+        Err(errors) => {
+            return Ok((INVALID, PersonFormPage::new(Some(id), form, errors)).into_response());
+        }
     };
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let updated = sqlx::query(
@@ -350,19 +454,35 @@ pub async fn post_person_update(
     .execute(&state.db)
     .await;
     match updated {
-        Ok(done) if done.rows_affected() == 1 => {
-            Ok(page::see_other(&format!("/people/{id}"), &format!("{} saved", valid.name)))
-        }
+        Ok(done) if done.rows_affected() == 1 => Ok(page::see_other(
+            &format!("/people/{id}"),
+            &format!("{} saved", valid.name),
+        )),
         Ok(_) => {
             let current = load_person(&state, id).await?;
             let yes_no = |b: bool| if b { "Yes" } else { "No" }.to_string();
             let changes = page::changed_fields(&[
                 ("Name", current.name.clone(), form.name.trim().to_string()),
-                ("Email", current.email.clone(), form.email.trim().to_string()),
-                ("Title", current.title.clone(), form.title.trim().to_string()),
-                ("Active", yes_no(current.active), yes_no(form.active.is_some())),
+                (
+                    "Email",
+                    current.email.clone(),
+                    form.email.trim().to_string(),
+                ),
+                (
+                    "Title",
+                    current.title.clone(),
+                    form.title.trim().to_string(),
+                ),
+                (
+                    "Active",
+                    yes_no(current.active),
+                    yes_no(form.active.is_some()),
+                ),
             ]);
-            let form = PersonForm { version: current.version.to_string(), ..form };
+            let form = PersonForm {
+                version: current.version.to_string(),
+                ..form
+            };
             let mut page = PersonFormPage::new(Some(id), form, FormErrors::default());
             page.changes = changes;
             Ok((CONFLICT, page).into_response())

@@ -24,7 +24,9 @@ use model::{Cadence, human_date, parse_date, quarter_of};
 
 /// `/periods`, `/periods/new`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/periods", get(get_periods).post(post_period)).route("/periods/new", get(get_new_period))
+    Router::new()
+        .route("/periods", get(get_periods).post(post_period))
+        .route("/periods/new", get(get_new_period))
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -44,7 +46,11 @@ impl Period {
 
     /// "1 Jan 2026 – 31 Mar 2026"
     pub fn dates(&self) -> String {
-        format!("{} – {}", human_date(self.starts_on), human_date(self.ends_on))
+        format!(
+            "{} – {}",
+            human_date(self.starts_on),
+            human_date(self.ends_on)
+        )
     }
 
     pub fn contains(&self, day: NaiveDate) -> bool {
@@ -53,7 +59,10 @@ impl Period {
 }
 
 /// The period containing `today`, the shortest when several do.
-pub async fn current_period(db: impl sqlx::PgExecutor<'_>, today: NaiveDate) -> sqlx::Result<Option<Period>> {
+pub async fn current_period(
+    db: impl sqlx::PgExecutor<'_>,
+    today: NaiveDate,
+) -> sqlx::Result<Option<Period>> {
     sqlx::query_as(
         "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
            FROM periods WHERE starts_on <= $1 AND ends_on >= $1
@@ -111,7 +120,12 @@ pub async fn get_periods(State(state): State<AppState>, flash: Flash) -> Result<
         .min_by_key(|p| (p.ends_on - p.starts_on, p.starts_on))
         .map(|p| p.id);
     let layout = Layout::new("Periods", Section::Organisation).with_flash(flash);
-    Ok(PeriodsPage { layout, periods, today, current })
+    Ok(PeriodsPage {
+        layout,
+        periods,
+        today,
+        current,
+    })
 }
 
 /// The period form as typed.
@@ -136,16 +150,29 @@ impl PeriodForm {
         let mut errors = FormErrors::default();
         let name = check(&mut errors, "name", required_text(&self.name, "a name", 60));
         let cadence = check(&mut errors, "cadence", Cadence::parse(&self.cadence));
-        let starts_on = check(&mut errors, "starts_on", parse_date(&self.starts_on, "start date"));
-        let ends_on = check(&mut errors, "ends_on", parse_date(&self.ends_on, "end date"));
-        if let (Some(start), Some(end)) = (starts_on, ends_on) {
-            if end < start {
-                errors.add("ends_on", "The end date must be on or after the start date");
-            }
+        let starts_on = check(
+            &mut errors,
+            "starts_on",
+            parse_date(&self.starts_on, "start date"),
+        );
+        let ends_on = check(
+            &mut errors,
+            "ends_on",
+            parse_date(&self.ends_on, "end date"),
+        );
+        if let (Some(start), Some(end)) = (starts_on, ends_on)
+            && end < start
+        {
+            errors.add("ends_on", "The end date must be on or after the start date");
         }
         match (name, cadence, starts_on, ends_on) {
             (Some(name), Some(cadence), Some(starts_on), Some(ends_on)) if errors.is_empty() => {
-                Ok(ValidPeriod { name, cadence, starts_on, ends_on })
+                Ok(ValidPeriod {
+                    name,
+                    cadence,
+                    starts_on,
+                    ends_on,
+                })
             }
             _ => Err(errors),
         }
@@ -163,8 +190,16 @@ pub struct PeriodFormPage {
 
 impl PeriodFormPage {
     fn new(form: PeriodForm, errors: FormErrors) -> PeriodFormPage {
-        let cadences = Cadence::ALL.iter().map(|c| (c.as_str().to_string(), c.label().to_string())).collect();
-        PeriodFormPage { layout: Layout::new("Add a period", Section::Organisation), form, errors, cadences }
+        let cadences = Cadence::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), c.label().to_string()))
+            .collect();
+        PeriodFormPage {
+            layout: Layout::new("Add a period", Section::Organisation),
+            form,
+            errors,
+            cadences,
+        }
     }
 }
 
@@ -173,7 +208,9 @@ impl PeriodFormPage {
 pub async fn get_new_period(State(state): State<AppState>) -> Result<PeriodFormPage> {
     let today = today(&state).await?;
     let last_quarter_end: Option<NaiveDate> =
-        sqlx::query_scalar("SELECT max(ends_on) FROM periods WHERE cadence = 'quarter'").fetch_one(&state.db).await?;
+        sqlx::query_scalar("SELECT max(ends_on) FROM periods WHERE cadence = 'quarter'")
+            .fetch_one(&state.db)
+            .await?;
     let proposed = last_quarter_end.and_then(|d| d.succ_opt()).unwrap_or(today);
     let (start, end, name) = quarter_of(proposed);
     let form = PeriodForm {
@@ -186,24 +223,37 @@ pub async fn get_new_period(State(state): State<AppState>) -> Result<PeriodFormP
 }
 
 /// `POST /periods`
-pub async fn post_period(State(state): State<AppState>, Form(form): Form<PeriodForm>) -> Result<Response> {
+pub async fn post_period(
+    State(state): State<AppState>,
+    Form(form): Form<PeriodForm>,
+) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => return Ok((INVALID, PeriodFormPage::new(form, errors)).into_response()),
     };
-    let inserted = sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)")
-        .bind(Uuid::new_v4())
-        .bind(&valid.name)
-        .bind(valid.cadence.as_str())
-        .bind(valid.starts_on)
-        .bind(valid.ends_on)
-        .execute(&state.db)
-        .await;
+    let inserted = sqlx::query(
+        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(&valid.name)
+    .bind(valid.cadence.as_str())
+    .bind(valid.starts_on)
+    .bind(valid.ends_on)
+    .execute(&state.db)
+    .await;
     let mut errors = FormErrors::default();
     match inserted {
-        Ok(_) => return Ok(page::see_other("/periods", &format!("{} added", valid.name))),
+        Ok(_) => {
+            return Ok(page::see_other(
+                "/periods",
+                &format!("{} added", valid.name),
+            ));
+        }
         Err(err) if violated_constraint(&err) == Some("periods_name_key") => {
-            errors.add("name", format!("There is already a period called “{}”", valid.name));
+            errors.add(
+                "name",
+                format!("There is already a period called “{}”", valid.name),
+            );
         }
         Err(err) if violated_constraint(&err) == Some("periods_no_overlap") => {
             let other: Option<Period> = sqlx::query_as(

@@ -37,7 +37,9 @@ impl Cadence {
     }
 
     pub fn label_of(value: &str) -> &'static str {
-        Cadence::parse(value).map(Cadence::label).unwrap_or("Custom")
+        Cadence::parse(value)
+            .map(Cadence::label)
+            .unwrap_or("Custom")
     }
 }
 
@@ -50,7 +52,9 @@ pub fn parse_date(value: &str, what: &str) -> Result<NaiveDate, String> {
     let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map_err(|_| format!("The {what} must be a real date, like 2026-03-31"))?;
     if !(1900..=2999).contains(&date.year()) {
-        return Err(format!("The {what} must be between the years 1900 and 2999"));
+        return Err(format!(
+            "The {what} must be between the years 1900 and 2999"
+        ));
     }
     Ok(date)
 }
@@ -58,14 +62,19 @@ pub fn parse_date(value: &str, what: &str) -> Result<NaiveDate, String> {
 /// The quarter containing `date`: its first and last day, and a name like "2026 Q2".
 pub fn quarter_of(date: NaiveDate) -> (NaiveDate, NaiveDate, String) {
     let q = (date.month0() / 3) as i32;
-    let start = NaiveDate::from_ymd_opt(date.year(), (q * 3 + 1) as u32, 1).expect("first day of a quarter");
+    let start = NaiveDate::from_ymd_opt(date.year(), (q * 3 + 1) as u32, 1)
+        .expect("first day of a quarter");
     let next = if q == 3 {
         NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
     } else {
         NaiveDate::from_ymd_opt(date.year(), (q * 3 + 4) as u32, 1)
     }
     .expect("first day of the next quarter");
-    (start, next.pred_opt().expect("a day before"), format!("{} Q{}", date.year(), q + 1))
+    (
+        start,
+        next.pred_opt().expect("a day before"),
+        format!("{} Q{}", date.year(), q + 1),
+    )
 }
 
 /// Formats a date as people read it: "30 Jun 2026".
@@ -83,19 +92,40 @@ mod tests {
 
     #[test]
     fn quarters_start_and_end_on_the_right_days() {
-        assert_eq!(quarter_of(d(2026, 2, 14)), (d(2026, 1, 1), d(2026, 3, 31), "2026 Q1".into()));
-        assert_eq!(quarter_of(d(2026, 11, 21)), (d(2026, 10, 1), d(2026, 12, 31), "2026 Q4".into()));
-        assert_eq!(quarter_of(d(2024, 4, 1)), (d(2024, 4, 1), d(2024, 6, 30), "2024 Q2".into()));
+        assert_eq!(
+            quarter_of(d(2026, 2, 14)),
+            (d(2026, 1, 1), d(2026, 3, 31), "2026 Q1".into())
+        );
+        assert_eq!(
+            quarter_of(d(2026, 11, 21)),
+            (d(2026, 10, 1), d(2026, 12, 31), "2026 Q4".into())
+        );
+        assert_eq!(
+            quarter_of(d(2024, 4, 1)),
+            (d(2024, 4, 1), d(2024, 6, 30), "2024 Q2".into())
+        );
     }
 
     #[test]
     fn dates_must_be_real_and_in_range() {
         assert_eq!(parse_date("2026-06-30", "start date"), Ok(d(2026, 6, 30)));
-        assert!(parse_date("2026-02-30", "start date").unwrap_err().contains("real date"));
-        assert!(parse_date("", "start date").unwrap_err().contains("Enter the start date"));
+        assert!(
+            parse_date("2026-02-30", "start date")
+                .unwrap_err()
+                .contains("real date")
+        );
+        assert!(
+            parse_date("", "start date")
+                .unwrap_err()
+                .contains("Enter the start date")
+        );
         assert!(parse_date("30/06/2026", "start date").is_err());
         assert!(parse_date("+275760-01-01", "start date").is_err());
-        assert!(parse_date("0999-01-01", "start date").unwrap_err().contains("1900"));
+        assert!(
+            parse_date("0999-01-01", "start date")
+                .unwrap_err()
+                .contains("1900")
+        );
     }
 
     #[test]

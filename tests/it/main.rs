@@ -1,1 +1,12 @@
-fn main(){}
+//! Integration tests: the application against a real PostgreSQL, and a real browser.
+//! One binary (each test binary links the whole app, so fewer binaries build faster).
+
+mod common;
+
+mod browser_org;
+mod embedded_cluster;
+mod health;
+mod org_units;
+mod pages;
+mod people;
+mod periods;

@@ -1,0 +1,429 @@
+//! Test harness: a real PostgreSQL (the embedded cluster, started once per test process, or
+//! the server at DATABASE_URL), a fresh database per test cloned from a migrated template,
+//! and helpers to drive `app(state)` as a browser would.
+
+pub mod browser;
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use chrono::{DateTime, TimeZone, Utc};
+use http_body_util::BodyExt;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use tower::ServiceExt;
+use uuid::Uuid;
+use yardstick::clock::Clock;
+use yardstick::db::{self, Cluster, ClusterOptions, quote_ident};
+use yardstick::http::AppState;
+
+/// Options to reach the server's maintenance database.
+fn server() -> PgConnectOptions {
+    static SERVER: OnceLock<Result<PgConnectOptions, String>> = OnceLock::new();
+    let server = SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) => url
+            .parse::<PgConnectOptions>()
+            .map(|o| o.database("postgres"))
+            .map_err(|e| e.to_string()),
+        Err(_) => start_embedded(),
+    });
+    match server {
+        Ok(options) => options.clone(),
+        Err(err) => panic!("no PostgreSQL for the tests: {err}"),
+    }
+}
+
+/// Starts the embedded cluster on a thread that lives as long as the test process: the
+/// cluster is told to stop when that thread ends (at exit, even on a panic or Ctrl-C), so
+/// a test run leaves no process behind.
+fn start_embedded() -> Result<PgConnectOptions, String> {
+    remove_stale_clusters();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("embedded-postgres".into())
+        .spawn(move || {
+            let data_dir =
+                std::env::temp_dir().join(format!("yardstick-test-{}", std::process::id()));
+            match Cluster::start(&ClusterOptions {
+                data_dir,
+                ephemeral: true,
+            }) {
+                Ok(cluster) => {
+                    let _ = sender.send(Ok(cluster.connect_options("postgres")));
+                    // Keep the cluster (and this thread) until the process ends.
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(err) => {
+                    let _ = sender.send(Err(err.to_string()));
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    receiver.recv().map_err(|e| e.to_string())?
+}
+
+/// Clusters of earlier test runs whose process is gone.
+fn remove_stale_clusters() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("yardstick-test-")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The migrated template every test database is cloned from, named after the migrations'
+/// checksums so a changed migration makes a new one. Built once, under an advisory lock, so
+/// parallel tests (and parallel test runs on one server) agree.
+async fn template() -> String {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for migration in db::MIGRATOR.iter() {
+                for byte in migration.checksum.iter() {
+                    hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            let name = format!("yardstick_template_{:016x}", hash);
+            let mut admin = PgConnection::connect_with(&server())
+                .await
+                .expect("connect to PostgreSQL");
+            sqlx::query("SELECT pg_advisory_lock(7412001)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+            if !exists {
+                let building = format!("{name}_building");
+                sqlx::raw_sql(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&building)
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+                sqlx::raw_sql(&format!("CREATE DATABASE {}", quote_ident(&building)))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let mut conn = PgConnection::connect_with(&server().database(&building))
+                    .await
+                    .unwrap();
+                db::MIGRATOR
+                    .run(&mut conn)
+                    .await
+                    .expect("migrations apply to an empty database");
+                conn.close().await.unwrap();
+                sqlx::raw_sql(&format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    quote_ident(&building),
+                    quote_ident(&name)
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            }
+            sqlx::query("SELECT pg_advisory_unlock(7412001)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh, migrated database of one's own.
+pub async fn fresh_database() -> (String, PgPool) {
+    let template = template().await;
+    let name = format!("yardstick_test_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect_with(&server()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quote_ident(&name),
+        quote_ident(&template)
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    let pool = db::pool_options()
+        .max_connections(8)
+        .connect_with(server().database(&name))
+        .await
+        .unwrap();
+    (name, pool)
+}
+
+/// Drops a test database (used when the server is shared, and by tests that remove it).
+pub async fn drop_database(name: &str) {
+    let mut admin = PgConnection::connect_with(&server()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quote_ident(name)
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+}
+
+/// 1 June 2026, 10:00 UTC: the default "now" of the tests.
+pub fn test_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
+}
+
+/// The application on a fresh database, with a fixed clock.
+pub struct TestApp {
+    pub db: PgPool,
+    pub db_name: String,
+    pub clock: Clock,
+    pub router: Router,
+}
+
+/// Undoes HTML escaping: named entities of the escaper and numeric ones.
+pub fn unescape(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let Some(end) = rest.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if entity.starts_with("#x") => u32::from_str_radix(&entity[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The visible text: tags dropped, entities of the escaping undone, spaces collapsed.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in self.body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let text = unescape(&text);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The address of the first link whose text is `text`.
+    pub fn link(&self, text: &str) -> Option<String> {
+        self.body.split("<a ").skip(1).find_map(|tag| {
+            let (attributes, rest) = tag.split_once('>')?;
+            let inner = rest.split("</a>").next()?;
+            (unescape(inner).trim() == text).then(|| {
+                let href = attributes.split("href=\"").nth(1)?.split('"').next()?;
+                Some(unescape(href))
+            })?
+        })
+    }
+
+    /// How many SQL statements the request issued.
+    pub fn statements(&self) -> u32 {
+        self.headers
+            .get(yardstick::http::query_count::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("the statement count header")
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        yardstick::telemetry::init(
+            &std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            std::env::var("RUST_LOG").is_ok(),
+        );
+        let (db_name, db) = fresh_database().await;
+        let clock = Clock::fixed(test_now());
+        let mut state = AppState::new(db.clone(), clock.clone());
+        state.expose_query_count = true;
+        TestApp {
+            router: yardstick::app(state),
+            db,
+            db_name,
+            clock,
+        }
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> Page {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.request(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// Submits a form as a browser does (urlencoded).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.request(request).await
+    }
+
+    /// Serves the app on a free port of 127.0.0.1 until the test ends.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        format!("http://{address}")
+    }
+
+    /// Creates a unit through the form and returns its id.
+    pub async fn create_unit(&self, name: &str, kind: &str, parent: Option<Uuid>) -> Uuid {
+        let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+        let page = self
+            .post(
+                "/org/units",
+                &[("name", name), ("kind", kind), ("parent_id", &parent)],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "creating {name}: {}",
+            page.text()
+        );
+        page.location()
+            .trim_start_matches("/org/units/")
+            .parse()
+            .expect("a unit id in the redirect")
+    }
+
+    /// Creates a person through the form and returns their id.
+    pub async fn create_person(&self, name: &str, email: &str) -> Uuid {
+        let page = self
+            .post(
+                "/people",
+                &[("name", name), ("email", email), ("title", "")],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "creating {name}: {}",
+            page.text()
+        );
+        page.location()
+            .trim_start_matches("/people/")
+            .parse()
+            .expect("a person id in the redirect")
+    }
+}
+
+impl Drop for TestApp {
+    /// On a shared server, remove the database (the embedded cluster is thrown away whole).
+    fn drop(&mut self) {
+        if std::env::var("DATABASE_URL").is_err() {
+            return;
+        }
+        let name = self.db_name.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(drop_database(&name));
+            }
+        })
+        .join();
+    }
+}

@@ -1,0 +1,265 @@
+//! The embedded PostgreSQL: shared by the commands on one data directory, stopped by the
+//! last one out, reachable only through its socket, and recovered after a crash.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use yardstick::db::{Cluster, ClusterOptions};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "yardstick-it-{name}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The postmaster's pid, if one of ours runs on `data_dir`.
+fn postmaster(data_dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == "postgres").then_some(pid)
+}
+
+fn query_one(cluster: &Cluster, sql: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres"))
+            .await
+            .unwrap();
+        let value: String = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        value
+    })
+}
+
+#[test]
+fn commands_share_one_cluster_and_the_last_one_out_stops_it() {
+    let dir = temp_dir("share");
+    let options = ClusterOptions {
+        data_dir: dir.clone(),
+        ephemeral: true,
+    };
+    let first = Cluster::start(&options).unwrap();
+    let pid = postmaster(&dir).expect("a running postmaster");
+    // Only a Unix socket, in a directory nobody else may enter.
+    assert_eq!(query_one(&first, "SHOW listen_addresses"), "");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(dir.join("run"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+
+    let second = Cluster::start(&options).unwrap();
+    assert_eq!(
+        postmaster(&dir),
+        Some(pid),
+        "the second command joins the running cluster"
+    );
+    first.release().unwrap();
+    assert_eq!(
+        postmaster(&dir),
+        Some(pid),
+        "still in use by the second command"
+    );
+    assert_eq!(query_one(&second, "SELECT 'still here'"), "still here");
+    second.release().unwrap();
+    assert_eq!(postmaster(&dir), None, "the last user stopped it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+fn yardstick(data_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_yardstick"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("YARDSTICK_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts `yardstick serve` and waits for the address it prints.
+fn serve(data_dir: &Path) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = yardstick(data_dir, &["serve"])
+        .env("YARDSTICK_BIND", &address)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines
+        .next()
+        .expect("the server prints its address")
+        .unwrap();
+    assert_eq!(line, format!("Yardstick is serving at http://{address}"));
+    (child, address)
+}
+
+fn terminate(mut child: Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the server exits cleanly on SIGTERM: {status}"
+    );
+}
+
+#[test]
+fn the_server_runs_its_own_cluster_keeps_data_across_restarts_and_stops_it_on_sigterm() {
+    let dir = temp_dir("serve");
+    let (server, address) = serve(&dir);
+    assert_eq!(http_get(&address, "/healthz").0, 200);
+    let (status, body) = http_get(&address, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let pid = postmaster(&dir).expect("the server started the cluster");
+
+    // A second server on the same data directory is refused with a clear message.
+    let second = yardstick(&dir, &["serve"])
+        .env("YARDSTICK_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already serving the data directory"));
+
+    // A CLI command joins the running cluster and leaves it running for the server.
+    let demo = yardstick(&dir, &["demo"]).output().unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert_eq!(postmaster(&dir), Some(pid));
+    assert!(http_get(&address, "/org").1.contains("Northwind Learning"));
+
+    terminate(server);
+    assert_eq!(postmaster(&dir), None, "SIGTERM stopped the cluster");
+    assert!(!dir.join("postgres/postmaster.pid").exists());
+
+    // The next start reuses the cluster and its data.
+    let (server, address) = serve(&dir);
+    assert!(http_get(&address, "/org").1.contains("Northwind Learning"));
+    terminate(server);
+    assert_eq!(postmaster(&dir), None);
+
+    // A CLI command on a stopped cluster starts it and stops it again when done.
+    let migrate = yardstick(&dir, &["migrate"]).output().unwrap();
+    assert!(migrate.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&migrate.stdout).trim(),
+        "Database migrated."
+    );
+    assert_eq!(postmaster(&dir), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_server_binaries_are_reported_with_both_ways_out() {
+    let dir = temp_dir("nobin");
+    let output = yardstick(&dir, &["migrate"])
+        .env("YARDSTICK_PG_BIN", dir.join("nowhere"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("initdb, postgres")
+            && stderr.contains("apt-get install -y postgresql")
+            && stderr.contains("DATABASE_URL"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn kill9(pid: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_crashed_server_or_cluster_is_recovered_from_on_the_next_start() {
+    let dir = temp_dir("crash");
+    // The server dies (kill -9) and leaves its cluster running: the next server adopts it
+    // and, being the last user, stops it on SIGTERM.
+    let (mut server, _) = serve(&dir);
+    let orphan = postmaster(&dir).expect("a cluster");
+    kill9(server.id() as i32);
+    server.wait().unwrap();
+    assert_eq!(
+        postmaster(&dir),
+        Some(orphan),
+        "the cluster outlives the crashed server"
+    );
+    let (server, address) = serve(&dir);
+    assert_eq!(http_get(&address, "/readyz").0, 200);
+    assert_eq!(postmaster(&dir), Some(orphan), "adopted, not restarted");
+    terminate(server);
+    assert_eq!(postmaster(&dir), None);
+
+    // Both die, and the old postmaster's pid now belongs to another program (this test):
+    // the stale postmaster.pid must not stop the next start.
+    let (mut server, _) = serve(&dir);
+    let pid = postmaster(&dir).unwrap();
+    kill9(server.id() as i32);
+    server.wait().unwrap();
+    kill9(pid);
+    let pidfile = dir.join("postgres/postmaster.pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(&pidfile).expect("a crash leaves postmaster.pid behind");
+    let rest: Vec<&str> = text.lines().skip(1).collect();
+    std::fs::write(
+        &pidfile,
+        format!("{}\n{}\n", std::process::id(), rest.join("\n")),
+    )
+    .unwrap();
+
+    let (server, address) = serve(&dir);
+    assert_eq!(http_get(&address, "/readyz").0, 200);
+    terminate(server);
+    assert_eq!(postmaster(&dir), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,387 @@
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use crate::common::TestApp;
+
+async fn descendants(app: &TestApp, unit: Uuid) -> Vec<(String, i32)> {
+    sqlx::query_as(
+        "SELECT u.name, t.depth FROM org_unit_tree t JOIN org_units u ON u.id = t.descendant_id
+          WHERE t.ancestor_id = $1 ORDER BY t.depth, u.name",
+    )
+    .bind(unit)
+    .fetch_all(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_team_created_under_a_division_appears_beneath_it_in_the_tree() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let division = app.create_unit("Platform", "division", Some(company)).await;
+    let team = app.create_unit("Search", "team", Some(division)).await;
+
+    let page = app.get(&format!("/org/units/{team}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("Organisation Northwind Platform Search Search Team"),
+        "breadcrumbs: {text}"
+    );
+
+    let tree = app.get("/org").await;
+    let body = &tree.body;
+    let (northwind, platform, search) = (
+        body.find(">Northwind<").unwrap(),
+        body.find(">Platform<").unwrap(),
+        body.find(">Search<").unwrap(),
+    );
+    assert!(northwind < platform && platform < search, "tree order");
+    // Search is inside the nested list that follows Platform.
+    let between = &body[platform..search];
+    assert!(
+        between.contains("<ul>"),
+        "Search is nested beneath Platform"
+    );
+
+    assert_eq!(
+        descendants(&app, company).await,
+        vec![
+            ("Northwind".into(), 0),
+            ("Platform".into(), 1),
+            ("Search".into(), 2)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn moving_a_unit_moves_everything_beneath_it() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let platform = app.create_unit("Platform", "division", Some(company)).await;
+    let growth = app.create_unit("Growth", "division", Some(company)).await;
+    let search = app.create_unit("Search", "team", Some(platform)).await;
+    let ranking = app.create_unit("Ranking", "team", Some(search)).await;
+
+    let page = app
+        .post(
+            &format!("/org/units/{search}"),
+            &[
+                ("name", "Search"),
+                ("kind", "team"),
+                ("parent_id", &growth.to_string()),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+
+    assert_eq!(
+        descendants(&app, platform).await,
+        vec![("Platform".into(), 0)]
+    );
+    assert_eq!(
+        descendants(&app, growth).await,
+        vec![
+            ("Growth".into(), 0),
+            ("Search".into(), 1),
+            ("Ranking".into(), 2)
+        ]
+    );
+    let ancestors: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT u.name, t.depth FROM org_unit_tree t JOIN org_units u ON u.id = t.ancestor_id
+          WHERE t.descendant_id = $1 ORDER BY t.depth",
+    )
+    .bind(ranking)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        ancestors,
+        vec![
+            ("Ranking".into(), 0),
+            ("Search".into(), 1),
+            ("Growth".into(), 2),
+            ("Northwind".into(), 3)
+        ]
+    );
+    let page = app.get(&format!("/org/units/{ranking}")).await;
+    assert!(
+        page.text()
+            .contains("Organisation Northwind Growth Search Ranking"),
+        "{}",
+        page.text()
+    );
+}
+
+#[tokio::test]
+async fn moving_a_unit_beneath_its_own_descendant_is_refused_with_a_message() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let platform = app.create_unit("Platform", "division", Some(company)).await;
+    let search = app.create_unit("Search", "team", Some(platform)).await;
+
+    for target in [search, platform] {
+        let page = app
+            .post(
+                &format!("/org/units/{platform}"),
+                &[
+                    ("name", "Platform renamed"),
+                    ("kind", "division"),
+                    ("parent_id", &target.to_string()),
+                    ("version", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = page.text();
+        assert!(text.contains("There is a problem"));
+        assert!(
+            text.contains("A unit cannot move beneath itself or one of its own units"),
+            "{text}"
+        );
+        // What was typed is kept.
+        assert!(page.body.contains(r#"value="Platform renamed""#));
+    }
+    let (name, parent): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT name, parent_id FROM org_units WHERE id = $1")
+            .bind(platform)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((name.as_str(), parent), ("Platform", Some(company)));
+}
+
+#[tokio::test]
+async fn an_invalid_unit_form_keeps_what_was_typed_and_names_each_problem() {
+    let app = TestApp::new().await;
+    let page = app
+        .post(
+            "/org/units",
+            &[
+                ("name", "   "),
+                ("kind", "squad"),
+                ("parent_id", "not-an-id"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = page.text();
+    assert!(text.contains("Enter a name"));
+    assert!(text.contains("Choose what kind of unit this is"));
+    assert!(text.contains("Choose a unit from the list"));
+    // The summary links to each field.
+    for field in ["#name", "#kind", "#parent_id"] {
+        assert!(
+            page.body.contains(&format!(r#"href="{field}""#)),
+            "summary links to {field}"
+        );
+    }
+    assert!(page.body.contains(r#"aria-invalid="true""#));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM org_units")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn two_siblings_cannot_share_a_name() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    app.create_unit("Platform", "division", Some(company)).await;
+    let page = app
+        .post(
+            "/org/units",
+            &[
+                ("name", "platform"),
+                ("kind", "team"),
+                ("parent_id", &company.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text()
+            .contains("There is already a unit called “platform” there")
+    );
+}
+
+#[tokio::test]
+async fn a_stale_edit_answers_409_showing_the_other_change_and_keeping_the_typing() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let unit = app.create_unit("Platform", "division", Some(company)).await;
+    let first = app
+        .post(
+            &format!("/org/units/{unit}"),
+            &[
+                ("name", "Core Platform"),
+                ("kind", "division"),
+                ("parent_id", &company.to_string()),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+
+    let stale = app
+        .post(
+            &format!("/org/units/{unit}"),
+            &[
+                ("name", "Infrastructure"),
+                ("kind", "division"),
+                ("parent_id", &company.to_string()),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let text = stale.text();
+    assert!(text.contains("Someone else changed this unit while you were editing"));
+    assert!(text.contains("Name Core Platform Infrastructure"), "{text}");
+    assert!(
+        stale.body.contains(r#"value="Infrastructure""#),
+        "typing kept"
+    );
+    assert!(
+        stale.body.contains(r#"name="version" value="2""#),
+        "saving again is deliberate"
+    );
+    let name: String = sqlx::query_scalar("SELECT name FROM org_units WHERE id = $1")
+        .bind(unit)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(name, "Core Platform");
+}
+
+#[tokio::test]
+async fn units_cannot_be_added_beneath_an_archived_unit() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let old = app.create_unit("Legacy", "division", Some(company)).await;
+    let page = app
+        .post(
+            &format!("/org/units/{old}"),
+            &[
+                ("name", "Legacy"),
+                ("kind", "division"),
+                ("parent_id", &company.to_string()),
+                ("archived", "on"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let page = app
+        .post(
+            "/org/units",
+            &[
+                ("name", "New team"),
+                ("kind", "team"),
+                ("parent_id", &old.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().contains("That unit is archived"));
+    assert!(
+        app.get("/org")
+            .await
+            .text()
+            .contains("Legacy Division Archived")
+    );
+}
+
+#[tokio::test]
+async fn members_are_added_by_email_with_a_role_and_can_be_removed() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let team = app.create_unit("Search", "team", Some(company)).await;
+    let priya = app
+        .create_person("Priya Raman", "priya@northwind.example")
+        .await;
+
+    let page = app
+        .post(
+            &format!("/org/units/{team}/members"),
+            &[
+                ("email", "PRIYA@northwind.example"),
+                ("role", "product_manager"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let unit_page = app.get(&format!("/org/units/{team}")).await;
+    assert!(
+        unit_page.text().contains("Priya Raman Product manager"),
+        "{}",
+        unit_page.text()
+    );
+    assert!(
+        app.get("/org")
+            .await
+            .text()
+            .contains("Priya Raman Product manager")
+    );
+
+    let unknown = app
+        .post(
+            &format!("/org/units/{team}/members"),
+            &[("email", "nobody@northwind.example"), ("role", "engineer")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text().contains("Nobody has this email yet"));
+    assert!(unknown.body.contains(r#"value="nobody@northwind.example""#));
+
+    let removed = app
+        .post(&format!("/org/units/{team}/members/{priya}/remove"), &[])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn the_org_tree_issues_the_same_statements_for_10_and_for_200_units() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let mut tx = app.db.begin().await.unwrap();
+    for i in 0..9 {
+        yardstick::org::insert_unit(
+            &mut tx,
+            Uuid::new_v4(),
+            Some(company),
+            &format!("Team {i:03}"),
+            yardstick::org::model::UnitKind::Team,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let small = app.get("/org").await;
+    assert!(small.text().contains("10 units"));
+
+    let mut tx = app.db.begin().await.unwrap();
+    for i in 9..199 {
+        yardstick::org::insert_unit(
+            &mut tx,
+            Uuid::new_v4(),
+            Some(company),
+            &format!("Team {i:03}"),
+            yardstick::org::model::UnitKind::Team,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let large = app.get("/org").await;
+    assert!(large.text().contains("200 units"));
+    assert_eq!(small.statements(), large.statements());
+    assert!(small.statements() <= 4, "{} statements", small.statements());
+}

@@ -1,0 +1,199 @@
+use axum::http::{StatusCode, header};
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn an_unknown_address_answers_a_styled_404_page_without_internals() {
+    let app = TestApp::new().await;
+    for path in [
+        "/no/such/page",
+        "/org/units/00000000-0000-0000-0000-000000000000",
+        "/people/not-a-uuid",
+    ] {
+        let page = app.get(path).await;
+        assert!(
+            page.status == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            page.status
+        );
+        if page.status == StatusCode::NOT_FOUND {
+            let text = page.text();
+            assert!(text.contains("Page not found"), "{path}: {text}");
+            assert!(page.body.contains("/static/"), "{path} uses the layout");
+            assert!(text.contains("Organisation"), "{path} has the navigation");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let app = TestApp::new().await;
+    for path in [
+        "/",
+        "/org",
+        "/people",
+        "/periods",
+        "/no/such/page",
+        "/healthz",
+    ] {
+        let page = app.get(path).await;
+        let csp = page
+            .headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && !csp.contains("unsafe-eval"),
+            "{path}: {csp}"
+        );
+        for directive in [
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path} lacks {directive}");
+        }
+        assert_eq!(
+            page.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert!(page.headers.contains_key(header::REFERRER_POLICY), "{path}");
+        assert!(page.headers.contains_key("x-request-id"), "{path}");
+        assert!(!page.headers.contains_key(header::SERVER), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn pages_hold_no_inline_script_or_style() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    for path in [
+        "/".to_string(),
+        "/org".into(),
+        format!("/org/units/{company}"),
+        "/org/units/new".into(),
+        "/people/new".into(),
+        "/periods/new".into(),
+    ] {
+        let page = app.get(&path).await;
+        assert!(
+            !page.body.contains("<script>")
+                && !page.body.contains(" style=")
+                && !page.body.contains("<style"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn static_files_have_versioned_urls_and_long_cache_lifetimes() {
+    let app = TestApp::new().await;
+    let home = app.get("/").await;
+    let href = home
+        .body
+        .split("href=\"/static/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a stylesheet link");
+    let (version, file) = href.split_once('/').unwrap();
+    assert_eq!(version, yardstick::http::assets::VERSION);
+    assert_eq!(file, "style.css");
+    let css = app.get(&format!("/static/{href}")).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(
+        css.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(css.body.contains(".error-summary"));
+    // An old release's URL is served, but not cached for long.
+    let old = app.get("/static/0123456789ab/style.css").await;
+    assert_eq!(old.headers[header::CACHE_CONTROL], "public, max-age=60");
+    assert_eq!(
+        app.get(&format!("/static/{version}/nope.css")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_change_confirms_itself_once_on_the_next_page() {
+    let app = TestApp::new().await;
+    let created = app
+        .post(
+            "/people",
+            &[("name", "Grace Liu"), ("email", "grace@northwind.example")],
+        )
+        .await;
+    let cookie = created.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let request = axum::http::Request::get(created.location())
+        .header(header::COOKIE, &cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let shown = app.request(request).await;
+    assert!(shown.text().contains("Grace Liu added"));
+    let cleared = shown.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cleared.starts_with("flash=;") && cleared.contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn the_home_page_says_what_yardstick_is_and_links_onward() {
+    let app = TestApp::new().await;
+    let text = app.get("/").await.text();
+    assert!(text.contains("Every epic starts with a measurable anticipated outcome"));
+    assert!(text.contains("0 units") && text.contains("No period contains today"));
+    yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    let text = app.get("/").await.text();
+    assert!(
+        text.contains("12 units")
+            && text.contains("37 active people")
+            && text.contains("4 periods"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Current period: 2026 Q2 (1 Apr 2026 – 30 Jun 2026)"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_can_be_loaded_twice_without_duplicates() {
+    let app = TestApp::new().await;
+    let first = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    assert_eq!((first.units, first.people, first.periods), (12, 37, 4));
+    let second = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    assert_eq!((second.units, second.people, second.periods), (0, 0, 0));
+    let tree = app.get("/org").await.text();
+    assert!(
+        tree.contains("Northwind Learning")
+            && tree.contains("Dual Enrollment")
+            && tree.contains("Priya Raman Product manager")
+    );
+    let roles: Vec<(String, i64)> =
+        sqlx::query_as("SELECT role, count(*) FROM memberships GROUP BY role ORDER BY role")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        roles,
+        vec![
+            ("engineer".into(), 16),
+            ("leader".into(), 5),
+            ("product_manager".into(), 8),
+            ("tech_lead".into(), 8)
+        ]
+    );
+}
