@@ -68,6 +68,8 @@ CREATE TABLE memberships (
     org_unit_id uuid NOT NULL REFERENCES org_units (id) ON DELETE CASCADE,
     role        text NOT NULL CHECK (role IN ('product_manager', 'tech_lead', 'engineer', 'leader', 'other')),
     created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    version     integer NOT NULL DEFAULT 1,
     PRIMARY KEY (person_id, org_unit_id)
 );
 CREATE INDEX memberships_unit_idx ON memberships (org_unit_id, role);

@@ -3,6 +3,9 @@
 
 /// The application's clock and "today" in the organisation's time zone.
 pub mod clock;
+#[macro_use]
+mod text_enum;
+
 /// Command-line flags and environment variables.
 pub mod config;
 /// The database: pool, migrations, the embedded PostgreSQL cluster.

@@ -63,6 +63,26 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// The whole application: every route, behind the middleware.
 pub fn app(state: AppState) -> Router {
+    with_middleware(routes(), state)
+}
+
+/// The sitemap: each feature's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(crate::home::get_home))
+        .merge(crate::org::router())
+        .merge(crate::people::router())
+        .merge(crate::periods::router())
+        .route("/healthz", get(health::get_healthz))
+        .route("/readyz", get(health::get_readyz))
+        .route("/static/{version}/{*path}", get(assets::get_static))
+        .fallback(not_found)
+}
+
+/// Wraps routes in the middleware every response goes through (outermost last): request
+/// id, trace span, timeout → 503, gzip, body limit, security headers, panic → 500 page,
+/// flash clearing, statement counting.
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -86,20 +106,14 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ));
 
-    Router::new()
-        .route("/", get(crate::home::get_home))
-        .merge(crate::org::router())
-        .merge(crate::people::router())
-        .merge(crate::periods::router())
-        .route("/healthz", get(health::get_healthz))
-        .route("/readyz", get(health::get_readyz))
-        .route("/static/{version}/{*path}", get(assets::get_static))
-        .fallback(not_found)
+    routes
         .layer(middleware::from_fn_with_state(
             state.clone(),
             query_count::count_statements,
         ))
         .layer(middleware::from_fn(clear_shown_flash))
+        // Inside the header layers, so the 500 page carries them too.
+        .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
         .layer(headers)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new())
@@ -107,7 +121,6 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))

@@ -56,7 +56,7 @@ impl UnitInTree {
         format!("{}{}", "\u{2014} ".repeat(self.depth as usize), self.name)
     }
 
-    pub fn kind_label(&self) -> &'static str {
+    pub fn kind_label(&self) -> &str {
         model::UnitKind::label_of(&self.kind)
     }
 }
@@ -169,7 +169,9 @@ pub async fn upsert_membership(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO memberships (person_id, org_unit_id, role) VALUES ($1, $2, $3)
-         ON CONFLICT (person_id, org_unit_id) DO UPDATE SET role = EXCLUDED.role",
+         ON CONFLICT (person_id, org_unit_id) DO UPDATE
+            SET role = EXCLUDED.role, version = memberships.version + 1, updated_at = now()
+          WHERE memberships.role <> EXCLUDED.role",
     )
     .bind(person)
     .bind(unit)

@@ -2,107 +2,24 @@
 
 use uuid::Uuid;
 
-/// The kind of a unit: company → divisions → teams, or something else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnitKind {
-    Company,
-    Division,
-    Team,
-    Other,
-}
-
-impl UnitKind {
-    pub const ALL: [UnitKind; 4] = [
-        UnitKind::Company,
-        UnitKind::Division,
-        UnitKind::Team,
-        UnitKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitKind::Company => "company",
-            UnitKind::Division => "division",
-            UnitKind::Team => "team",
-            UnitKind::Other => "other",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            UnitKind::Company => "Company",
-            UnitKind::Division => "Division",
-            UnitKind::Team => "Team",
-            UnitKind::Other => "Other",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<UnitKind, String> {
-        UnitKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-            .ok_or_else(|| "Choose what kind of unit this is".to_string())
-    }
-
-    /// The label of a stored kind (the database only holds valid ones).
-    pub fn label_of(value: &str) -> &'static str {
-        UnitKind::parse(value)
-            .map(UnitKind::label)
-            .unwrap_or("Other")
+text_enum! {
+    /// The kind of a unit: company → divisions → teams, or something else.
+    pub enum UnitKind (error = "Choose what kind of unit this is") {
+        Company = ("company", "Company"),
+        Division = ("division", "Division"),
+        Team = ("team", "Team"),
+        Other = ("other", "Other"),
     }
 }
 
-/// The role a person plays in a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberRole {
-    ProductManager,
-    TechLead,
-    Engineer,
-    Leader,
-    Other,
-}
-
-impl MemberRole {
-    pub const ALL: [MemberRole; 5] = [
-        MemberRole::ProductManager,
-        MemberRole::TechLead,
-        MemberRole::Engineer,
-        MemberRole::Leader,
-        MemberRole::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberRole::ProductManager => "product_manager",
-            MemberRole::TechLead => "tech_lead",
-            MemberRole::Engineer => "engineer",
-            MemberRole::Leader => "leader",
-            MemberRole::Other => "other",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            MemberRole::ProductManager => "Product manager",
-            MemberRole::TechLead => "Tech lead",
-            MemberRole::Engineer => "Engineer",
-            MemberRole::Leader => "Leader",
-            MemberRole::Other => "Other",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<MemberRole, String> {
-        MemberRole::ALL
-            .into_iter()
-            .find(|role| role.as_str() == value)
-            .ok_or_else(|| "Choose the role this person plays in the unit".to_string())
-    }
-
-    /// The label of a stored role.
-    pub fn label_of(value: &str) -> &'static str {
-        MemberRole::parse(value)
-            .map(MemberRole::label)
-            .unwrap_or("Other")
+text_enum! {
+    /// The role a person plays in a unit.
+    pub enum MemberRole (error = "Choose the role this person plays in the unit") {
+        ProductManager = ("product_manager", "Product manager"),
+        TechLead = ("tech_lead", "Tech lead"),
+        Engineer = ("engineer", "Engineer"),
+        Leader = ("leader", "Leader"),
+        Other = ("other", "Other"),
     }
 }
 

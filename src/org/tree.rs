@@ -23,7 +23,7 @@ pub struct KeyPerson {
 }
 
 impl KeyPerson {
-    pub fn role_label(&self) -> &'static str {
+    pub fn role_label(&self) -> &str {
         MemberRole::label_of(&self.role)
     }
 }

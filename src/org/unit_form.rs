@@ -86,10 +86,7 @@ impl UnitFormPage {
         errors: FormErrors,
         units: &[UnitInTree],
     ) -> UnitFormPage {
-        let kinds = UnitKind::ALL
-            .iter()
-            .map(|k| (k.as_str().to_string(), k.label().to_string()))
-            .collect();
+        let kinds = UnitKind::options();
         let mut parents = Vec::new();
         let mut skip_below: Option<i32> = None;
         for unit in units {

@@ -24,7 +24,7 @@ pub struct Unit {
 }
 
 impl Unit {
-    pub fn kind_label(&self) -> &'static str {
+    pub fn kind_label(&self) -> &str {
         UnitKind::label_of(&self.kind)
     }
 }
@@ -41,7 +41,7 @@ pub struct Related {
 }
 
 impl Related {
-    pub fn kind_label(&self) -> &'static str {
+    pub fn kind_label(&self) -> &str {
         UnitKind::label_of(&self.kind)
     }
 }
@@ -56,7 +56,7 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn role_label(&self) -> &'static str {
+    pub fn role_label(&self) -> &str {
         MemberRole::label_of(&self.role)
     }
 }
@@ -118,10 +118,7 @@ async fn unit_page(
     .bind(id)
     .fetch_all(&state.db)
     .await?;
-    let roles = MemberRole::ALL
-        .iter()
-        .map(|r| (r.as_str().to_string(), r.label().to_string()))
-        .collect();
+    let roles = MemberRole::options();
     let layout =
         Layout::new(format!("Unit · {}", unit.name), Section::Organisation).with_flash(flash);
     Ok(UnitPage {

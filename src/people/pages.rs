@@ -274,7 +274,7 @@ pub struct PersonMembership {
 }
 
 impl PersonMembership {
-    pub fn role_label(&self) -> &'static str {
+    pub fn role_label(&self) -> &str {
         MemberRole::label_of(&self.role)
     }
 }
@@ -325,10 +325,7 @@ async fn person_page(
         .filter(|u| !u.archived)
         .map(|u| (u.id.to_string(), u.indented_name()))
         .collect();
-    let roles = MemberRole::ALL
-        .iter()
-        .map(|r| (r.as_str().to_string(), r.label().to_string()))
-        .collect();
+    let roles = MemberRole::options();
     let layout =
         Layout::new(format!("Person · {}", person.name), Section::Organisation).with_flash(flash);
     Ok(PersonPage {

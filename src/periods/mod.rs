@@ -40,7 +40,7 @@ pub struct Period {
 }
 
 impl Period {
-    pub fn cadence_label(&self) -> &'static str {
+    pub fn cadence_label(&self) -> &str {
         Cadence::label_of(&self.cadence)
     }
 
@@ -190,10 +190,7 @@ pub struct PeriodFormPage {
 
 impl PeriodFormPage {
     fn new(form: PeriodForm, errors: FormErrors) -> PeriodFormPage {
-        let cadences = Cadence::ALL
-            .iter()
-            .map(|c| (c.as_str().to_string(), c.label().to_string()))
-            .collect();
+        let cadences = Cadence::options();
         PeriodFormPage {
             layout: Layout::new("Add a period", Section::Organisation),
             form,

@@ -2,44 +2,12 @@
 
 use chrono::{Datelike, NaiveDate};
 
-/// How often periods of this kind come round.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cadence {
-    Quarter,
-    Year,
-    Custom,
-}
-
-impl Cadence {
-    pub const ALL: [Cadence; 3] = [Cadence::Quarter, Cadence::Year, Cadence::Custom];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cadence::Quarter => "quarter",
-            Cadence::Year => "year",
-            Cadence::Custom => "custom",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Cadence::Quarter => "Quarter",
-            Cadence::Year => "Year",
-            Cadence::Custom => "Custom",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Cadence, String> {
-        Cadence::ALL
-            .into_iter()
-            .find(|c| c.as_str() == value)
-            .ok_or_else(|| "Choose how often this kind of period comes round".to_string())
-    }
-
-    pub fn label_of(value: &str) -> &'static str {
-        Cadence::parse(value)
-            .map(Cadence::label)
-            .unwrap_or("Custom")
+text_enum! {
+    /// How often periods of this kind come round.
+    pub enum Cadence (error = "Choose how often this kind of period comes round") {
+        Quarter = ("quarter", "Quarter"),
+        Year = ("year", "Year"),
+        Custom = ("custom", "Custom"),
     }
 }
 

@@ -56,3 +56,72 @@ async fn a_person_creates_a_team_under_a_division_through_the_form_and_sees_it_i
         .unwrap();
     assert_eq!(stored, "team");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_organisation_page_passes_the_accessibility_checks_with_and_without_errors() {
+    let app = TestApp::new().await;
+    yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    let team: uuid::Uuid = sqlx::query_scalar("SELECT id FROM org_units WHERE name = 'Search'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let person: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM people WHERE name = 'Nadia Haddad'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let base = app.serve().await;
+    let Some(browser) = Browser::start(&base).await else {
+        return;
+    };
+
+    for path in [
+        "/".to_string(),
+        "/org".into(),
+        "/org/settings".into(),
+        format!("/org/units/{team}"),
+        format!("/org/units/{team}/edit"),
+        "/people".into(),
+        "/people?q=nadia".into(),
+        format!("/people/{person}"),
+        format!("/people/{person}/edit"),
+        "/people/new".into(),
+        "/periods".into(),
+        "/periods/new".into(),
+        "/no/such/page".into(),
+    ] {
+        browser.visit(&path).await;
+    }
+
+    // Refused forms: the error summary and inline messages must be accessible too.
+    browser.visit("/people/new").await;
+    browser.fill("Email", "not-an-email").await;
+    browser.press("Add person").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Enter a name")
+            && text.contains("Enter an email address in the form name@example.com"),
+        "{text}"
+    );
+    // The summary's links lead to the fields.
+    let link = browser
+        .client
+        .find(Locator::XPath(
+            "//div[contains(@class,'error-summary')]//a[normalize-space(.)='Enter a name']",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(link.attr("href").await.unwrap().as_deref(), Some("#name"));
+    assert!(browser.client.find(Locator::Id("name")).await.is_ok());
+
+    browser.visit("/periods/new").await;
+    browser.fill("Name", "").await;
+    browser.press("Add period").await;
+    assert!(browser.text().await.contains("Enter a name"));
+
+    browser.visit(&format!("/org/units/{team}")).await;
+    browser.fill("Email", "nobody@northwind.example").await;
+    browser.press("Add person").await;
+    assert!(browser.text().await.contains("Nobody has this email yet"));
+    browser.close().await;
+}

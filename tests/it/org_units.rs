@@ -385,3 +385,26 @@ async fn the_org_tree_issues_the_same_statements_for_10_and_for_200_units() {
     assert_eq!(small.statements(), large.statements());
     assert!(small.statements() <= 4, "{} statements", small.statements());
 }
+
+#[tokio::test]
+async fn changing_a_members_role_bumps_the_version_of_that_membership_only() {
+    let app = TestApp::new().await;
+    let unit = app.create_unit("Northwind", "company", None).await;
+    let person = app
+        .create_person("Helen Ward", "helen@northwind.example")
+        .await;
+    for role in ["engineer", "engineer", "leader"] {
+        app.post(
+            &format!("/org/units/{unit}/members"),
+            &[("email", "helen@northwind.example"), ("role", role)],
+        )
+        .await;
+    }
+    let (role, version): (String, i32) =
+        sqlx::query_as("SELECT role, version FROM memberships WHERE person_id = $1")
+            .bind(person)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((role.as_str(), version), ("leader", 2));
+}

@@ -197,3 +197,63 @@ async fn the_demo_can_be_loaded_twice_without_duplicates() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_panic_answers_the_plain_500_page_without_internals() {
+    let app = TestApp::new().await;
+    let routes = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            panic!("secret detail: password=hunter2");
+            #[allow(unreachable_code)]
+            ""
+        }),
+    );
+    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone());
+    let router = yardstick::http::with_middleware(routes, state);
+    let response = tower::ServiceExt::oneshot(
+        router,
+        axum::http::Request::get("/boom")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    );
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("Something went wrong") && body.contains("Nothing you entered was saved")
+    );
+    assert!(!body.contains("secret") && !body.contains("hunter2") && !body.contains("panicked"));
+}
+
+#[tokio::test]
+async fn pages_are_compressed_for_browsers_that_ask_and_huge_bodies_are_refused() {
+    let app = TestApp::new().await;
+    let request = axum::http::Request::get("/org")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let page = app.request(request).await;
+    assert_eq!(page.headers[header::CONTENT_ENCODING], "gzip");
+
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let page = app
+        .post("/people", &[("name", &huge), ("email", "a@b.example")])
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM people")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}

@@ -194,26 +194,25 @@ impl Browser {
     /// Presses the button with this text, then checks the page it leads to.
     pub async fn press(&self, text: &str) {
         let xpath = format!("//button[normalize-space(.)={}]", literal(text));
-        let button = self
-            .client
-            .find(Locator::XPath(&xpath))
-            .await
-            .unwrap_or_else(|_| panic!("no button {text:?}"));
-        self.mark_document().await;
-        button.click().await.unwrap();
-        self.wait_for_new_document().await;
+        self.click_to_new_page(&xpath, &format!("button {text:?}"))
+            .await;
     }
 
     /// Follows the link with this text, then checks the page it leads to.
     pub async fn follow(&self, text: &str) {
         let xpath = format!("//a[normalize-space(.)={}]", literal(text));
-        let link = self
+        self.click_to_new_page(&xpath, &format!("link {text:?}"))
+            .await;
+    }
+
+    async fn click_to_new_page(&self, xpath: &str, what: &str) {
+        let element = self
             .client
-            .find(Locator::XPath(&xpath))
+            .find(Locator::XPath(xpath))
             .await
-            .unwrap_or_else(|_| panic!("no link {text:?}"));
+            .unwrap_or_else(|_| panic!("no {what}"));
         self.mark_document().await;
-        link.click().await.unwrap();
+        element.click().await.unwrap();
         self.wait_for_new_document().await;
     }
 
