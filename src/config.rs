@@ -54,6 +54,22 @@ pub enum Command {
     Migrate,
     /// Load the demo organisation (safe to run twice).
     Demo,
+    /// Manage accounts from the command line.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `yardstick admin …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator (or make an existing person one), with the password from
+    /// YARDSTICK_ADMIN_PASSWORD or standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 impl Config {

@@ -22,6 +22,12 @@ pub fn id(key: &str) -> Uuid {
 
 pub const COMPANY: &str = "Northwind Learning";
 
+/// Every demo person signs in with this password (documented in the README).
+pub const DEMO_PASSWORD: &str = "northwind-demo-2026";
+
+/// The demo's administrator.
+pub const DEMO_ADMIN: &str = "helen.ward@northwind.example";
+
 /// (division, its leader, [(team, product manager, tech lead, [engineers])])
 type Division = (&'static str, (&'static str, &'static str), &'static [Team]);
 type Team = (&'static str, &'static str, &'static str, [&'static str; 2]);
@@ -120,6 +126,7 @@ fn email(name: &str) -> String {
 /// What `load` added.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Loaded {
+    pub accounts: u64,
     pub units: u64,
     pub people: u64,
     pub periods: u64,
@@ -162,6 +169,19 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
             }
         }
     }
+
+    // Everyone can sign in with the demo password; Helen Ward administers.
+    let hash = crate::auth::password::hash(DEMO_PASSWORD).await?;
+    let accounts = sqlx::query(
+        "UPDATE people SET account_role = CASE WHEN lower(email) = $2 THEN 'admin' ELSE 'member' END,
+                password_hash = $1
+          WHERE account_role IS NULL AND password_hash IS NULL AND lower(email) LIKE '%@northwind.example'",
+    )
+    .bind(hash)
+    .bind(email(COMPANY_LEADERS[0].0))
+    .execute(&mut *tx)
+    .await?;
+    loaded.accounts += accounts.rows_affected();
 
     // The quarter before today's, today's, and the two after.
     let org = Organisation::load(&mut *tx).await?;

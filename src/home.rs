@@ -4,6 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
+use crate::auth::policy::Me;
 use crate::http::page::{Flash, Layout, Section};
 use crate::http::{AppState, Result};
 use crate::org::Organisation;
@@ -26,7 +27,7 @@ pub struct HomePage {
 }
 
 /// `GET /`
-pub async fn get_home(State(state): State<AppState>, flash: Flash) -> Result<HomePage> {
+pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Result<HomePage> {
     let org = Organisation::load(&state.db).await?;
     let today = state.clock.today(org.zone());
     let counts: Counts = sqlx::query_as(
@@ -37,7 +38,7 @@ pub async fn get_home(State(state): State<AppState>, flash: Flash) -> Result<Hom
     .fetch_one(&state.db)
     .await?;
     let current = current_period(&state.db, today).await?;
-    let layout = Layout::new("Home", Section::Home).with_flash(flash);
+    let layout = Layout::new("Home", Section::Home, &me).with_flash(flash);
     Ok(HomePage {
         layout,
         org,

@@ -1,11 +1,16 @@
 //! Yardstick: outcome-driven epic and OKR tracking. Every epic states a measurable
 //! anticipated outcome with one owner; objectives cascade; owners close the loop.
 
-/// The application's clock and "today" in the organisation's time zone.
-pub mod clock;
+// First: the macro is used by the modules below.
 #[macro_use]
 mod text_enum;
 
+/// The audit log.
+pub mod audit;
+/// Accounts and access: sign-in, sessions, invitations, throttling, the policy.
+pub mod auth;
+/// The application's clock and "today" in the organisation's time zone.
+pub mod clock;
 /// Command-line flags and environment variables.
 pub mod config;
 /// The database: pool, migrations, the embedded PostgreSQL cluster.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use yardstick::clock::Clock;
-use yardstick::config::{Command, Config};
+use yardstick::config::{AdminCommand, Command, Config};
 use yardstick::db::{self, Database};
 use yardstick::http::{self, AppState};
 
@@ -43,6 +43,34 @@ async fn run(config: Config) -> anyhow::Result<()> {
             println!("Database migrated.");
             Ok(())
         }
+        Command::Admin(AdminCommand::Create { email, name }) => {
+            let password = match std::env::var("YARDSTICK_ADMIN_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprint!("Password for {email} (at least 12 characters): ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = async {
+                db::migrate(&database.pool).await?;
+                yardstick::auth::admin::create_admin(
+                    &database.pool,
+                    &Clock::system(),
+                    &name,
+                    &email,
+                    &password,
+                )
+                .await
+            }
+            .await;
+            database.close().await?;
+            result?;
+            println!("{email} is an administrator and can sign in.");
+            Ok(())
+        }
         Command::Demo => {
             let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
             let result = async {
@@ -53,8 +81,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
             database.close().await?;
             let loaded = result?;
             println!(
-                "Demo organisation loaded: {} units, {} people, {} periods added (existing records kept).",
-                loaded.units, loaded.people, loaded.periods
+                "Demo organisation loaded: {} units, {} people, {} accounts, {} periods added (existing records kept).\n\
+                 Sign in as {} (administrator) or any demo person, with the password {}.",
+                loaded.units,
+                loaded.people,
+                loaded.accounts,
+                loaded.periods,
+                yardstick::demo::DEMO_ADMIN,
+                yardstick::demo::DEMO_PASSWORD
             );
             Ok(())
         }
@@ -79,7 +113,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             None => tracing::info!("using the PostgreSQL server at DATABASE_URL"),
         }
         println!("Yardstick is serving at http://{address}");
-        let state = AppState::new(database.pool.clone(), Clock::system());
+        let state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
         http::serve(listener, state, http::shutdown_signal(), Duration::from_secs(20)).await?;
         anyhow::Ok(())
     }

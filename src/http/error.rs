@@ -54,7 +54,7 @@ impl ErrorPage {
     /// Renders the page with `status`.
     pub fn respond(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
         let page = ErrorPage {
-            layout: Layout::new(heading, Section::None),
+            layout: Layout::public(heading, Section::None),
             heading,
             message,
         };

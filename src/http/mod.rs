@@ -6,30 +6,33 @@ pub mod error;
 pub mod health;
 pub mod page;
 pub mod query_count;
+pub mod sitemap;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::policy::Access;
 use crate::clock::Clock;
 pub use error::{AppError, ErrorPage, Result};
 use page::Flash;
+use sitemap::Sitemap;
 
 /// What every handler can reach. Cheap to clone; holds nothing that must survive a restart
 /// (several servers may share one database).
@@ -39,6 +42,10 @@ pub struct AppState {
     pub clock: Clock,
     /// Adds the `x-query-count` header to every response (tests).
     pub expose_query_count: bool,
+    /// Served over https: session cookies are `Secure` with a `__Host-` name, and HSTS.
+    pub secure_cookies: bool,
+    /// The address people reach Yardstick at, without a trailing slash (for links).
+    pub public_url: String,
 }
 
 impl AppState {
@@ -47,7 +54,16 @@ impl AppState {
             db,
             clock,
             expose_query_count: false,
+            secure_cookies: false,
+            public_url: String::new(),
         }
+    }
+
+    /// Sets the public address; https turns on secure cookies and HSTS.
+    pub fn with_public_url(mut self, public_url: &str) -> AppState {
+        self.public_url = public_url.trim_end_matches('/').to_string();
+        self.secure_cookies = self.public_url.starts_with("https://");
+        self
     }
 }
 
@@ -63,20 +79,26 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// The whole application: every route, behind the middleware.
 pub fn app(state: AppState) -> Router {
-    with_middleware(routes(), state)
+    let routes = sitemap(&state).into_router().fallback(not_found);
+    with_middleware(routes, state)
 }
 
-/// The sitemap: each feature's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(crate::home::get_home))
-        .merge(crate::org::router())
-        .merge(crate::people::router())
-        .merge(crate::periods::router())
-        .route("/healthz", get(health::get_healthz))
-        .route("/readyz", get(health::get_readyz))
-        .route("/static/{version}/{*path}", get(assets::get_static))
-        .fallback(not_found)
+/// The sitemap: each feature's routes with the access they require.
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/", Access::SignedIn, crate::home::get_home)
+        .merge(crate::auth::sitemap(state))
+        .merge(crate::org::sitemap(state))
+        .merge(crate::people::sitemap(state))
+        .merge(crate::periods::sitemap(state))
+        .get("/admin/audit", Access::Admin, crate::audit::get_audit)
+        .get("/healthz", Access::Public, health::get_healthz)
+        .get("/readyz", Access::Public, health::get_readyz)
+        .get(
+            "/static/{version}/{*path}",
+            Access::Public,
+            assets::get_static,
+        )
 }
 
 /// Wraps routes in the middleware every response goes through (outermost last): request
@@ -106,6 +128,27 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ));
 
+    let hsts = state.secure_cookies.then(|| {
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        )
+    });
+    // Cross-site form posts are refused (Origin / Sec-Fetch-Site), with no tokens in forms.
+    let mut csrf = CsrfLayer::new();
+    if !state.public_url.is_empty() {
+        csrf = csrf
+            .add_trusted_origin(&state.public_url)
+            .unwrap_or_else(|_| CsrfLayer::new());
+    }
+    let csrf = csrf.with_rejection_response(|_| {
+        ErrorPage::respond(
+            StatusCode::FORBIDDEN,
+            "This request came from another site",
+            "Yardstick only accepts changes sent from its own pages. Go back, reload the page and try again.",
+        )
+    });
+
     routes
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -114,7 +157,9 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(middleware::from_fn(clear_shown_flash))
         // Inside the header layers, so the 500 page carries them too.
         .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
+        .layer(csrf)
         .layer(headers)
+        .layer(tower::util::option_layer(hsts))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
@@ -143,8 +188,14 @@ fn request_span(request: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), route, request_id)
 }
 
-async fn not_found() -> Response {
-    ErrorPage::not_found()
+/// Unknown addresses: the 404 page for people signed in; sign-in first for anyone else, so
+/// the site's shape is not shown to strangers.
+async fn not_found(State(state): State<AppState>, request: Request) -> Response {
+    match crate::auth::guard::signed_in(&state, request.headers()).await {
+        Ok(Some(_)) => ErrorPage::not_found(),
+        Ok(None) => crate::auth::guard::to_sign_in(&request),
+        Err(err) => AppError::from(err).into_response(),
+    }
 }
 
 /// Removes the confirmation cookie once a page (not a redirect) has shown it.

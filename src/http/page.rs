@@ -6,6 +6,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::auth::policy::Me;
+
 /// The navigation's sections; the current one is marked for screen readers and by style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -38,15 +40,38 @@ pub struct Layout {
     pub section: Section,
     /// A confirmation of the last change ("Unit saved"), shown once.
     pub flash: Option<String>,
+    /// Who is signed in (none on the sign-in pages).
+    pub me: Option<Me>,
 }
 
 impl Layout {
-    pub fn new(title: impl Into<String>, section: Section) -> Layout {
+    /// A page for the signed-in person.
+    pub fn new(title: impl Into<String>, section: Section, me: &Me) -> Layout {
         Layout {
             title: title.into(),
             section,
             flash: None,
+            me: Some(me.clone()),
         }
+    }
+
+    /// A page anyone may see (sign-in, setup, invitations, errors).
+    pub fn public(title: impl Into<String>, section: Section) -> Layout {
+        Layout {
+            title: title.into(),
+            section,
+            flash: None,
+            me: None,
+        }
+    }
+
+    /// Whether the signed-in person may change the organisation (shows its buttons).
+    pub fn may_change_organisation(&self) -> bool {
+        self.me.as_ref().is_some_and(Me::may_change_organisation)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.me.as_ref().is_some_and(Me::is_admin)
     }
 
     /// Adds the confirmation message the previous request left.

@@ -7,34 +7,43 @@ mod tree;
 mod unit_form;
 mod unit_page;
 
-use axum::Router;
-use axum::routing::{get, post};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::auth::policy::Access;
 use crate::http::AppState;
+use crate::http::sitemap::Sitemap;
 
 pub use settings::Organisation;
 
-/// `/org` and `/org/units/...`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/org", get(tree::get_org))
-        .route(
-            "/org/settings",
-            get(settings::get_settings).post(settings::post_settings),
-        )
-        .route("/org/units", post(unit_form::post_unit))
-        .route("/org/units/new", get(unit_form::get_new_unit))
-        .route(
+/// `/org` and `/org/units/...`: everyone reads, admins change.
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/org", Access::SignedIn, tree::get_org)
+        .get("/org/settings", Access::Admin, settings::get_settings)
+        .post("/org/settings", Access::Admin, settings::post_settings)
+        .post("/org/units", Access::Admin, unit_form::post_unit)
+        .get("/org/units/new", Access::Admin, unit_form::get_new_unit)
+        .get("/org/units/{id}", Access::SignedIn, unit_page::get_unit)
+        .post(
             "/org/units/{id}",
-            get(unit_page::get_unit).post(unit_form::post_unit_update),
+            Access::Admin,
+            unit_form::post_unit_update,
         )
-        .route("/org/units/{id}/edit", get(unit_form::get_edit_unit))
-        .route("/org/units/{id}/members", post(unit_page::post_member))
-        .route(
+        .get(
+            "/org/units/{id}/edit",
+            Access::Admin,
+            unit_form::get_edit_unit,
+        )
+        .post(
+            "/org/units/{id}/members",
+            Access::Admin,
+            unit_page::post_member,
+        )
+        .post(
             "/org/units/{id}/members/{person_id}/remove",
-            post(unit_page::post_remove_member),
+            Access::Admin,
+            unit_page::post_remove_member,
         )
 }
 

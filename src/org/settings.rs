@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::auth::policy::Me;
 use crate::http::page::{
     self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Layout, Section, check,
 };
@@ -69,12 +70,13 @@ pub struct SettingsPage {
 }
 
 impl SettingsPage {
-    fn new(form: SettingsForm, errors: FormErrors, flash: Flash) -> SettingsPage {
+    fn new(form: SettingsForm, errors: FormErrors, flash: Flash, me: &Me) -> SettingsPage {
         let zones = chrono_tz::TZ_VARIANTS
             .iter()
             .map(|tz| (tz.name().to_string(), tz.name().to_string()))
             .collect();
-        let layout = Layout::new("Organisation settings", Section::Organisation).with_flash(flash);
+        let layout =
+            Layout::new("Organisation settings", Section::Organisation, me).with_flash(flash);
         SettingsPage {
             layout,
             form,
@@ -86,19 +88,24 @@ impl SettingsPage {
 }
 
 /// `GET /org/settings`
-pub async fn get_settings(State(state): State<AppState>, flash: Flash) -> Result<SettingsPage> {
+pub async fn get_settings(
+    State(state): State<AppState>,
+    me: Me,
+    flash: Flash,
+) -> Result<SettingsPage> {
     let org = Organisation::load(&state.db).await?;
     let form = SettingsForm {
         name: org.name,
         time_zone: org.time_zone,
         version: org.version.to_string(),
     };
-    Ok(SettingsPage::new(form, FormErrors::default(), flash))
+    Ok(SettingsPage::new(form, FormErrors::default(), flash, &me))
 }
 
 /// `POST /org/settings`
 pub async fn post_settings(
     State(state): State<AppState>,
+    me: Me,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response> {
     let mut errors = FormErrors::default();
@@ -109,7 +116,11 @@ pub async fn post_settings(
     );
     let zone = check(&mut errors, "time_zone", parse_time_zone(&form.time_zone));
     let (Some(name), Some(zone)) = (name, zone) else {
-        return Ok((INVALID, SettingsPage::new(form, errors, Flash::default())).into_response());
+        return Ok((
+            INVALID,
+            SettingsPage::new(form, errors, Flash::default(), &me),
+        )
+            .into_response());
     };
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let updated = sqlx::query(
@@ -138,6 +149,7 @@ pub async fn post_settings(
             },
             errors,
             Flash::default(),
+            &me,
         );
         page.changes = changes;
         return Ok((CONFLICT, page).into_response());

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use uuid::Uuid;
 
+use crate::auth::policy::Me;
 use crate::http::page::{Flash, Layout, Section};
 use crate::http::{AppState, Result};
 use crate::org::model::{MemberRole, TreeRow, tree_rows};
@@ -47,7 +48,7 @@ impl OrgPage {
 /// `GET /org`. Three queries whatever the size: settings, the tree, and the leaders,
 /// product managers and tech leads of every unit (the rest are counted, not listed, so
 /// the page stays readable for a company of thousands).
-pub async fn get_org(State(state): State<AppState>, flash: Flash) -> Result<OrgPage> {
+pub async fn get_org(State(state): State<AppState>, me: Me, flash: Flash) -> Result<OrgPage> {
     let org = Organisation::load(&state.db).await?;
     let units = units_in_tree_order(&state.db).await?;
     let key: Vec<KeyPerson> = sqlx::query_as(
@@ -72,7 +73,7 @@ pub async fn get_org(State(state): State<AppState>, flash: Flash) -> Result<OrgP
             })
             .collect(),
     );
-    let layout = Layout::new("Organisation", Section::Organisation).with_flash(flash);
+    let layout = Layout::new("Organisation", Section::Organisation, &me).with_flash(flash);
     Ok(OrgPage {
         layout,
         org,

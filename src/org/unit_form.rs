@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::auth::policy::Me;
 use crate::http::error::violated_constraint;
 use crate::http::page::{
     self, CONFLICT, ChangedField, FormErrors, INVALID, Id, Layout, Section, check,
@@ -85,6 +86,7 @@ impl UnitFormPage {
         form: UnitForm,
         errors: FormErrors,
         units: &[UnitInTree],
+        me: &Me,
     ) -> UnitFormPage {
         let kinds = UnitKind::options();
         let mut parents = Vec::new();
@@ -110,7 +112,7 @@ impl UnitFormPage {
             "Add a unit"
         };
         UnitFormPage {
-            layout: Layout::new(title, Section::Organisation),
+            layout: Layout::new(title, Section::Organisation, me),
             unit_id,
             form,
             errors,
@@ -129,6 +131,7 @@ pub struct NewUnitQuery {
 /// `GET /org/units/new?parent=…`
 pub async fn get_new_unit(
     State(state): State<AppState>,
+    me: Me,
     Query(query): Query<NewUnitQuery>,
 ) -> Result<UnitFormPage> {
     let units = units_in_tree_order(&state.db).await?;
@@ -148,23 +151,30 @@ pub async fn get_new_unit(
         kind: kind.to_string(),
         ..UnitForm::default()
     };
-    Ok(UnitFormPage::new(None, form, FormErrors::default(), &units))
+    Ok(UnitFormPage::new(
+        None,
+        form,
+        FormErrors::default(),
+        &units,
+        &me,
+    ))
 }
 
 /// `POST /org/units`
 pub async fn post_unit(
     State(state): State<AppState>,
+    me: Me,
     Form(form): Form<UnitForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refuse(&state, None, form, errors).await,
+        Err(errors) => return refuse(&state, &me, None, form, errors).await,
     };
     let mut tx = state.db.begin().await?;
     let mut errors = FormErrors::default();
     check_parent(&mut tx, valid.parent, &mut errors).await?;
     if !errors.is_empty() {
-        return refuse(&state, None, form, errors).await;
+        return refuse(&state, &me, None, form, errors).await;
     }
     let id = Uuid::new_v4();
     match insert_unit(&mut tx, id, valid.parent, &valid.name, valid.kind).await {
@@ -174,7 +184,7 @@ pub async fn post_unit(
                 "name",
                 format!("There is already a unit called “{}” there", valid.name),
             );
-            return refuse(&state, None, form, errors).await;
+            return refuse(&state, &me, None, form, errors).await;
         }
         Err(err) => return Err(err.into()),
     }
@@ -223,6 +233,7 @@ impl From<StoredUnit> for UnitForm {
 /// `GET /org/units/{id}/edit`
 pub async fn get_edit_unit(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
 ) -> Result<UnitFormPage> {
     let mut conn = state.db.acquire().await?;
@@ -233,18 +244,20 @@ pub async fn get_edit_unit(
         unit.into(),
         FormErrors::default(),
         &units,
+        &me,
     ))
 }
 
 /// `POST /org/units/{id}`: saves the edit form; moving the unit moves everything beneath it.
 pub async fn post_unit_update(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
     Form(form): Form<UnitForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refuse(&state, Some(id), form, errors).await,
+        Err(errors) => return refuse(&state, &me, Some(id), form, errors).await,
     };
     let mut tx = state.db.begin().await?;
     lock_tree(&mut tx).await?;
@@ -263,7 +276,7 @@ pub async fn post_unit_update(
         check_parent(&mut tx, valid.parent, &mut errors).await?;
     }
     if !errors.is_empty() {
-        return refuse(&state, Some(id), form, errors).await;
+        return refuse(&state, &me, Some(id), form, errors).await;
     }
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let updated = sqlx::query(
@@ -284,7 +297,7 @@ pub async fn post_unit_update(
     match updated {
         Ok(done) if done.rows_affected() == 0 => {
             drop(tx);
-            return conflict(&state, id, form).await;
+            return conflict(&state, &me, id, form).await;
         }
         Ok(_) => {}
         Err(err) if violated_constraint(&err) == Some("org_units_sibling_name_key") => {
@@ -292,7 +305,7 @@ pub async fn post_unit_update(
                 "name",
                 format!("There is already a unit called “{}” there", valid.name),
             );
-            return refuse(&state, Some(id), form, errors).await;
+            return refuse(&state, &me, Some(id), form, errors).await;
         }
         Err(err) => return Err(err.into()),
     }
@@ -331,17 +344,18 @@ async fn check_parent(
 
 async fn refuse(
     state: &AppState,
+    me: &Me,
     id: Option<Uuid>,
     form: UnitForm,
     errors: FormErrors,
 ) -> Result<Response> {
     let units = units_in_tree_order(&state.db).await?;
-    Ok((INVALID, UnitFormPage::new(id, form, errors, &units)).into_response())
+    Ok((INVALID, UnitFormPage::new(id, form, errors, &units, me)).into_response())
 }
 
 /// 409: someone saved the unit since this form was loaded. Shows both, keeps the typing,
 /// and takes the new version so saving again is a deliberate choice.
-async fn conflict(state: &AppState, id: Uuid, form: UnitForm) -> Result<Response> {
+async fn conflict(state: &AppState, me: &Me, id: Uuid, form: UnitForm) -> Result<Response> {
     let mut conn = state.db.acquire().await?;
     let current = stored_unit(&mut conn, id).await?;
     let units = units_in_tree_order(&mut *conn).await?;
@@ -378,7 +392,7 @@ async fn conflict(state: &AppState, id: Uuid, form: UnitForm) -> Result<Response
         version: current.version.to_string(),
         ..form
     };
-    let mut page = UnitFormPage::new(Some(id), form, FormErrors::default(), &units);
+    let mut page = UnitFormPage::new(Some(id), form, FormErrors::default(), &units, me);
     page.changes = changes;
     Ok((CONFLICT, page).into_response())
 }

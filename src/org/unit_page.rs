@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::policy::Me;
 use crate::http::page::{self, Flash, FormErrors, INVALID, Id, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, UnitKind};
@@ -83,6 +84,7 @@ pub struct UnitPage {
 
 async fn unit_page(
     state: &AppState,
+    me: &Me,
     id: Uuid,
     form: MemberForm,
     errors: FormErrors,
@@ -120,7 +122,7 @@ async fn unit_page(
     .await?;
     let roles = MemberRole::options();
     let layout =
-        Layout::new(format!("Unit · {}", unit.name), Section::Organisation).with_flash(flash);
+        Layout::new(format!("Unit · {}", unit.name), Section::Organisation, me).with_flash(flash);
     Ok(UnitPage {
         layout,
         unit,
@@ -136,6 +138,7 @@ async fn unit_page(
 /// `GET /org/units/{id}`
 pub async fn get_unit(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
     flash: Flash,
 ) -> Result<UnitPage> {
@@ -143,13 +146,14 @@ pub async fn get_unit(
         role: MemberRole::Engineer.as_str().into(),
         ..MemberForm::default()
     };
-    unit_page(&state, id, form, FormErrors::default(), flash).await
+    unit_page(&state, &me, id, form, FormErrors::default(), flash).await
 }
 
 /// `POST /org/units/{id}/members`: adds a person, found by email, with a role (or changes
 /// the role of someone already there). Email scales where a list of everyone would not.
 pub async fn post_member(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
     Form(form): Form<MemberForm>,
 ) -> Result<Response> {
@@ -174,7 +178,7 @@ pub async fn post_member(
     let (Some((person_id, name)), Some(role), true) = (person, role, errors.is_empty()) else {
         return Ok((
             INVALID,
-            unit_page(&state, id, form, errors, Flash::default()).await?,
+            unit_page(&state, &me, id, form, errors, Flash::default()).await?,
         )
             .into_response());
     };

@@ -4,20 +4,32 @@
 pub mod model;
 mod pages;
 
-use axum::Router;
-use axum::routing::{get, post};
-
+use crate::auth::policy::Access;
 use crate::http::AppState;
+use crate::http::sitemap::Sitemap;
 
-/// `/people/...`
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/people", get(pages::get_people).post(pages::post_person))
-        .route("/people/new", get(pages::get_new_person))
-        .route(
-            "/people/{id}",
-            get(pages::get_person).post(pages::post_person_update),
+/// `/people/...`: everyone reads, admins change (and manage accounts).
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/people", Access::SignedIn, pages::get_people)
+        .post("/people", Access::Admin, pages::post_person)
+        .get("/people/new", Access::Admin, pages::get_new_person)
+        .get("/people/{id}", Access::SignedIn, pages::get_person)
+        .post("/people/{id}", Access::Admin, pages::post_person_update)
+        .get("/people/{id}/edit", Access::Admin, pages::get_edit_person)
+        .post(
+            "/people/{id}/memberships",
+            Access::Admin,
+            pages::post_membership,
         )
-        .route("/people/{id}/edit", get(pages::get_edit_person))
-        .route("/people/{id}/memberships", post(pages::post_membership))
+        .post(
+            "/people/{id}/account",
+            Access::Admin,
+            crate::auth::admin::post_account,
+        )
+        .post(
+            "/people/{id}/reset-link",
+            Access::Admin,
+            crate::auth::admin::post_reset_link,
+        )
 }

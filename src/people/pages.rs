@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::policy::{AccountRole, Me};
 use crate::http::error::violated_constraint;
 use crate::http::page::{
     self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Id, Layout, Section, check,
@@ -75,6 +76,7 @@ pub fn like_pattern(text: &str) -> String {
 /// `GET /people?q=&unit=&after=`: everyone, by name, 50 at a time (keyset pagination).
 pub async fn get_people(
     State(state): State<AppState>,
+    me: Me,
     Query(query): Query<PeopleQuery>,
     flash: Flash,
 ) -> Result<PeoplePage> {
@@ -113,7 +115,7 @@ pub async fn get_people(
         .iter()
         .map(|u| (u.id.to_string(), u.indented_name()))
         .collect();
-    let layout = Layout::new("People", Section::Organisation).with_flash(flash);
+    let layout = Layout::new("People", Section::Organisation, &me).with_flash(flash);
     Ok(PeoplePage {
         layout,
         query,
@@ -175,14 +177,19 @@ pub struct PersonFormPage {
 }
 
 impl PersonFormPage {
-    fn new(person_id: Option<Uuid>, form: PersonForm, errors: FormErrors) -> PersonFormPage {
+    fn new(
+        me: &Me,
+        person_id: Option<Uuid>,
+        form: PersonForm,
+        errors: FormErrors,
+    ) -> PersonFormPage {
         let title = if person_id.is_some() {
             "Edit person"
         } else {
             "Add a person"
         };
         PersonFormPage {
-            layout: Layout::new(title, Section::Organisation),
+            layout: Layout::new(title, Section::Organisation, me),
             person_id,
             form,
             errors,
@@ -192,8 +199,8 @@ impl PersonFormPage {
 }
 
 /// `GET /people/new`
-pub async fn get_new_person() -> PersonFormPage {
-    PersonFormPage::new(None, PersonForm::default(), FormErrors::default())
+pub async fn get_new_person(me: Me) -> PersonFormPage {
+    PersonFormPage::new(&me, None, PersonForm::default(), FormErrors::default())
 }
 
 /// Turns a duplicate email into a message on the email field.
@@ -216,12 +223,13 @@ async fn duplicate_email(state: &AppState, email: &Email, errors: &mut FormError
 /// `POST /people`
 pub async fn post_person(
     State(state): State<AppState>,
+    me: Me,
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => {
-            return Ok((INVALID, PersonFormPage::new(None, form, errors)).into_response());
+            return Ok((INVALID, PersonFormPage::new(&me, None, form, errors)).into_response());
         }
     };
     let id = Uuid::new_v4();
@@ -241,7 +249,7 @@ pub async fn post_person(
         Err(err) if violated_constraint(&err) == Some("people_email_key") => {
             let mut errors = FormErrors::default();
             duplicate_email(&state, &valid.email, &mut errors).await?;
-            Ok((INVALID, PersonFormPage::new(None, form, errors)).into_response())
+            Ok((INVALID, PersonFormPage::new(&me, None, form, errors)).into_response())
         }
         Err(err) => Err(err.into()),
     }
@@ -255,10 +263,16 @@ pub struct Person {
     pub title: String,
     pub active: bool,
     pub version: i32,
+    pub account_role: Option<String>,
+    pub has_password: bool,
+    pub invited: bool,
 }
 
 async fn load_person(state: &AppState, id: Uuid) -> Result<Person> {
-    sqlx::query_as("SELECT id, name, email, title, active, version FROM people WHERE id = $1")
+    sqlx::query_as("SELECT id, name, email, title, active, version, account_role, password_hash IS NOT NULL AS has_password,
+                EXISTS (SELECT 1 FROM account_tokens t WHERE t.person_id = people.id AND t.used_at IS NULL
+                          AND t.purpose = 'invitation' AND t.expires_at > now()) AS invited
+           FROM people WHERE id = $1")
         .bind(id)
         .fetch_optional(&state.db)
         .await?
@@ -296,10 +310,34 @@ pub struct PersonPage {
     roles: Vec<(String, String)>,
     form: MembershipForm,
     errors: FormErrors,
+    account_roles: Vec<(String, String)>,
+}
+
+impl PersonPage {
+    /// Whether and how this person can sign in.
+    fn account_state(&self) -> String {
+        let p = &self.person;
+        match (&p.account_role, p.has_password, p.invited) {
+            (None, _, _) => format!("{} cannot sign in.", p.name),
+            (Some(role), true, _) => format!(
+                "{} signs in as {}.",
+                p.name,
+                AccountRole::label_of(role).to_lowercase()
+            ),
+            (Some(_), false, true) => format!(
+                "{} has been invited and has not chosen a password yet.",
+                p.name
+            ),
+            (Some(_), false, false) => {
+                format!("{}’s invitation has expired: make a new link.", p.name)
+            }
+        }
+    }
 }
 
 async fn person_page(
     state: &AppState,
+    me: &Me,
     id: Uuid,
     form: MembershipForm,
     errors: FormErrors,
@@ -326,8 +364,12 @@ async fn person_page(
         .map(|u| (u.id.to_string(), u.indented_name()))
         .collect();
     let roles = MemberRole::options();
-    let layout =
-        Layout::new(format!("Person · {}", person.name), Section::Organisation).with_flash(flash);
+    let layout = Layout::new(
+        format!("Person · {}", person.name),
+        Section::Organisation,
+        me,
+    )
+    .with_flash(flash);
     Ok(PersonPage {
         layout,
         person,
@@ -336,12 +378,14 @@ async fn person_page(
         roles,
         form,
         errors,
+        account_roles: AccountRole::options(),
     })
 }
 
 /// `GET /people/{id}`
 pub async fn get_person(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
     flash: Flash,
 ) -> Result<PersonPage> {
@@ -349,12 +393,13 @@ pub async fn get_person(
         role: MemberRole::Engineer.as_str().into(),
         ..MembershipForm::default()
     };
-    person_page(&state, id, form, FormErrors::default(), flash).await
+    person_page(&state, &me, id, form, FormErrors::default(), flash).await
 }
 
 /// `POST /people/{id}/memberships`: adds the person to a unit, or changes their role there.
 pub async fn post_membership(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
     Form(form): Form<MembershipForm>,
 ) -> Result<Response> {
@@ -376,7 +421,7 @@ pub async fn post_membership(
     let (Some(unit), Some(role)) = (unit, role) else {
         return Ok((
             INVALID,
-            person_page(&state, id, form, errors, Flash::default()).await?,
+            person_page(&state, &me, id, form, errors, Flash::default()).await?,
         )
             .into_response());
     };
@@ -392,7 +437,7 @@ pub async fn post_membership(
             errors.add("unit", "That unit no longer exists: choose another");
             Ok((
                 INVALID,
-                person_page(&state, id, form, errors, Flash::default()).await?,
+                person_page(&state, &me, id, form, errors, Flash::default()).await?,
             )
                 .into_response())
         }
@@ -415,10 +460,12 @@ impl From<Person> for PersonForm {
 /// `GET /people/{id}/edit`
 pub async fn get_edit_person(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
 ) -> Result<PersonFormPage> {
     let person = load_person(&state, id).await?;
     Ok(PersonFormPage::new(
+        &me,
         Some(id),
         person.into(),
         FormErrors::default(),
@@ -428,13 +475,14 @@ pub async fn get_edit_person(
 /// `POST /people/{id}`
 pub async fn post_person_update(
     State(state): State<AppState>,
+    me: Me,
     Id(id): Id<Uuid>,
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => {
-            return Ok((INVALID, PersonFormPage::new(Some(id), form, errors)).into_response());
+            return Ok((INVALID, PersonFormPage::new(&me, Some(id), form, errors)).into_response());
         }
     };
     let version: i32 = form.version.trim().parse().unwrap_or(0);
@@ -451,10 +499,16 @@ pub async fn post_person_update(
     .execute(&state.db)
     .await;
     match updated {
-        Ok(done) if done.rows_affected() == 1 => Ok(page::see_other(
-            &format!("/people/{id}"),
-            &format!("{} saved", valid.name),
-        )),
+        Ok(done) if done.rows_affected() == 1 => {
+            // Someone deactivated can no longer be signed in anywhere.
+            if form.active.is_none() {
+                crate::auth::session::end_others(&state.db, id, None).await?;
+            }
+            Ok(page::see_other(
+                &format!("/people/{id}"),
+                &format!("{} saved", valid.name),
+            ))
+        }
         Ok(_) => {
             let current = load_person(&state, id).await?;
             let yes_no = |b: bool| if b { "Yes" } else { "No" }.to_string();
@@ -480,14 +534,14 @@ pub async fn post_person_update(
                 version: current.version.to_string(),
                 ..form
             };
-            let mut page = PersonFormPage::new(Some(id), form, FormErrors::default());
+            let mut page = PersonFormPage::new(&me, Some(id), form, FormErrors::default());
             page.changes = changes;
             Ok((CONFLICT, page).into_response())
         }
         Err(err) if violated_constraint(&err) == Some("people_email_key") => {
             let mut errors = FormErrors::default();
             duplicate_email(&state, &valid.email, &mut errors).await?;
-            Ok((INVALID, PersonFormPage::new(Some(id), form, errors)).into_response())
+            Ok((INVALID, PersonFormPage::new(&me, Some(id), form, errors)).into_response())
         }
         Err(err) => Err(err.into()),
     }

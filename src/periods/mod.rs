@@ -7,26 +7,28 @@ pub mod model;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::policy::Access;
+use crate::auth::policy::Me;
 use crate::http::error::violated_constraint;
 use crate::http::page::{self, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::sitemap::Sitemap;
 use crate::http::{AppState, Result};
 use crate::org::model::required_text;
 use crate::org::settings::today;
 use model::{Cadence, human_date, parse_date, quarter_of};
 
-/// `/periods`, `/periods/new`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/periods", get(get_periods).post(post_period))
-        .route("/periods/new", get(get_new_period))
+/// `/periods`, `/periods/new`: everyone reads, admins add.
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/periods", Access::SignedIn, get_periods)
+        .post("/periods", Access::Admin, post_period)
+        .get("/periods/new", Access::Admin, get_new_period)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -106,7 +108,11 @@ impl PeriodsPage {
 }
 
 /// `GET /periods`: every period, newest first, the current one marked.
-pub async fn get_periods(State(state): State<AppState>, flash: Flash) -> Result<PeriodsPage> {
+pub async fn get_periods(
+    State(state): State<AppState>,
+    me: Me,
+    flash: Flash,
+) -> Result<PeriodsPage> {
     let today = today(&state).await?;
     let periods: Vec<Period> = sqlx::query_as(
         "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
@@ -119,7 +125,7 @@ pub async fn get_periods(State(state): State<AppState>, flash: Flash) -> Result<
         .filter(|p| p.contains(today))
         .min_by_key(|p| (p.ends_on - p.starts_on, p.starts_on))
         .map(|p| p.id);
-    let layout = Layout::new("Periods", Section::Organisation).with_flash(flash);
+    let layout = Layout::new("Periods", Section::Organisation, &me).with_flash(flash);
     Ok(PeriodsPage {
         layout,
         periods,
@@ -189,10 +195,10 @@ pub struct PeriodFormPage {
 }
 
 impl PeriodFormPage {
-    fn new(form: PeriodForm, errors: FormErrors) -> PeriodFormPage {
+    fn new(me: &Me, form: PeriodForm, errors: FormErrors) -> PeriodFormPage {
         let cadences = Cadence::options();
         PeriodFormPage {
-            layout: Layout::new("Add a period", Section::Organisation),
+            layout: Layout::new("Add a period", Section::Organisation, me),
             form,
             errors,
             cadences,
@@ -202,7 +208,7 @@ impl PeriodFormPage {
 
 /// `GET /periods/new`: proposes the quarter after the last one recorded (or the current
 /// quarter when there is none).
-pub async fn get_new_period(State(state): State<AppState>) -> Result<PeriodFormPage> {
+pub async fn get_new_period(State(state): State<AppState>, me: Me) -> Result<PeriodFormPage> {
     let today = today(&state).await?;
     let last_quarter_end: Option<NaiveDate> =
         sqlx::query_scalar("SELECT max(ends_on) FROM periods WHERE cadence = 'quarter'")
@@ -216,17 +222,18 @@ pub async fn get_new_period(State(state): State<AppState>) -> Result<PeriodFormP
         starts_on: start.to_string(),
         ends_on: end.to_string(),
     };
-    Ok(PeriodFormPage::new(form, FormErrors::default()))
+    Ok(PeriodFormPage::new(&me, form, FormErrors::default()))
 }
 
 /// `POST /periods`
 pub async fn post_period(
     State(state): State<AppState>,
+    me: Me,
     Form(form): Form<PeriodForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return Ok((INVALID, PeriodFormPage::new(form, errors)).into_response()),
+        Err(errors) => return Ok((INVALID, PeriodFormPage::new(&me, form, errors)).into_response()),
     };
     let inserted = sqlx::query(
         "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)",
@@ -274,5 +281,5 @@ pub async fn post_period(
         }
         Err(err) => return Err(err.into()),
     }
-    Ok((INVALID, PeriodFormPage::new(form, errors)).into_response())
+    Ok((INVALID, PeriodFormPage::new(&me, form, errors)).into_response())
 }

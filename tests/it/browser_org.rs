@@ -13,6 +13,9 @@ async fn a_person_creates_a_team_under_a_division_through_the_form_and_sees_it_i
     let Some(browser) = Browser::start(&base).await else {
         return;
     };
+    browser
+        .sign_in(crate::common::ADMIN_EMAIL, crate::common::TEST_PASSWORD)
+        .await;
 
     browser.visit("/").await;
     browser.follow("Organisation").await;
@@ -74,6 +77,9 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     let Some(browser) = Browser::start(&base).await else {
         return;
     };
+    browser
+        .sign_in(crate::common::ADMIN_EMAIL, crate::common::TEST_PASSWORD)
+        .await;
 
     for path in [
         "/".to_string(),

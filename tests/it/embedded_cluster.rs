@@ -80,6 +80,49 @@ fn commands_share_one_cluster_and_the_last_one_out_stops_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Signs in through `POST /login` and returns the session cookie.
+pub fn sign_in(address: &str, email: &str, password: &str) -> String {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", email)
+        .append_pair("password", password)
+        .append_pair("next", "/org")
+        .finish();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 303"), "sign-in: {response}");
+    assert!(response.contains("location: /org"), "{response}");
+    response
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .and_then(|cookie| cookie.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+fn http_get_as(address: &str, path: &str, cookie: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
 fn http_get(address: &str, path: &str) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     write!(
@@ -168,7 +211,16 @@ fn the_server_runs_its_own_cluster_keeps_data_across_restarts_and_stops_it_on_si
         String::from_utf8_lossy(&demo.stderr)
     );
     assert_eq!(postmaster(&dir), Some(pid));
-    assert!(http_get(&address, "/org").1.contains("Northwind Learning"));
+    let demo_admin = sign_in(
+        &address,
+        yardstick::demo::DEMO_ADMIN,
+        yardstick::demo::DEMO_PASSWORD,
+    );
+    assert!(
+        http_get_as(&address, "/org", &demo_admin)
+            .1
+            .contains("Northwind Learning")
+    );
 
     terminate(server);
     assert_eq!(postmaster(&dir), None, "SIGTERM stopped the cluster");
@@ -176,7 +228,16 @@ fn the_server_runs_its_own_cluster_keeps_data_across_restarts_and_stops_it_on_si
 
     // The next start reuses the cluster and its data.
     let (server, address) = serve(&dir);
-    assert!(http_get(&address, "/org").1.contains("Northwind Learning"));
+    let again = sign_in(
+        &address,
+        yardstick::demo::DEMO_ADMIN,
+        yardstick::demo::DEMO_PASSWORD,
+    );
+    assert!(
+        http_get_as(&address, "/org", &again)
+            .1
+            .contains("Northwind Learning")
+    );
     terminate(server);
     assert_eq!(postmaster(&dir), None);
 
@@ -261,5 +322,58 @@ fn a_crashed_server_or_cluster_is_recovered_from_on_the_next_start() {
     assert_eq!(http_get(&address, "/readyz").0, 200);
     terminate(server);
     assert_eq!(postmaster(&dir), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_administrator_created_on_the_command_line_signs_in_through_the_login_page() {
+    let dir = temp_dir("admin");
+    let created = yardstick(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Boss@Northwind.example",
+            "--name",
+            "Ada Boss",
+        ],
+    )
+    .env("YARDSTICK_ADMIN_PASSWORD", "a long enough password")
+    .output()
+    .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains("is an administrator"));
+
+    // Too short a password is refused with the rule.
+    let short = yardstick(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "x@northwind.example",
+            "--name",
+            "X",
+        ],
+    )
+    .env("YARDSTICK_ADMIN_PASSWORD", "short")
+    .output()
+    .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+
+    let (server, address) = serve(&dir);
+    // Setup is over once an account exists.
+    assert_eq!(http_get(&address, "/setup").0, 404);
+    let cookie = sign_in(&address, "boss@northwind.example", "a long enough password");
+    let (status, page) = http_get_as(&address, "/org", &cookie);
+    assert_eq!(status, 200);
+    assert!(page.contains("Ada Boss") && page.contains("Sign out"));
+    terminate(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,7 +20,7 @@ async fn an_unknown_address_answers_a_styled_404_page_without_internals() {
             let text = page.text();
             assert!(text.contains("Page not found"), "{path}: {text}");
             assert!(page.body.contains("/static/"), "{path} uses the layout");
-            assert!(text.contains("Organisation"), "{path} has the navigation");
+            assert!(text.contains("Go to the home page"), "{path} links home");
         }
     }
 }
@@ -140,7 +140,7 @@ async fn a_change_confirms_itself_once_on_the_next_page() {
         .unwrap()
         .to_string();
     let request = axum::http::Request::get(created.location())
-        .header(header::COOKIE, &cookie)
+        .header(header::COOKIE, format!("{}; {cookie}", app.cookie))
         .body(axum::body::Body::empty())
         .unwrap();
     let shown = app.request(request).await;
@@ -159,7 +159,7 @@ async fn the_home_page_says_what_yardstick_is_and_links_onward() {
     let text = app.get("/").await.text();
     assert!(
         text.contains("12 units")
-            && text.contains("37 active people")
+            && text.contains("38 active people")
             && text.contains("4 periods"),
         "{text}"
     );
@@ -251,7 +251,7 @@ async fn pages_are_compressed_for_browsers_that_ask_and_huge_bodies_are_refused(
         .post("/people", &[("name", &huge), ("email", "a@b.example")])
         .await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM people")
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE account_role IS NULL")
         .fetch_one(&app.db)
         .await
         .unwrap();

@@ -102,7 +102,9 @@ async fn the_current_period_follows_the_organisations_time_zone_at_the_day_bound
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 6, 30, 23, 30, 0).unwrap());
 
-    let utc = app.get("/periods").await.text();
+    // A month on, the morning's session has expired: sign in again.
+    let cookie = app.session_for(app.admin).await;
+    let utc = app.get_as(&cookie, "/periods").await.text();
     assert!(utc.contains("Today is 30 Jun 2026"));
     assert!(
         utc.contains("2026 Q2 Quarter 1 Apr 2026 – 30 Jun 2026 Current"),
@@ -110,7 +112,8 @@ async fn the_current_period_follows_the_organisations_time_zone_at_the_day_bound
     );
 
     let page = app
-        .post(
+        .post_as(
+            &cookie,
             "/org/settings",
             &[
                 ("name", "Northwind"),
@@ -120,7 +123,7 @@ async fn the_current_period_follows_the_organisations_time_zone_at_the_day_bound
         )
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    let berlin = app.get("/periods").await.text();
+    let berlin = app.get_as(&cookie, "/periods").await.text();
     assert!(berlin.contains("Today is 1 Jul 2026"));
     assert!(
         berlin.contains("2026 Q3 Quarter 1 Jul 2026 – 30 Sep 2026 Current"),
@@ -128,7 +131,7 @@ async fn the_current_period_follows_the_organisations_time_zone_at_the_day_bound
     );
     assert!(berlin.contains("2026 Q2 Quarter 1 Apr 2026 – 30 Jun 2026 Past"));
     assert!(
-        app.get("/")
+        app.get_as(&cookie, "/")
             .await
             .text()
             .contains("Current period: 2026 Q3")

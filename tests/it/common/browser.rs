@@ -106,6 +106,14 @@ impl Browser {
         }
     }
 
+    /// Signs in through the real sign-in page.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.visit("/login").await;
+        self.fill("Email", email).await;
+        self.fill("Password", password).await;
+        self.press("Sign in").await;
+    }
+
     /// Opens a path of the app and checks the page.
     pub async fn visit(&self, path: &str) {
         self.client

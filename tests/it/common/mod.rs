@@ -193,12 +193,27 @@ pub fn test_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
 }
 
-/// The application on a fresh database, with a fixed clock.
+/// The password of every account the tests make.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// Its Argon2id hash, computed once per run (hashing is deliberately slow).
+pub fn test_password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| yardstick::auth::password::hash_blocking(TEST_PASSWORD).expect("a hash"))
+}
+
+/// The email of the administrator every TestApp signs in as.
+pub const ADMIN_EMAIL: &str = "admin@yardstick.test";
+
+/// The application on a fresh database, with a fixed clock, and an administrator signed in
+/// (requests carry their session cookie unless sent `as` someone else).
 pub struct TestApp {
     pub db: PgPool,
     pub db_name: String,
     pub clock: Clock,
     pub router: Router,
+    pub admin: Uuid,
+    pub cookie: String,
 }
 
 /// Undoes HTML escaping: named entities of the escaper and numeric ones.
@@ -309,15 +324,88 @@ impl TestApp {
         let clock = Clock::fixed(test_now());
         let mut state = AppState::new(db.clone(), clock.clone());
         state.expose_query_count = true;
-        TestApp {
+        let mut app = TestApp {
             router: yardstick::app(state),
             db,
             db_name,
             clock,
-        }
+            admin: Uuid::nil(),
+            cookie: String::new(),
+        };
+        app.admin = app.account("Test Admin", ADMIN_EMAIL, "admin").await;
+        app.cookie = app.session_for(app.admin).await;
+        app
     }
 
-    pub async fn request(&self, request: Request<Body>) -> Page {
+    /// A person with an account of `role` (admin, member, viewer) and the test password.
+    pub async fn account(&self, name: &str, email: &str, role: &str) -> Uuid {
+        sqlx::query_scalar(
+            "INSERT INTO people (id, name, email, account_role, password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(Uuid::new_v4())
+        .bind(name)
+        .bind(email)
+        .bind(role)
+        .bind(test_password_hash())
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+    }
+
+    /// A signed-in session for `person`: the `Cookie` header to send.
+    pub async fn session_for(&self, person: Uuid) -> String {
+        let token = yardstick::auth::session::create(
+            &self.db,
+            person,
+            self.clock.now(),
+            "test",
+            "127.0.0.1",
+        )
+        .await
+        .unwrap();
+        format!("{}={token}", yardstick::auth::session::cookie_name(false))
+    }
+
+    /// `GET` with the given cookie ("" for nobody signed in).
+    pub async fn get_as(&self, cookie: &str, path: &str) -> Page {
+        let mut request = Request::get(path).body(Body::empty()).unwrap();
+        if !cookie.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        self.send(request).await
+    }
+
+    /// A form `POST` with the given cookie ("" for nobody signed in).
+    pub async fn post_as(&self, cookie: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        if !cookie.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        self.send(request).await
+    }
+
+    /// Sends `request` with the administrator's session (unless it carries a cookie).
+    pub async fn request(&self, mut request: Request<Body>) -> Page {
+        if !request.headers().contains_key(header::COOKIE) {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, self.cookie.parse().unwrap());
+        }
+        self.send(request).await
+    }
+
+    /// Sends `request` exactly as given.
+    pub async fn send(&self, request: Request<Body>) -> Page {
         let response = self
             .router
             .clone()

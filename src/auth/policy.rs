@@ -1,0 +1,141 @@
+//! Who may do what: the one place the rules live. Routes declare an [`Access`] in the
+//! sitemap and the guard checks it before any handler runs; handlers that change a record
+//! ask the functions here about that record, and templates ask them which buttons to show.
+//!
+//! Reading is open to every signed-in person (transparency is a feature of OKRs). Admins
+//! change everything, including people, org units, periods and roles. Members change records
+//! that belong to a unit they are in (or one beneath it) and records they own. Viewers
+//! change nothing.
+
+use uuid::Uuid;
+
+text_enum! {
+    /// A person's account role.
+    pub enum AccountRole (error = "Choose a role: administrator, member or viewer") {
+        Admin = ("admin", "Administrator"),
+        Member = ("member", "Member"),
+        Viewer = ("viewer", "Viewer"),
+    }
+}
+
+/// What a route requires before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (sign-in pages, health, static files).
+    Public,
+    /// Any signed-in person: every page that reads.
+    SignedIn,
+    /// Signed-in people who may change something (members and admins); the handler then
+    /// checks the record itself.
+    Contributor,
+    /// Administrators only: people, org units, periods, roles, the audit log.
+    Admin,
+}
+
+/// The signed-in person, as the guard found them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Me {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub account_role: String,
+}
+
+impl Me {
+    pub fn role(&self) -> AccountRole {
+        AccountRole::parse(&self.account_role).unwrap_or(AccountRole::Viewer)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role() == AccountRole::Admin
+    }
+
+    /// People, org units, memberships, periods, organisation settings.
+    pub fn may_change_organisation(&self) -> bool {
+        self.is_admin()
+    }
+}
+
+/// What the guard does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Nobody is signed in: send them to the sign-in page.
+    SignIn,
+    /// Signed in, but not allowed: 403.
+    Forbid,
+}
+
+/// Whether `me` may use a route that requires `access`.
+pub fn decide(access: Access, me: Option<&Me>) -> Decision {
+    match (access, me) {
+        (Access::Public, _) => Decision::Allow,
+        (_, None) => Decision::SignIn,
+        (Access::SignedIn, Some(_)) => Decision::Allow,
+        (Access::Contributor, Some(me)) if me.role() != AccountRole::Viewer => Decision::Allow,
+        (Access::Admin, Some(me)) if me.is_admin() => Decision::Allow,
+        _ => Decision::Forbid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(role: &str) -> Me {
+        Me {
+            id: Uuid::nil(),
+            name: "P".into(),
+            email: "p@example.org".into(),
+            account_role: role.into(),
+        }
+    }
+
+    #[test]
+    fn each_role_gets_what_its_access_level_allows() {
+        let (admin, member, viewer) = (person("admin"), person("member"), person("viewer"));
+        let table = [
+            (
+                Access::Public,
+                [
+                    Decision::Allow,
+                    Decision::Allow,
+                    Decision::Allow,
+                    Decision::Allow,
+                ],
+            ),
+            (
+                Access::SignedIn,
+                [
+                    Decision::SignIn,
+                    Decision::Allow,
+                    Decision::Allow,
+                    Decision::Allow,
+                ],
+            ),
+            (
+                Access::Contributor,
+                [
+                    Decision::SignIn,
+                    Decision::Forbid,
+                    Decision::Allow,
+                    Decision::Allow,
+                ],
+            ),
+            (
+                Access::Admin,
+                [
+                    Decision::SignIn,
+                    Decision::Forbid,
+                    Decision::Forbid,
+                    Decision::Allow,
+                ],
+            ),
+        ];
+        for (access, expected) in table {
+            let got =
+                [None, Some(&viewer), Some(&member), Some(&admin)].map(|me| decide(access, me));
+            assert_eq!(got, expected, "{access:?}");
+        }
+    }
+}
