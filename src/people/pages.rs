@@ -271,9 +271,10 @@ pub struct Person {
 async fn load_person(state: &AppState, id: Uuid) -> Result<Person> {
     sqlx::query_as("SELECT id, name, email, title, active, version, account_role, password_hash IS NOT NULL AS has_password,
                 EXISTS (SELECT 1 FROM account_tokens t WHERE t.person_id = people.id AND t.used_at IS NULL
-                          AND t.purpose = 'invitation' AND t.expires_at > now()) AS invited
+                          AND t.purpose = 'invitation' AND t.expires_at > $2) AS invited
            FROM people WHERE id = $1")
         .bind(id)
+        .bind(state.clock.now())
         .fetch_optional(&state.db)
         .await?
         .ok_or(AppError::NotFound)

@@ -131,3 +131,37 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     assert!(browser.text().await.contains("Nobody has this email yet"));
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_through_the_login_page_reaches_the_page_they_asked_for_and_signs_out() {
+    let app = TestApp::new().await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start(&base).await else {
+        return;
+    };
+    // Asking for a protected page leads to sign-in first.
+    browser.visit("/people").await;
+    assert_eq!(browser.path().await, "/login");
+
+    browser.fill("Email", crate::common::ADMIN_EMAIL).await;
+    browser.fill("Password", "not the password").await;
+    browser.press("Sign in").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("The email or password is not right")
+    );
+
+    browser.fill("Password", crate::common::TEST_PASSWORD).await;
+    browser.press("Sign in").await;
+    assert_eq!(browser.path().await, "/people");
+    assert!(browser.text().await.contains("Test Admin"));
+
+    browser.press("Sign out").await;
+    assert_eq!(browser.path().await, "/login");
+    assert!(browser.text().await.contains("You have signed out"));
+    browser.visit("/people").await;
+    assert_eq!(browser.path().await, "/login", "signed out for real");
+    browser.close().await;
+}

@@ -3,6 +3,8 @@
 
 mod common;
 
+mod access;
+mod accounts;
 mod browser_org;
 mod embedded_cluster;
 mod health;

@@ -1,0 +1,241 @@
+//! Every route the router has, tried by every kind of person: the table below is the
+//! contract, and a route missing from it (or a row for a route that no longer exists) fails
+//! the test, so no route can forget its check.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use crate::common::{Page, TestApp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Got {
+    Allow,
+    SignIn,
+    Forbid,
+}
+use Got::*;
+
+/// Anonymous, viewer, member of an unrelated team, member of the owning team, owner, admin.
+type Expect = [Got; 6];
+const PUBLIC: Expect = [Allow; 6];
+const SIGNED_IN: Expect = [SignIn, Allow, Allow, Allow, Allow, Allow];
+const ADMIN: Expect = [SignIn, Forbid, Forbid, Forbid, Forbid, Allow];
+
+const TABLE: &[(&str, &str, Expect)] = &[
+    ("GET", "/", SIGNED_IN),
+    ("GET", "/login", PUBLIC),
+    ("POST", "/login", PUBLIC),
+    ("POST", "/logout", PUBLIC),
+    ("GET", "/setup", PUBLIC),
+    ("POST", "/setup", PUBLIC),
+    ("GET", "/invitations/{token}", PUBLIC),
+    ("POST", "/invitations/{token}", PUBLIC),
+    ("GET", "/account", SIGNED_IN),
+    ("POST", "/account/password", SIGNED_IN),
+    ("POST", "/account/sessions/end-others", SIGNED_IN),
+    ("GET", "/org", SIGNED_IN),
+    ("GET", "/org/settings", ADMIN),
+    ("POST", "/org/settings", ADMIN),
+    ("POST", "/org/units", ADMIN),
+    ("GET", "/org/units/new", ADMIN),
+    ("GET", "/org/units/{id}", SIGNED_IN),
+    ("POST", "/org/units/{id}", ADMIN),
+    ("GET", "/org/units/{id}/edit", ADMIN),
+    ("POST", "/org/units/{id}/members", ADMIN),
+    ("POST", "/org/units/{id}/members/{person_id}/remove", ADMIN),
+    ("GET", "/people", SIGNED_IN),
+    ("POST", "/people", ADMIN),
+    ("GET", "/people/new", ADMIN),
+    ("GET", "/people/{id}", SIGNED_IN),
+    ("POST", "/people/{id}", ADMIN),
+    ("GET", "/people/{id}/edit", ADMIN),
+    ("POST", "/people/{id}/memberships", ADMIN),
+    ("POST", "/people/{id}/account", ADMIN),
+    ("POST", "/people/{id}/reset-link", ADMIN),
+    ("GET", "/periods", SIGNED_IN),
+    ("POST", "/periods", ADMIN),
+    ("GET", "/periods/new", ADMIN),
+    ("GET", "/admin/audit", ADMIN),
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/readyz", PUBLIC),
+    ("GET", "/static/{version}/{*path}", PUBLIC),
+];
+
+fn classify(page: &Page) -> Got {
+    if page.status == StatusCode::FORBIDDEN {
+        Forbid
+    } else if page.status == StatusCode::SEE_OTHER && page.location().starts_with("/login?next=") {
+        SignIn
+    } else {
+        Allow
+    }
+}
+
+/// A small organisation: a team with a member and an owner (the person whose record it
+/// is), another team with a member, a viewer, and the admin.
+struct World {
+    app: TestApp,
+    team: Uuid,
+    owner: Uuid,
+    people: [Option<Uuid>; 6],
+}
+
+async fn world() -> World {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let team = app.create_unit("Search", "team", Some(company)).await;
+    let other = app.create_unit("Growth", "team", Some(company)).await;
+    let viewer = app
+        .account("Vera Viewer", "vera@northwind.example", "viewer")
+        .await;
+    let outsider = app
+        .account("Olga Outsider", "olga@northwind.example", "member")
+        .await;
+    let insider = app
+        .account("Ian Insider", "ian@northwind.example", "member")
+        .await;
+    let owner = app
+        .account("Omar Owner", "omar@northwind.example", "member")
+        .await;
+    use yardstick::org::model::MemberRole::Engineer;
+    yardstick::org::upsert_membership(&app.db, other, outsider, Engineer)
+        .await
+        .unwrap();
+    yardstick::org::upsert_membership(&app.db, team, insider, Engineer)
+        .await
+        .unwrap();
+    yardstick::org::upsert_membership(&app.db, team, owner, Engineer)
+        .await
+        .unwrap();
+    let admin = app.admin;
+    World {
+        app,
+        team,
+        owner,
+        people: [
+            None,
+            Some(viewer),
+            Some(outsider),
+            Some(insider),
+            Some(owner),
+            Some(admin),
+        ],
+    }
+}
+
+fn concrete(path: &str, world: &World) -> String {
+    path.replace(
+        "{id}",
+        &if path.starts_with("/org/units") {
+            world.team
+        } else {
+            world.owner
+        }
+        .to_string(),
+    )
+    .replace("{person_id}", &world.owner.to_string())
+    .replace("{token}", "not-a-live-token")
+    .replace(
+        "{version}/{*path}",
+        &format!("{}/style.css", yardstick::http::assets::VERSION),
+    )
+}
+
+#[tokio::test]
+async fn every_route_allows_and_refuses_exactly_whom_the_table_says() {
+    let probe = world().await;
+    let state = yardstick::AppState::new(probe.app.db.clone(), probe.app.clock.clone());
+    let routes: BTreeSet<(String, String)> = yardstick::http::sitemap(&state)
+        .routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let table: BTreeSet<(String, String)> = TABLE
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        routes.difference(&table).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routes missing from the table"
+    );
+    assert_eq!(
+        table.difference(&routes).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "rows for routes that do not exist"
+    );
+    drop(probe);
+
+    let mut failures = Vec::new();
+    for (method, path, expected) in TABLE {
+        // A fresh organisation per route: an allowed change cannot disturb the next check.
+        let world = world().await;
+        let target = concrete(path, &world);
+        for (who, person) in world.people.iter().enumerate() {
+            let cookie = match person {
+                Some(id) => world.app.session_for(*id).await,
+                None => String::new(),
+            };
+            let page = match *method {
+                "GET" => world.app.get_as(&cookie, &target).await,
+                _ => world.app.post_as(&cookie, &target, &[]).await,
+            };
+            let got = classify(&page);
+            if got != expected[who] {
+                failures.push(format!(
+                    "{method} {target} as #{who}: expected {:?}, got {got:?} ({})",
+                    expected[who], page.status
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_refusal_is_written_to_the_audit_log() {
+    let world = world().await;
+    let viewer = world.people[1].unwrap();
+    let cookie = world.app.session_for(viewer).await;
+    let page = world
+        .app
+        .post_as(&cookie, "/periods", &[("name", "Sneaky")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text().contains("You cannot do this"));
+    let (actor, after): (Option<Uuid>, serde_json::Value) =
+        sqlx::query_as("SELECT actor_id, after FROM audit_log WHERE action = 'permission_refused'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(actor, Some(viewer));
+    assert_eq!(after["route"], "/periods");
+    assert_eq!(after["method"], "POST");
+}
+
+#[tokio::test]
+async fn people_who_may_not_change_the_organisation_see_no_buttons_for_it() {
+    let world = world().await;
+    let member = world.app.session_for(world.people[3].unwrap()).await;
+    let unit = world
+        .app
+        .get_as(&member, &format!("/org/units/{}", world.team))
+        .await
+        .text();
+    assert!(
+        unit.contains("Search")
+            && !unit.contains("Edit unit")
+            && !unit.contains("Add person")
+            && !unit.contains("Remove")
+    );
+    let people = world.app.get_as(&member, "/people").await.text();
+    assert!(!people.contains("Add a person"));
+    let admin = world
+        .app
+        .get(&format!("/org/units/{}", world.team))
+        .await
+        .text();
+    assert!(admin.contains("Edit unit") && admin.contains("Add person"));
+}
