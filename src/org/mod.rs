@@ -169,6 +169,37 @@ pub async fn move_subtree(
     Ok(())
 }
 
+/// Adds `person` to `unit` with `role` (or changes their role there) and writes the change
+/// to the audit log, in one transaction.
+pub async fn save_membership(
+    db: &sqlx::PgPool,
+    actor: &crate::auth::policy::Me,
+    client: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    unit: Uuid,
+    person: Uuid,
+    role: model::MemberRole,
+) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    let before: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM memberships WHERE org_unit_id = $1 AND person_id = $2 FOR UPDATE",
+    )
+    .bind(unit)
+    .bind(person)
+    .fetch_optional(&mut *tx)
+    .await?;
+    upsert_membership(&mut *tx, unit, person, role).await?;
+    crate::audit::Entry::new("membership_saved")
+        .actor(Some(actor.id))
+        .entity("org_unit", unit)
+        .before(serde_json::json!({ "person_id": person, "role": before }))
+        .after(serde_json::json!({ "person_id": person, "role": role.as_str() }))
+        .client(client)
+        .write(&mut *tx, now)
+        .await?;
+    tx.commit().await
+}
+
 /// Adds `person` to `unit` with `role`, or changes their role there.
 pub async fn upsert_membership(
     db: impl sqlx::PgExecutor<'_>,

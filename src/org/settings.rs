@@ -9,6 +9,8 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::audit::Entry;
+use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::page::{
     self, CONFLICT, ChangedField, Flash, FormErrors, INVALID, Layout, Section, check,
@@ -106,6 +108,7 @@ pub async fn get_settings(
 pub async fn post_settings(
     State(state): State<AppState>,
     me: Me,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response> {
     let mut errors = FormErrors::default();
@@ -123,6 +126,8 @@ pub async fn post_settings(
             .into_response());
     };
     let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let mut tx = state.db.begin().await?;
+    let before = Organisation::load(&mut *tx).await?;
     let updated = sqlx::query(
         "UPDATE organisation SET name = $1, time_zone = $2, version = version + 1, updated_at = now()
           WHERE version = $3",
@@ -130,9 +135,19 @@ pub async fn post_settings(
     .bind(&name)
     .bind(zone.name())
     .bind(version)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
-    if updated.rows_affected() == 0 {
+    if updated.rows_affected() == 1 {
+        Entry::new("settings_changed")
+            .actor(Some(me.id))
+            .before(serde_json::json!({ "name": before.name, "time_zone": before.time_zone }))
+            .after(serde_json::json!({ "name": name, "time_zone": zone.name() }))
+            .client(&client)
+            .write(&mut *tx, state.clock.now())
+            .await?;
+        tx.commit().await?;
+    } else {
+        drop(tx);
         let current = Organisation::load(&state.db).await?;
         let changes = page::changed_fields(&[
             ("Name", current.name.clone(), form.name.clone()),

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::audit::Entry;
+use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::error::violated_constraint;
 use crate::http::page::{
@@ -37,6 +39,23 @@ struct ValidUnit {
     kind: UnitKind,
     parent: Option<Uuid>,
     archived: bool,
+}
+
+impl ValidUnit {
+    /// The audit log's view of the unit.
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name, "kind": self.kind.as_str(), "parent_id": self.parent, "archived": self.archived,
+        })
+    }
+}
+
+impl StoredUnit {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name, "kind": self.kind, "parent_id": self.parent_id, "archived": self.archived,
+        })
+    }
 }
 
 impl UnitForm {
@@ -164,6 +183,7 @@ pub async fn get_new_unit(
 pub async fn post_unit(
     State(state): State<AppState>,
     me: Me,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<UnitForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
@@ -188,6 +208,13 @@ pub async fn post_unit(
         }
         Err(err) => return Err(err.into()),
     }
+    Entry::new("unit_created")
+        .actor(Some(me.id))
+        .entity("org_unit", id)
+        .after(valid.to_json())
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
     tx.commit().await?;
     Ok(page::see_other(
         &format!("/org/units/{id}"),
@@ -253,6 +280,7 @@ pub async fn post_unit_update(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<UnitForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
@@ -312,6 +340,14 @@ pub async fn post_unit_update(
     if moved {
         move_subtree(&mut tx, id, valid.parent).await?;
     }
+    Entry::new("unit_updated")
+        .actor(Some(me.id))
+        .entity("org_unit", id)
+        .before(stored.to_json())
+        .after(valid.to_json())
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
     tx.commit().await?;
     Ok(page::see_other(
         &format!("/org/units/{id}"),

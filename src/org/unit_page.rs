@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::audit::Entry;
+use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::page::{self, Flash, FormErrors, INVALID, Id, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, UnitKind};
-use crate::org::upsert_membership;
+use crate::org::save_membership;
 use crate::people::model::Email;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -155,6 +157,7 @@ pub async fn post_member(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<MemberForm>,
 ) -> Result<Response> {
     let mut errors = FormErrors::default();
@@ -182,7 +185,17 @@ pub async fn post_member(
         )
             .into_response());
     };
-    match upsert_membership(&state.db, id, person_id, role).await {
+    match save_membership(
+        &state.db,
+        &me,
+        &client,
+        state.clock.now(),
+        id,
+        person_id,
+        role,
+    )
+    .await
+    {
         Ok(()) => {}
         // The unit was deleted meanwhile.
         Err(err)
@@ -202,17 +215,31 @@ pub async fn post_member(
 /// `POST /org/units/{id}/members/{person_id}/remove`
 pub async fn post_remove_member(
     State(state): State<AppState>,
+    me: Me,
     Id((id, person_id)): Id<(Uuid, Uuid)>,
+    ClientAddr(client): ClientAddr,
 ) -> Result<Response> {
-    let removed: Option<String> = sqlx::query_scalar(
+    let mut tx = state.db.begin().await?;
+    let removed: Option<(String, String)> = sqlx::query_as(
         "DELETE FROM memberships m USING people p
           WHERE m.org_unit_id = $1 AND m.person_id = $2 AND p.id = m.person_id
-         RETURNING p.name",
+         RETURNING p.name, m.role",
     )
     .bind(id)
     .bind(person_id)
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some((_, role)) = &removed {
+        Entry::new("membership_removed")
+            .actor(Some(me.id))
+            .entity("org_unit", id)
+            .before(serde_json::json!({ "person_id": person_id, "role": role }))
+            .client(&client)
+            .write(&mut *tx, state.clock.now())
+            .await?;
+    }
+    tx.commit().await?;
+    let removed = removed.map(|(name, _)| name);
     let name = removed.ok_or(AppError::NotFound)?;
     Ok(page::see_other(
         &format!("/org/units/{id}"),

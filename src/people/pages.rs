@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::audit::Entry;
+use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{AccountRole, Me};
 use crate::http::error::violated_constraint;
 use crate::http::page::{
@@ -15,7 +17,7 @@ use crate::http::page::{
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, optional_id, required_text};
-use crate::org::{units_in_tree_order, upsert_membership};
+use crate::org::{save_membership, units_in_tree_order};
 use crate::people::model::Email;
 
 /// How many people a list page shows.
@@ -142,6 +144,13 @@ struct ValidPerson {
     title: String,
 }
 
+impl ValidPerson {
+    /// The audit log's view of the person.
+    fn to_json(&self, active: bool) -> serde_json::Value {
+        serde_json::json!({ "name": self.name, "email": self.email.as_str(), "title": self.title, "active": active })
+    }
+}
+
 impl PersonForm {
     fn parse(&self) -> std::result::Result<ValidPerson, FormErrors> {
         let mut errors = FormErrors::default();
@@ -224,6 +233,7 @@ async fn duplicate_email(state: &AppState, email: &Email, errors: &mut FormError
 pub async fn post_person(
     State(state): State<AppState>,
     me: Me,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
@@ -233,14 +243,25 @@ pub async fn post_person(
         }
     };
     let id = Uuid::new_v4();
+    let mut tx = state.db.begin().await?;
     let inserted =
         sqlx::query("INSERT INTO people (id, name, email, title) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(&valid.name)
             .bind(valid.email.as_str())
             .bind(&valid.title)
-            .execute(&state.db)
+            .execute(&mut *tx)
             .await;
+    if inserted.is_ok() {
+        Entry::new("person_created")
+            .actor(Some(me.id))
+            .entity("person", id)
+            .after(valid.to_json(true))
+            .client(&client)
+            .write(&mut *tx, state.clock.now())
+            .await?;
+        tx.commit().await?;
+    }
     match inserted {
         Ok(_) => Ok(page::see_other(
             &format!("/people/{id}"),
@@ -402,6 +423,7 @@ pub async fn post_membership(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<MembershipForm>,
 ) -> Result<Response> {
     let mut errors = FormErrors::default();
@@ -426,7 +448,7 @@ pub async fn post_membership(
         )
             .into_response());
     };
-    match upsert_membership(&state.db, unit, id, role).await {
+    match save_membership(&state.db, &me, &client, state.clock.now(), unit, id, role).await {
         Ok(()) => Ok(page::see_other(
             &format!("/people/{id}"),
             "Unit membership saved",
@@ -478,6 +500,7 @@ pub async fn post_person_update(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
@@ -487,6 +510,14 @@ pub async fn post_person_update(
         }
     };
     let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let mut tx = state.db.begin().await?;
+    let before: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT json_build_object('name', name, 'email', email, 'title', title, 'active', active)
+           FROM people WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let updated = sqlx::query(
         "UPDATE people SET name = $3, email = $4, title = $5, active = $6, version = version + 1, updated_at = now()
           WHERE id = $1 AND version = $2",
@@ -497,14 +528,23 @@ pub async fn post_person_update(
     .bind(valid.email.as_str())
     .bind(&valid.title)
     .bind(form.active.is_some())
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await;
     match updated {
         Ok(done) if done.rows_affected() == 1 => {
+            Entry::new("person_updated")
+                .actor(Some(me.id))
+                .entity("person", id)
+                .before(before.unwrap_or_default())
+                .after(valid.to_json(form.active.is_some()))
+                .client(&client)
+                .write(&mut *tx, state.clock.now())
+                .await?;
             // Someone deactivated can no longer be signed in anywhere.
             if form.active.is_none() {
-                crate::auth::session::end_others(&state.db, id, None).await?;
+                crate::auth::session::end_others(&mut *tx, id, None).await?;
             }
+            tx.commit().await?;
             Ok(page::see_other(
                 &format!("/people/{id}"),
                 &format!("{} saved", valid.name),

@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::audit::Entry;
+use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Access;
 use crate::auth::policy::Me;
 use crate::http::error::violated_constraint;
@@ -229,25 +231,39 @@ pub async fn get_new_period(State(state): State<AppState>, me: Me) -> Result<Per
 pub async fn post_period(
     State(state): State<AppState>,
     me: Me,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<PeriodForm>,
 ) -> Result<Response> {
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => return Ok((INVALID, PeriodFormPage::new(&me, form, errors)).into_response()),
     };
+    let id = Uuid::new_v4();
+    let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(Uuid::new_v4())
+    .bind(id)
     .bind(&valid.name)
     .bind(valid.cadence.as_str())
     .bind(valid.starts_on)
     .bind(valid.ends_on)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await;
     let mut errors = FormErrors::default();
     match inserted {
         Ok(_) => {
+            Entry::new("period_created")
+                .actor(Some(me.id))
+                .entity("period", id)
+                .after(serde_json::json!({
+                    "name": valid.name, "cadence": valid.cadence.as_str(),
+                    "starts_on": valid.starts_on, "ends_on": valid.ends_on,
+                }))
+                .client(&client)
+                .write(&mut *tx, state.clock.now())
+                .await?;
+            tx.commit().await?;
             return Ok(page::see_other(
                 "/periods",
                 &format!("{} added", valid.name),

@@ -394,7 +394,12 @@ async fn an_invitation_link_works_once_and_signs_the_person_in() {
             .unwrap();
     assert_eq!(
         actions,
-        ["role_changed", "invitation_created", "password_set"]
+        [
+            "person_created",
+            "role_changed",
+            "invitation_created",
+            "password_set"
+        ]
     );
 }
 

@@ -408,3 +408,77 @@ async fn changing_a_members_role_bumps_the_version_of_that_membership_only() {
             .unwrap();
     assert_eq!((role.as_str(), version), ("leader", 2));
 }
+
+#[tokio::test]
+async fn every_change_to_the_organisation_is_audited_with_before_and_after() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    app.post(
+        &format!("/org/units/{company}"),
+        &[
+            ("name", "Northwind Learning"),
+            ("kind", "company"),
+            ("parent_id", ""),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    let person = app
+        .create_person("Grace Liu", "grace@northwind.example")
+        .await;
+    app.post(
+        &format!("/org/units/{company}/members"),
+        &[("email", "grace@northwind.example"), ("role", "leader")],
+    )
+    .await;
+    app.post(
+        &format!("/org/units/{company}/members/{person}/remove"),
+        &[],
+    )
+    .await;
+    app.post(
+        "/periods",
+        &[
+            ("name", "2026 Q3"),
+            ("cadence", "quarter"),
+            ("starts_on", "2026-07-01"),
+            ("ends_on", "2026-09-30"),
+        ],
+    )
+    .await;
+
+    type Row = (
+        String,
+        Option<Uuid>,
+        Option<serde_json::Value>,
+        Option<serde_json::Value>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT action, actor_id, before, after FROM audit_log WHERE action <> 'sign_in' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "unit_created",
+            "unit_updated",
+            "person_created",
+            "membership_saved",
+            "membership_removed",
+            "period_created"
+        ]
+    );
+    assert!(
+        rows.iter().all(|r| r.1 == Some(app.admin)),
+        "the admin did all of it"
+    );
+    let (_, _, before, after) = &rows[1];
+    assert_eq!(before.as_ref().unwrap()["name"], "Northwind");
+    assert_eq!(after.as_ref().unwrap()["name"], "Northwind Learning");
+    assert_eq!(rows[3].3.as_ref().unwrap()["role"], "leader");
+    assert_eq!(rows[4].2.as_ref().unwrap()["role"], "leader");
+    assert_eq!(rows[5].3.as_ref().unwrap()["starts_on"], "2026-07-01");
+}
