@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +13,7 @@ use crate::auth::guard::ClientAddr;
 use crate::auth::password::{self, NewPassword};
 use crate::auth::policy::Me;
 use crate::auth::{session, token};
-use crate::http::page::{self, Flash, FormErrors, INVALID, Layout, Section};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Layout, Section};
 use crate::http::{AppState, Result};
 
 /// One session as the list shows it.

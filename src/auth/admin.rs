@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use crate::auth::guard::ClientAddr;
 use crate::auth::invitation;
 use crate::auth::policy::{AccountRole, Me};
 use crate::auth::session;
-use crate::http::page::{self, Id, Layout, Section};
+use crate::http::page::{self, Form, Id, Layout, Section};
 use crate::http::{AppError, AppState, Result};
 
 #[derive(Template, WebTemplate)]

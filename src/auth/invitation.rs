@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::password::{self, NewPassword};
 use crate::auth::{session, token};
-use crate::http::page::{self, FormErrors, INVALID, Id, Layout, Section};
+use crate::http::page::{self, Form, FormErrors, INVALID, Id, Layout, Section};
 use crate::http::{AppState, ErrorPage, Result};
 
 /// How long a link works.

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use crate::auth::guard::{ClientAddr, signed_in};
 use crate::auth::password::{self, NewPassword};
 use crate::auth::policy::AccountRole;
 use crate::auth::{session, throttle};
-use crate::http::page::{self, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::required_text;
 use crate::people::model::Email;

@@ -6,6 +6,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::http::page::{Layout, Section};
 
+const NOT_FOUND_MESSAGE: &str =
+    "There is no page at this address. It may have moved, or the link may be mistyped.";
+
 /// What can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -53,8 +56,22 @@ pub struct ErrorPage {
 impl ErrorPage {
     /// Renders the page with `status`.
     pub fn respond(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
+        Self::render(
+            status,
+            Layout::public(heading, Section::None),
+            heading,
+            message,
+        )
+    }
+
+    fn render(
+        status: StatusCode,
+        layout: Layout,
+        heading: &'static str,
+        message: &'static str,
+    ) -> Response {
         let page = ErrorPage {
-            layout: Layout::public(heading, Section::None),
+            layout,
             heading,
             message,
         };
@@ -64,13 +81,20 @@ impl ErrorPage {
         }
     }
 
+    /// The 404 page for someone signed in: with the navigation, to find their way on.
+    pub fn not_found_for(me: &crate::auth::policy::Me) -> Response {
+        let heading = "Page not found";
+        Self::render(
+            StatusCode::NOT_FOUND,
+            Layout::new(heading, Section::None, me),
+            heading,
+            NOT_FOUND_MESSAGE,
+        )
+    }
+
     /// The 404 page.
     pub fn not_found() -> Response {
-        Self::respond(
-            StatusCode::NOT_FOUND,
-            "Page not found",
-            "There is no page at this address. It may have moved, or the link may be mistyped.",
-        )
+        Self::respond(StatusCode::NOT_FOUND, "Page not found", NOT_FOUND_MESSAGE)
     }
 
     /// The 500 page.

@@ -192,7 +192,7 @@ fn request_span(request: &Request) -> tracing::Span {
 /// the site's shape is not shown to strangers.
 async fn not_found(State(state): State<AppState>, request: Request) -> Response {
     match crate::auth::guard::signed_in(&state, request.headers()).await {
-        Ok(Some(_)) => ErrorPage::not_found(),
+        Ok(Some(me)) => ErrorPage::not_found_for(&me),
         Ok(None) => crate::auth::guard::to_sign_in(&request),
         Err(err) => AppError::from(err).into_response(),
     }

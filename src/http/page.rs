@@ -227,3 +227,38 @@ where
         }
     }
 }
+
+/// A submitted form. A body that cannot be read at all (not form-encoded, a field sent
+/// twice) gets a plain page saying so rather than a bare 4xx; fields that fail their rules
+/// are the handler's business (422 with the form re-rendered).
+pub struct Form<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for Form<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(request, state).await {
+            Ok(axum::Form(value)) => Ok(Form(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                tracing::info!(%status, "unreadable form");
+                let mut page = crate::http::ErrorPage::respond(
+                    StatusCode::BAD_REQUEST,
+                    "This form could not be read",
+                    "Nothing was saved. Go back, reload the page, and send the form again.",
+                );
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                }
+                Err(page)
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
-use crate::http::page::{self, Flash, FormErrors, INVALID, Id, Layout, Section, check};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, UnitKind};
 use crate::org::save_membership;

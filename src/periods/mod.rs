@@ -6,7 +6,7 @@ pub mod model;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -18,7 +18,7 @@ use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Access;
 use crate::auth::policy::Me;
 use crate::http::error::violated_constraint;
-use crate::http::page::{self, Flash, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Layout, Section, check};
 use crate::http::sitemap::Sitemap;
 use crate::http::{AppState, Result};
 use crate::org::model::required_text;

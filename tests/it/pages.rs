@@ -21,6 +21,12 @@ async fn an_unknown_address_answers_a_styled_404_page_without_internals() {
             assert!(text.contains("Page not found"), "{path}: {text}");
             assert!(page.body.contains("/static/"), "{path} uses the layout");
             assert!(text.contains("Go to the home page"), "{path} links home");
+            if path == "/no/such/page" {
+                assert!(
+                    text.contains("Organisation") && text.contains("Sign out"),
+                    "{path} has the navigation"
+                );
+            }
         }
     }
 }
@@ -251,6 +257,37 @@ async fn pages_are_compressed_for_browsers_that_ask_and_huge_bodies_are_refused(
         .post("/people", &[("name", &huge), ("email", "a@b.example")])
         .await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE account_role IS NULL")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn a_form_body_that_cannot_be_read_gets_a_plain_page_and_saves_nothing() {
+    let app = TestApp::new().await;
+    // A field sent twice cannot be one value.
+    let page = app
+        .post(
+            "/people",
+            &[
+                ("name", "Ada"),
+                ("name", "Grace"),
+                ("email", "ada@northwind.example"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.text().contains("This form could not be read")
+            && page.text().contains("Nothing was saved")
+    );
+    let request = axum::http::Request::post("/periods")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from("{}"))
+        .unwrap();
+    assert_eq!(app.request(request).await.status, StatusCode::BAD_REQUEST);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE account_role IS NULL")
         .fetch_one(&app.db)
         .await
