@@ -23,6 +23,8 @@ pub mod home;
 pub mod http;
 /// Org units, memberships and organisation settings.
 pub mod org;
+/// Anticipated outcomes: direction, target or band, progress, proposed verdicts.
+pub mod outcomes;
 /// People.
 pub mod people;
 /// Periods (OKR cycles).
