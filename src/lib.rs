@@ -17,6 +17,8 @@ pub mod config;
 pub mod db;
 /// The demo organisation (`yardstick demo`).
 pub mod demo;
+/// Initiatives and epics: work types, status flow, definition of ready.
+pub mod epics;
 /// The home page.
 pub mod home;
 /// The web layer: router, middleware, errors, page helpers, static files, health.
