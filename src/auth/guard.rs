@@ -68,6 +68,24 @@ pub async fn check(State(guard): State<Guard>, mut request: Request, next: Next)
     }
 }
 
+/// 403 for a change to a record the person may not change, written to the audit log.
+pub async fn refuse_record(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    entity: &'static str,
+    id: uuid::Uuid,
+) -> Response {
+    let entry = audit::Entry::new("permission_refused")
+        .actor(Some(me.id))
+        .entity(entity, id)
+        .client(client);
+    match entry.write(&state.db, state.clock.now()).await {
+        Ok(()) => forbidden(),
+        Err(err) => AppError::from(err).into_response(),
+    }
+}
+
 /// 303 to the sign-in page, remembering the page asked for (for reads; a change is not
 /// replayed, so the person starts again from the home page).
 pub fn to_sign_in(request: &Request) -> Response {

@@ -56,6 +56,32 @@ impl Me {
     }
 }
 
+/// Whether `me` may change a record that belongs to `unit` and is owned by `owner`: admins
+/// always; viewers never; members when they are in that unit or one above it, or own the
+/// record.
+pub async fn may_change_record(
+    db: &sqlx::PgPool,
+    me: &Me,
+    unit: Uuid,
+    owner: Option<Uuid>,
+) -> sqlx::Result<bool> {
+    match me.role() {
+        AccountRole::Admin => Ok(true),
+        AccountRole::Viewer => Ok(false),
+        AccountRole::Member if owner == Some(me.id) => Ok(true),
+        AccountRole::Member => {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM memberships m JOIN org_unit_tree t ON t.ancestor_id = m.org_unit_id
+                                 WHERE m.person_id = $1 AND t.descendant_id = $2)",
+            )
+            .bind(me.id)
+            .bind(unit)
+            .fetch_one(db)
+            .await
+        }
+    }
+}
+
 /// What the guard does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

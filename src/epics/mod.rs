@@ -1,4 +1,44 @@
 //! Initiatives and epics: the work, each piece starting from a measurable anticipated
-//! outcome with one accountable owner. (The pages arrive with the rest of the epics issue.)
+//! outcome with one accountable owner.
 
 pub mod model;
+pub mod pages;
+
+use crate::auth::policy::Access;
+use crate::http::AppState;
+use crate::http::sitemap::Sitemap;
+
+/// `/epics/...` and `/outcomes/...`: everyone reads; members change the epics of their
+/// units and those they own (checked per record), admins everything.
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/epics/new", Access::Contributor, pages::get_new_epic)
+        .post("/epics", Access::Contributor, pages::post_epic)
+        .get("/epics/{id}", Access::SignedIn, pages::get_epic)
+        .post("/epics/{id}", Access::Contributor, pages::post_epic_update)
+        .get(
+            "/epics/{id}/edit",
+            Access::Contributor,
+            pages::get_edit_epic,
+        )
+        .post(
+            "/epics/{id}/status",
+            Access::Contributor,
+            pages::post_status,
+        )
+        .get(
+            "/outcomes/new",
+            Access::Contributor,
+            crate::outcomes::pages::get_new_outcome,
+        )
+        .post(
+            "/outcomes",
+            Access::Contributor,
+            crate::outcomes::pages::post_outcome,
+        )
+        .get(
+            "/outcomes/{id}",
+            Access::SignedIn,
+            crate::outcomes::pages::get_outcome,
+        )
+}

@@ -1,4 +1,5 @@
 //! Anticipated outcomes of epics and initiatives: the measurable results work is expected
-//! to produce, and the rules that judge them. (The pages arrive with the epics issue.)
+//! to produce, the guided form that defines them, and the rules that judge them.
 
 pub mod model;
+pub mod pages;

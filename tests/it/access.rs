@@ -22,6 +22,10 @@ type Expect = [Got; 6];
 const PUBLIC: Expect = [Allow; 6];
 const SIGNED_IN: Expect = [SignIn, Allow, Allow, Allow, Allow, Allow];
 const ADMIN: Expect = [SignIn, Forbid, Forbid, Forbid, Forbid, Allow];
+/// Anyone who may change something reaches the handler (members and admins).
+const CONTRIBUTOR: Expect = [SignIn, Forbid, Allow, Allow, Allow, Allow];
+/// Changes to one record: its unit's members (or above), its owner, admins.
+const RECORD: Expect = [SignIn, Forbid, Forbid, Allow, Allow, Allow];
 
 const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/", SIGNED_IN),
@@ -58,6 +62,15 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/periods", ADMIN),
     ("GET", "/periods/new", ADMIN),
     ("GET", "/admin/audit", ADMIN),
+    ("GET", "/epics/new", CONTRIBUTOR),
+    ("POST", "/epics", CONTRIBUTOR),
+    ("GET", "/epics/{id}", SIGNED_IN),
+    ("POST", "/epics/{id}", RECORD),
+    ("GET", "/epics/{id}/edit", RECORD),
+    ("POST", "/epics/{id}/status", RECORD),
+    ("GET", "/outcomes/new", RECORD),
+    ("POST", "/outcomes", CONTRIBUTOR),
+    ("GET", "/outcomes/{id}", SIGNED_IN),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),
@@ -79,6 +92,8 @@ struct World {
     app: TestApp,
     team: Uuid,
     owner: Uuid,
+    epic: Uuid,
+    outcome: Uuid,
     people: [Option<Uuid>; 6],
 }
 
@@ -106,14 +121,33 @@ async fn world() -> World {
     yardstick::org::upsert_membership(&app.db, team, insider, Engineer)
         .await
         .unwrap();
-    yardstick::org::upsert_membership(&app.db, team, owner, Engineer)
+    // The owner owns the epic without being in its team.
+    let epic = Uuid::new_v4();
+    sqlx::query("INSERT INTO epics (id, team_id, owner_id, work_type, title) VALUES ($1, $2, $3, 'feature', 'Learner onboarding')")
+        .bind(epic)
+        .bind(team)
+        .bind(owner)
+        .execute(&app.db)
         .await
         .unwrap();
+    let outcome = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO outcomes (id, epic_id, owner_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES ($1, $2, $3, 'behaviour', 'Learners finish onboarding', 'Onboarding completion', 'percent', 'increase', 40, 80, '2026-09-30')",
+    )
+    .bind(outcome)
+    .bind(epic)
+    .bind(owner)
+    .execute(&app.db)
+    .await
+    .unwrap();
     let admin = app.admin;
     World {
         app,
         team,
         owner,
+        epic,
+        outcome,
         people: [
             None,
             Some(viewer),
@@ -126,21 +160,25 @@ async fn world() -> World {
 }
 
 fn concrete(path: &str, world: &World) -> String {
-    path.replace(
-        "{id}",
-        &if path.starts_with("/org/units") {
-            world.team
-        } else {
-            world.owner
-        }
-        .to_string(),
-    )
-    .replace("{person_id}", &world.owner.to_string())
-    .replace("{token}", "not-a-live-token")
-    .replace(
-        "{version}/{*path}",
-        &format!("{}/style.css", yardstick::http::assets::VERSION),
-    )
+    if path == "/outcomes/new" {
+        return format!("/outcomes/new?epic={}", world.epic);
+    }
+    let id = if path.starts_with("/org/units") {
+        world.team
+    } else if path.starts_with("/epics") {
+        world.epic
+    } else if path.starts_with("/outcomes") {
+        world.outcome
+    } else {
+        world.owner
+    };
+    path.replace("{id}", &id.to_string())
+        .replace("{person_id}", &world.owner.to_string())
+        .replace("{token}", "not-a-live-token")
+        .replace(
+            "{version}/{*path}",
+            &format!("{}/style.css", yardstick::http::assets::VERSION),
+        )
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod browser_org;
 mod embedded_cluster;
+mod epics;
 mod epics_schema;
 mod health;
 mod org_units;

@@ -1,0 +1,819 @@
+//! Epic pages: the form (new and edit), the epic's page with its outcomes and status, and
+//! status changes through the definition of ready.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::Entry;
+use crate::auth::guard::{ClientAddr, refuse_record};
+use crate::auth::policy::{Me, may_change_record};
+use crate::epics::model::{EpicStatus, NotReady, WorkType, definition_of_ready};
+use crate::http::page::{
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+};
+use crate::http::{AppError, AppState, Result};
+use crate::org::model::{optional_id, required_text};
+use crate::outcomes::model::{Direction, Goal, MetricUnit, OutcomeKind, sentence};
+use crate::people::model::Email;
+
+/// The epic form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EpicForm {
+    title: String,
+    description: String,
+    team_id: String,
+    work_type: String,
+    owner_email: String,
+    period_id: String,
+    why_now: String,
+    validation_plan: String,
+    tracker_key: String,
+    tracker_url: String,
+    version: String,
+}
+
+struct ValidEpic {
+    title: String,
+    description: String,
+    team: Uuid,
+    work_type: WorkType,
+    owner_email: Option<Email>,
+    period: Option<Uuid>,
+    why_now: String,
+    validation_plan: String,
+    tracker_key: Option<String>,
+    tracker_url: Option<String>,
+}
+
+fn optional_text(value: &str, what: &str, max: usize) -> std::result::Result<String, String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(format!("{what} must be {max} characters or fewer"));
+    }
+    Ok(value.to_string())
+}
+
+impl EpicForm {
+    fn parse(&self) -> std::result::Result<ValidEpic, FormErrors> {
+        let mut errors = FormErrors::default();
+        let title = check(
+            &mut errors,
+            "title",
+            required_text(&self.title, "a title", 200),
+        );
+        let team = check(
+            &mut errors,
+            "team_id",
+            optional_id(&self.team_id, "Choose a team from the list"),
+        );
+        if let Some(None) = team {
+            errors.add("team_id", "Choose the team that owns this epic");
+        }
+        let work_type = check(&mut errors, "work_type", WorkType::parse(&self.work_type));
+        let owner_email = if self.owner_email.trim().is_empty() {
+            Some(None)
+        } else {
+            check(
+                &mut errors,
+                "owner_email",
+                Email::parse(&self.owner_email).map(Some),
+            )
+        };
+        let period = check(
+            &mut errors,
+            "period_id",
+            optional_id(&self.period_id, "Choose a period from the list"),
+        );
+        let description = check(
+            &mut errors,
+            "description",
+            optional_text(&self.description, "The description", 10_000),
+        );
+        let why_now = check(
+            &mut errors,
+            "why_now",
+            optional_text(&self.why_now, "Why now", 4_000),
+        );
+        let validation_plan = check(
+            &mut errors,
+            "validation_plan",
+            optional_text(&self.validation_plan, "How we validate", 4_000),
+        );
+        let tracker_key = self.tracker_key.trim();
+        if tracker_key.chars().count() > 50 {
+            errors.add(
+                "tracker_key",
+                "The tracker key must be 50 characters or fewer",
+            );
+        }
+        let tracker_url = self.tracker_url.trim();
+        let is_link = tracker_url.starts_with("https://") || tracker_url.starts_with("http://");
+        if !tracker_url.is_empty() && !is_link {
+            errors.add(
+                "tracker_url",
+                "The tracker link must start with https:// or http://",
+            );
+        }
+        match (
+            title,
+            team,
+            work_type,
+            owner_email,
+            period,
+            description,
+            why_now,
+            validation_plan,
+        ) {
+            (
+                Some(title),
+                Some(Some(team)),
+                Some(work_type),
+                Some(owner_email),
+                Some(period),
+                Some(description),
+                Some(why_now),
+                Some(validation_plan),
+            ) if errors.is_empty() => Ok(ValidEpic {
+                title,
+                description,
+                team,
+                work_type,
+                owner_email,
+                period,
+                why_now,
+                validation_plan,
+                tracker_key: (!tracker_key.is_empty()).then(|| tracker_key.to_string()),
+                tracker_url: (!tracker_url.is_empty()).then(|| tracker_url.to_string()),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "epics/form.html")]
+pub struct EpicFormPage {
+    layout: Layout,
+    epic_id: Option<Uuid>,
+    form: EpicForm,
+    errors: FormErrors,
+    changes: Vec<ChangedField>,
+    teams: Vec<(String, String)>,
+    types: Vec<(String, String)>,
+    periods: Vec<(String, String)>,
+}
+
+async fn form_page(
+    state: &AppState,
+    me: &Me,
+    epic_id: Option<Uuid>,
+    form: EpicForm,
+    errors: FormErrors,
+) -> Result<EpicFormPage> {
+    let teams = crate::org::units_in_tree_order(&state.db)
+        .await?
+        .iter()
+        .filter(|u| !u.archived)
+        .map(|u| (u.id.to_string(), u.indented_name()))
+        .collect();
+    let periods = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT id, name FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
+    )
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .map(|(id, name)| (id.to_string(), name))
+    .collect();
+    let title = if epic_id.is_some() {
+        "Edit epic"
+    } else {
+        "New epic"
+    };
+    Ok(EpicFormPage {
+        layout: Layout::new(title, Section::Epics, me),
+        epic_id,
+        form,
+        errors,
+        changes: Vec::new(),
+        teams,
+        types: WorkType::options(),
+        periods,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewEpicQuery {
+    team: String,
+    #[serde(rename = "type")]
+    work_type: String,
+}
+
+/// `GET /epics/new?team=…&type=…`
+pub async fn get_new_epic(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<NewEpicQuery>,
+) -> Result<EpicFormPage> {
+    let today = crate::org::settings::today(&state).await?;
+    let current = crate::periods::current_period(&state.db, today).await?;
+    let work_type = if query.work_type.is_empty() {
+        "feature".to_string()
+    } else {
+        query.work_type
+    };
+    let form = EpicForm {
+        team_id: query.team,
+        work_type,
+        period_id: current.map(|p| p.id.to_string()).unwrap_or_default(),
+        ..EpicForm::default()
+    };
+    form_page(&state, &me, None, form, FormErrors::default()).await
+}
+
+/// The owner: the person with the email typed, or the team's usual owner for this type of
+/// work (its product manager for a feature, its tech lead otherwise).
+async fn resolve_owner(
+    state: &AppState,
+    valid: &ValidEpic,
+    errors: &mut FormErrors,
+) -> Result<Option<Uuid>> {
+    if let Some(email) = &valid.owner_email {
+        let found: Option<(Uuid, bool)> =
+            sqlx::query_as("SELECT id, active FROM people WHERE lower(email) = lower($1)")
+                .bind(email.as_str())
+                .fetch_optional(&state.db)
+                .await?;
+        return Ok(match found {
+            Some((id, true)) => Some(id),
+            Some((_, false)) => {
+                errors.add(
+                    "owner_email",
+                    "This person is inactive: choose an active owner",
+                );
+                None
+            }
+            None => {
+                errors.add(
+                    "owner_email",
+                    "Nobody has this email: add the person first, or leave it empty",
+                );
+                None
+            }
+        });
+    }
+    let role = valid.work_type.usual_owner();
+    let proposed: Option<Uuid> = sqlx::query_scalar(
+        "SELECT p.id FROM memberships m JOIN people p ON p.id = m.person_id
+          WHERE m.org_unit_id = $1 AND m.role = $2 AND p.active ORDER BY lower(p.name) LIMIT 1",
+    )
+    .bind(valid.team)
+    .bind(role.as_str())
+    .fetch_optional(&state.db)
+    .await?;
+    if proposed.is_none() {
+        errors.add(
+            "owner_email",
+            format!(
+                "The team has no active {}: enter the owner's email",
+                role.label().to_lowercase()
+            ),
+        );
+    }
+    Ok(proposed)
+}
+
+/// `POST /epics`
+pub async fn post_epic(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<EpicForm>,
+) -> Result<Response> {
+    let valid = match form.parse() {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+        }
+    };
+    if !may_change_record(&state.db, &me, valid.team, None).await? {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "team_id",
+            "You can add epics only for the units you belong to",
+        );
+        return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+    }
+    let mut errors = FormErrors::default();
+    let owner = resolve_owner(&state, &valid, &mut errors).await?;
+    if !errors.is_empty() {
+        return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+    }
+    let id = Uuid::new_v4();
+    let mut tx = state.db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO epics (id, team_id, owner_id, period_id, work_type, title, description, why_now, validation_plan,
+                            tracker_key, tracker_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id)
+    .bind(valid.team)
+    .bind(owner)
+    .bind(valid.period)
+    .bind(valid.work_type.as_str())
+    .bind(&valid.title)
+    .bind(&valid.description)
+    .bind(&valid.why_now)
+    .bind(&valid.validation_plan)
+    .bind(&valid.tracker_key)
+    .bind(&valid.tracker_url)
+    .execute(&mut *tx)
+    .await;
+    if let Err(err) = inserted {
+        let mut errors = FormErrors::default();
+        match crate::http::error::violated_constraint(&err) {
+            Some("epics_tracker_key_key") => {
+                errors.add("tracker_key", "Another epic already has this tracker key")
+            }
+            Some("epics_team_id_fkey") => {
+                errors.add("team_id", "That unit no longer exists: choose another")
+            }
+            Some("epics_period_id_fkey") => {
+                errors.add("period_id", "That period no longer exists: choose another")
+            }
+            _ => return Err(err.into()),
+        }
+        return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+    }
+    Entry::new("epic_created")
+        .actor(Some(me.id))
+        .entity("epic", id)
+        .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner }))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/epics/{id}"),
+        "Epic created. Now say what result it should change: add its anticipated outcome.",
+    ))
+}
+
+/// An epic as its page shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Epic {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub team_id: Uuid,
+    pub team_name: String,
+    pub work_type: String,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+    pub owner_active: bool,
+    pub period_id: Option<Uuid>,
+    pub period_name: Option<String>,
+    pub why_now: String,
+    pub validation_plan: String,
+    pub tracker_key: Option<String>,
+    pub tracker_url: Option<String>,
+    pub status: String,
+    pub version: i32,
+}
+
+impl Epic {
+    pub fn status(&self) -> EpicStatus {
+        EpicStatus::parse(&self.status).unwrap_or(EpicStatus::Draft)
+    }
+
+    pub fn type_label(&self) -> &str {
+        WorkType::label_of(&self.work_type)
+    }
+}
+
+pub async fn load_epic(db: &sqlx::PgPool, id: Uuid) -> Result<Epic> {
+    sqlx::query_as(
+        "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
+                p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,
+                e.period_id, pe.name AS period_name, e.why_now, e.validation_plan, e.tracker_key, e.tracker_url,
+                e.status, e.version
+           FROM epics e JOIN org_units u ON u.id = e.team_id
+           LEFT JOIN people p ON p.id = e.owner_id
+           LEFT JOIN periods pe ON pe.id = e.period_id
+          WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// An outcome as an epic's page lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OutcomeRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub statement: String,
+    pub metric: String,
+    pub unit: String,
+    pub unit_label: String,
+    pub direction: String,
+    pub baseline: Decimal,
+    pub target: Option<Decimal>,
+    pub band_lower: Option<Decimal>,
+    pub band_upper: Option<Decimal>,
+    pub measure_by: NaiveDate,
+    pub owner_name: Option<String>,
+    pub committed: bool,
+}
+
+impl OutcomeRow {
+    /// "Search success rate from 70% to 90% by 30 Jun 2026"
+    pub fn sentence(&self) -> String {
+        let direction = Direction::parse(&self.direction).unwrap_or(Direction::Increase);
+        let band = self.band_lower.zip(self.band_upper);
+        match Goal::new(direction, self.baseline, self.target, band) {
+            Ok(goal) => sentence(
+                &self.metric,
+                MetricUnit::parse(&self.unit).unwrap_or(MetricUnit::Count),
+                &self.unit_label,
+                self.baseline,
+                &goal,
+                self.measure_by,
+            ),
+            Err(_) => self.metric.clone(),
+        }
+    }
+
+    pub fn kind_label(&self) -> &str {
+        OutcomeKind::label_of(&self.kind)
+    }
+}
+
+/// The outcomes of an epic, oldest first.
+pub async fn epic_outcomes(db: &sqlx::PgPool, epic: Uuid) -> sqlx::Result<Vec<OutcomeRow>> {
+    sqlx::query_as(
+        "SELECT o.id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.direction, o.baseline, o.target,
+                o.band_lower, o.band_upper, o.measure_by, p.name AS owner_name, o.committed_at IS NOT NULL AS committed
+           FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id
+          WHERE o.epic_id = $1 ORDER BY o.created_at, o.id",
+    )
+    .bind(epic)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "epics/show.html")]
+pub struct EpicPage {
+    layout: Layout,
+    epic: Epic,
+    outcomes: Vec<OutcomeRow>,
+    may_change: bool,
+    missing: Vec<NotReady>,
+    next_steps: Vec<(String, String)>,
+    refused: bool,
+}
+
+async fn epic_page(
+    state: &AppState,
+    me: &Me,
+    id: Uuid,
+    flash: Flash,
+    refused: bool,
+) -> Result<EpicPage> {
+    let epic = load_epic(&state.db, id).await?;
+    let outcomes = epic_outcomes(&state.db, id).await?;
+    let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
+    let missing = definition_of_ready(epic.owner_active, outcomes.len() as i64);
+    let next_steps = epic
+        .status()
+        .next_steps()
+        .iter()
+        .map(|s| (s.as_str().to_string(), step_label(*s).to_string()))
+        .collect();
+    let layout =
+        Layout::new(format!("Epic · {}", epic.title), Section::Epics, me).with_flash(flash);
+    Ok(EpicPage {
+        layout,
+        epic,
+        outcomes,
+        may_change,
+        missing,
+        next_steps,
+        refused,
+    })
+}
+
+/// What the button that moves an epic to `status` says.
+fn step_label(status: EpicStatus) -> &'static str {
+    match status {
+        EpicStatus::Draft => "Back to draft",
+        EpicStatus::Ready => "Mark ready",
+        EpicStatus::InProgress => "Start work",
+        EpicStatus::Delivered => "Mark delivered",
+        EpicStatus::Measuring => "Start measuring",
+        EpicStatus::Closed => "Close",
+        EpicStatus::Cancelled => "Cancel epic",
+    }
+}
+
+/// `GET /epics/{id}`
+pub async fn get_epic(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    flash: Flash,
+) -> Result<EpicPage> {
+    epic_page(&state, &me, id, flash, false).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusForm {
+    status: String,
+    version: String,
+}
+
+/// `POST /epics/{id}/status`: moves the epic on; ready and in progress need the definition
+/// of ready; becoming ready commits its outcomes.
+pub async fn post_status(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<StatusForm>,
+) -> Result<Response> {
+    let epic = load_epic(&state.db, id).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
+    }
+    let Ok(target) = EpicStatus::parse(&form.status) else {
+        return Ok(page::see_other(
+            &format!("/epics/{id}"),
+            "Choose one of the next steps shown",
+        ));
+    };
+    let from = epic.status();
+    if !from.next_steps().contains(&target) {
+        return Ok(page::see_other(
+            &format!("/epics/{id}"),
+            &format!(
+                "An epic that is {} cannot move to {}",
+                from.label().to_lowercase(),
+                target.label().to_lowercase()
+            ),
+        ));
+    }
+    let outcomes: i64 = sqlx::query_scalar("SELECT count(*) FROM outcomes WHERE epic_id = $1")
+        .bind(id)
+        .fetch_one(&state.db)
+        .await?;
+    if target.needs_ready_work() && !definition_of_ready(epic.owner_active, outcomes).is_empty() {
+        return Ok((
+            INVALID,
+            epic_page(&state, &me, id, Flash::default(), true).await?,
+        )
+            .into_response());
+    }
+    let now = state.clock.now();
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let mut tx = state.db.begin().await?;
+    let column = match target {
+        EpicStatus::Ready => "ready_at",
+        EpicStatus::InProgress => "started_at",
+        EpicStatus::Delivered => "delivered_at",
+        EpicStatus::Measuring => "measuring_at",
+        EpicStatus::Closed => "closed_at",
+        EpicStatus::Cancelled => "cancelled_at",
+        EpicStatus::Draft => "updated_at",
+    };
+    // Delivered work moves straight on to measuring its outcomes.
+    let stored = if target == EpicStatus::Delivered {
+        EpicStatus::Measuring
+    } else {
+        target
+    };
+    let updated = sqlx::query(&format!(
+        "UPDATE epics SET status = $3, {column} = $4, measuring_at = CASE WHEN $3 = 'measuring' THEN $4 ELSE measuring_at END,
+                version = version + 1, updated_at = now()
+          WHERE id = $1 AND version = $2"
+    ))
+    .bind(id)
+    .bind(version)
+    .bind(stored.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(page::see_other(
+            &format!("/epics/{id}"),
+            "Someone changed this epic meanwhile: here it is as it is now. Try again if it still needs it.",
+        ));
+    }
+    if target == EpicStatus::Ready {
+        sqlx::query(
+            "UPDATE outcomes SET committed_at = $2 WHERE epic_id = $1 AND committed_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Entry::new("epic_status_changed")
+        .actor(Some(me.id))
+        .entity("epic", id)
+        .before(json!({ "status": from.as_str() }))
+        .after(json!({ "status": stored.as_str() }))
+        .client(&client)
+        .write(&mut *tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/epics/{id}"),
+        &format!("Epic is now {}", stored.label().to_lowercase()),
+    ))
+}
+
+impl From<&Epic> for EpicForm {
+    fn from(epic: &Epic) -> EpicForm {
+        EpicForm {
+            title: epic.title.clone(),
+            description: epic.description.clone(),
+            team_id: epic.team_id.to_string(),
+            work_type: epic.work_type.clone(),
+            owner_email: epic.owner_email.clone().unwrap_or_default(),
+            period_id: epic.period_id.map(|p| p.to_string()).unwrap_or_default(),
+            why_now: epic.why_now.clone(),
+            validation_plan: epic.validation_plan.clone(),
+            tracker_key: epic.tracker_key.clone().unwrap_or_default(),
+            tracker_url: epic.tracker_url.clone().unwrap_or_default(),
+            version: epic.version.to_string(),
+        }
+    }
+}
+
+/// `GET /epics/{id}/edit`
+pub async fn get_edit_epic(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+) -> Result<Response> {
+    let epic = load_epic(&state.db, id).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
+    }
+    Ok(form_page(
+        &state,
+        &me,
+        Some(id),
+        EpicForm::from(&epic),
+        FormErrors::default(),
+    )
+    .await?
+    .into_response())
+}
+
+/// `POST /epics/{id}`
+pub async fn post_epic_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<EpicForm>,
+) -> Result<Response> {
+    let epic = load_epic(&state.db, id).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
+    }
+    let valid = match form.parse() {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return Ok((
+                INVALID,
+                form_page(&state, &me, Some(id), form, errors).await?,
+            )
+                .into_response());
+        }
+    };
+    if valid.team != epic.team_id && !may_change_record(&state.db, &me, valid.team, None).await? {
+        let mut errors = FormErrors::default();
+        errors.add("team_id", "You can move epics only to units you belong to");
+        return Ok((
+            INVALID,
+            form_page(&state, &me, Some(id), form, errors).await?,
+        )
+            .into_response());
+    }
+    let mut errors = FormErrors::default();
+    let owner = resolve_owner(&state, &valid, &mut errors).await?;
+    if !errors.is_empty() {
+        return Ok((
+            INVALID,
+            form_page(&state, &me, Some(id), form, errors).await?,
+        )
+            .into_response());
+    }
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE epics SET team_id = $3, owner_id = $4, period_id = $5, work_type = $6, title = $7, description = $8,
+                why_now = $9, validation_plan = $10, tracker_key = $11, tracker_url = $12,
+                version = version + 1, updated_at = now()
+          WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(valid.team)
+    .bind(owner)
+    .bind(valid.period)
+    .bind(valid.work_type.as_str())
+    .bind(&valid.title)
+    .bind(&valid.description)
+    .bind(&valid.why_now)
+    .bind(&valid.validation_plan)
+    .bind(&valid.tracker_key)
+    .bind(&valid.tracker_url)
+    .execute(&mut *tx)
+    .await;
+    match updated {
+        Ok(done) if done.rows_affected() == 0 => {
+            drop(tx);
+            let current = load_epic(&state.db, id).await?;
+            let changes = page::changed_fields(&[
+                (
+                    "Title",
+                    current.title.clone(),
+                    form.title.trim().to_string(),
+                ),
+                (
+                    "Description",
+                    current.description.clone(),
+                    form.description.trim().to_string(),
+                ),
+                (
+                    "Type",
+                    current.type_label().to_string(),
+                    WorkType::label_of(&form.work_type).to_string(),
+                ),
+                (
+                    "Owner",
+                    current.owner_email.clone().unwrap_or_default(),
+                    form.owner_email.trim().to_string(),
+                ),
+                (
+                    "Why now",
+                    current.why_now.clone(),
+                    form.why_now.trim().to_string(),
+                ),
+                (
+                    "How we validate",
+                    current.validation_plan.clone(),
+                    form.validation_plan.trim().to_string(),
+                ),
+            ]);
+            let form = EpicForm {
+                version: current.version.to_string(),
+                ..form
+            };
+            let mut page = form_page(&state, &me, Some(id), form, FormErrors::default()).await?;
+            page.changes = changes;
+            return Ok((CONFLICT, page).into_response());
+        }
+        Ok(_) => {}
+        Err(err)
+            if crate::http::error::violated_constraint(&err) == Some("epics_tracker_key_key") =>
+        {
+            let mut errors = FormErrors::default();
+            errors.add("tracker_key", "Another epic already has this tracker key");
+            return Ok((
+                INVALID,
+                form_page(&state, &me, Some(id), form, errors).await?,
+            )
+                .into_response());
+        }
+        Err(err) => return Err(err.into()),
+    }
+    Entry::new("epic_updated")
+        .actor(Some(me.id))
+        .entity("epic", id)
+        .before(json!({ "title": epic.title, "team_id": epic.team_id, "work_type": epic.work_type, "owner_id": epic.owner_id,
+                        "why_now": epic.why_now, "validation_plan": epic.validation_plan }))
+        .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
+                       "why_now": valid.why_now, "validation_plan": valid.validation_plan }))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(&format!("/epics/{id}"), "Epic saved"))
+}

@@ -1,0 +1,366 @@
+//! The guided outcome form (the method's questions, in order) and an outcome's page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::Entry;
+use crate::auth::guard::{ClientAddr, refuse_record};
+use crate::auth::policy::{Me, may_change_record};
+use crate::epics::pages::{Epic, OutcomeRow, load_epic};
+use crate::http::page::{self, Form, FormErrors, INVALID, Id, Layout, Section, check};
+use crate::http::{AppError, AppState, Result};
+use crate::org::model::required_text;
+use crate::outcomes::model::{Direction, Goal, MetricUnit, OutcomeKind, parse_value, sentence};
+use crate::people::model::Email;
+use crate::periods::model::parse_date;
+
+/// The outcome form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OutcomeForm {
+    epic: String,
+    statement: String,
+    kind: String,
+    metric: String,
+    unit: String,
+    unit_label: String,
+    data_source: String,
+    direction: String,
+    baseline: String,
+    target: String,
+    band_lower: String,
+    band_upper: String,
+    measure_by: String,
+    owner_email: String,
+}
+
+struct ValidOutcome {
+    statement: String,
+    kind: OutcomeKind,
+    metric: String,
+    unit: MetricUnit,
+    unit_label: String,
+    data_source: String,
+    baseline: Decimal,
+    goal: Goal,
+    measure_by: NaiveDate,
+    owner_email: Option<Email>,
+}
+
+impl ValidOutcome {
+    fn sentence(&self) -> String {
+        sentence(
+            &self.metric,
+            self.unit,
+            &self.unit_label,
+            self.baseline,
+            &self.goal,
+            self.measure_by,
+        )
+    }
+}
+
+impl OutcomeForm {
+    fn parse(&self) -> std::result::Result<ValidOutcome, FormErrors> {
+        let mut errors = FormErrors::default();
+        let statement = check(
+            &mut errors,
+            "statement",
+            required_text(&self.statement, "what should change", 500),
+        );
+        let kind = check(&mut errors, "kind", OutcomeKind::parse(&self.kind));
+        let metric = check(
+            &mut errors,
+            "metric",
+            required_text(&self.metric, "the metric that defines success", 200),
+        );
+        let unit = check(&mut errors, "unit", MetricUnit::parse(&self.unit));
+        if unit == Some(MetricUnit::Custom) && self.unit_label.trim().is_empty() {
+            errors.add(
+                "unit_label",
+                "Name the unit, for example “learners” or “tickets”",
+            );
+        }
+        let data_source = check(
+            &mut errors,
+            "data_source",
+            required_text(&self.data_source, "where the numbers come from", 1000),
+        );
+        let direction = check(&mut errors, "direction", Direction::parse(&self.direction));
+        let baseline = check(
+            &mut errors,
+            "baseline",
+            parse_value(&self.baseline, "baseline"),
+        );
+        let (target, band) = match direction {
+            Some(Direction::StayWithin) => {
+                let lower = check(
+                    &mut errors,
+                    "band_lower",
+                    parse_value(&self.band_lower, "lower bound"),
+                );
+                let upper = check(
+                    &mut errors,
+                    "band_upper",
+                    parse_value(&self.band_upper, "upper bound"),
+                );
+                (None, lower.zip(upper))
+            }
+            Some(_) => (
+                check(&mut errors, "target", parse_value(&self.target, "target")),
+                None,
+            ),
+            None => (None, None),
+        };
+        let goal = match (direction, baseline) {
+            (Some(direction), Some(baseline)) if errors.is_empty() => {
+                match Goal::new(direction, baseline, target, band) {
+                    Ok(goal) => Some(goal),
+                    Err((field, message)) => {
+                        errors.add(field, message);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let measure_by = check(
+            &mut errors,
+            "measure_by",
+            parse_date(&self.measure_by, "date to measure by"),
+        );
+        let owner_email = if self.owner_email.trim().is_empty() {
+            Some(None)
+        } else {
+            check(
+                &mut errors,
+                "owner_email",
+                Email::parse(&self.owner_email).map(Some),
+            )
+        };
+        match (
+            statement,
+            kind,
+            metric,
+            unit,
+            data_source,
+            baseline,
+            goal,
+            measure_by,
+            owner_email,
+        ) {
+            (
+                Some(statement),
+                Some(kind),
+                Some(metric),
+                Some(unit),
+                Some(data_source),
+                Some(baseline),
+                Some(goal),
+                Some(measure_by),
+                Some(owner_email),
+            ) if errors.is_empty() => Ok(ValidOutcome {
+                statement,
+                kind,
+                metric,
+                unit,
+                unit_label: self.unit_label.trim().to_string(),
+                data_source,
+                baseline,
+                goal,
+                measure_by,
+                owner_email,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "outcomes/form.html")]
+pub struct OutcomeFormPage {
+    layout: Layout,
+    epic: Epic,
+    form: OutcomeForm,
+    errors: FormErrors,
+    preview: Option<String>,
+    kinds: Vec<(String, String)>,
+    units: Vec<(String, String)>,
+    directions: Vec<(String, String)>,
+}
+
+fn form_page(
+    me: &Me,
+    epic: Epic,
+    form: OutcomeForm,
+    errors: FormErrors,
+    preview: Option<String>,
+) -> OutcomeFormPage {
+    OutcomeFormPage {
+        layout: Layout::new(format!("New outcome · {}", epic.title), Section::Epics, me),
+        epic,
+        form,
+        errors,
+        preview,
+        kinds: OutcomeKind::options(),
+        units: MetricUnit::options(),
+        directions: Direction::options(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewOutcomeQuery {
+    epic: String,
+}
+
+/// `GET /outcomes/new?epic=…`
+pub async fn get_new_outcome(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Query(query): Query<NewOutcomeQuery>,
+) -> Result<Response> {
+    let epic_id = Uuid::parse_str(query.epic.trim()).map_err(|_| AppError::NotFound)?;
+    let epic = load_epic(&state.db, epic_id).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "epic", epic_id).await);
+    }
+    let form = OutcomeForm {
+        epic: epic_id.to_string(),
+        kind: OutcomeKind::Behaviour.as_str().into(),
+        unit: MetricUnit::Percent.as_str().into(),
+        direction: Direction::Increase.as_str().into(),
+        owner_email: epic.owner_email.clone().unwrap_or_default(),
+        ..OutcomeForm::default()
+    };
+    Ok(form_page(&me, epic, form, FormErrors::default(), None).into_response())
+}
+
+/// `POST /outcomes`
+pub async fn post_outcome(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OutcomeForm>,
+) -> Result<Response> {
+    let epic_id = Uuid::parse_str(form.epic.trim()).map_err(|_| AppError::NotFound)?;
+    let epic = load_epic(&state.db, epic_id).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "epic", epic_id).await);
+    }
+    let valid = match form.parse() {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return Ok((INVALID, form_page(&me, epic, form, errors, None)).into_response());
+        }
+    };
+    let owner = match &valid.owner_email {
+        None => epic.owner_id,
+        Some(email) => {
+            let found: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM people WHERE lower(email) = lower($1) AND active",
+            )
+            .bind(email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
+            if found.is_none() {
+                let mut errors = FormErrors::default();
+                errors.add(
+                    "owner_email",
+                    "Nobody active has this email: leave it empty for the epic's owner",
+                );
+                let preview = Some(valid.sentence());
+                return Ok((INVALID, form_page(&me, epic, form, errors, preview)).into_response());
+            }
+            found
+        }
+    };
+    let (target, lower, upper) = match valid.goal {
+        Goal::Increase { target } | Goal::Decrease { target } => (Some(target), None, None),
+        Goal::StayWithin { lower, upper } => (None, Some(lower), Some(upper)),
+    };
+    let id = Uuid::new_v4();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    // An outcome added to work already committed to is committed at once.
+    let committed = !matches!(epic.status(), crate::epics::model::EpicStatus::Draft);
+    sqlx::query(
+        "INSERT INTO outcomes (id, epic_id, owner_id, kind, statement, metric, unit, unit_label, direction, baseline,
+                               target, band_lower, band_upper, measure_by, data_source, committed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(id)
+    .bind(epic_id)
+    .bind(owner)
+    .bind(valid.kind.as_str())
+    .bind(&valid.statement)
+    .bind(&valid.metric)
+    .bind(valid.unit.as_str())
+    .bind(&valid.unit_label)
+    .bind(valid.goal.direction().as_str())
+    .bind(valid.baseline)
+    .bind(target)
+    .bind(lower)
+    .bind(upper)
+    .bind(valid.measure_by)
+    .bind(&valid.data_source)
+    .bind(committed.then_some(now))
+    .execute(&mut *tx)
+    .await?;
+    Entry::new("outcome_created")
+        .actor(Some(me.id))
+        .entity("outcome", id)
+        .after(json!({ "epic_id": epic_id, "sentence": valid.sentence(), "statement": valid.statement }))
+        .client(&client)
+        .write(&mut *tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/epics/{epic_id}"),
+        &format!("Outcome saved: {}", valid.sentence()),
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "outcomes/show.html")]
+pub struct OutcomePage {
+    layout: Layout,
+    epic: Epic,
+    outcome: OutcomeRow,
+    data_source: String,
+}
+
+/// `GET /outcomes/{id}`
+pub async fn get_outcome(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+) -> Result<OutcomePage> {
+    let (epic_id, data_source): (Option<Uuid>, String) =
+        sqlx::query_as("SELECT epic_id, data_source FROM outcomes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let epic = load_epic(&state.db, epic_id.ok_or(AppError::NotFound)?).await?;
+    let outcome = crate::epics::pages::epic_outcomes(&state.db, epic.id)
+        .await?
+        .into_iter()
+        .find(|o| o.id == id)
+        .ok_or(AppError::NotFound)?;
+    let layout = Layout::new(format!("Outcome · {}", outcome.metric), Section::Epics, &me);
+    Ok(OutcomePage {
+        layout,
+        epic,
+        outcome,
+        data_source,
+    })
+}

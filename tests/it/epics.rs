@@ -1,0 +1,444 @@
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use crate::common::TestApp;
+
+struct Team {
+    team: Uuid,
+    pm: Uuid,
+    pm_cookie: String,
+}
+
+/// A team with a product manager (a member who can sign in) and a tech lead.
+async fn team(app: &TestApp) -> Team {
+    let company = app.create_unit("Northwind", "company", None).await;
+    let team = app.create_unit("Onboarding", "team", Some(company)).await;
+    let pm = app
+        .account("Priya Raman", "priya@northwind.example", "member")
+        .await;
+    let lead = app
+        .account("Tomás Herrera", "tomas@northwind.example", "member")
+        .await;
+    use yardstick::org::model::MemberRole;
+    yardstick::org::upsert_membership(&app.db, team, pm, MemberRole::ProductManager)
+        .await
+        .unwrap();
+    yardstick::org::upsert_membership(&app.db, team, lead, MemberRole::TechLead)
+        .await
+        .unwrap();
+    let pm_cookie = app.session_for(pm).await;
+    Team {
+        team,
+        pm,
+        pm_cookie,
+    }
+}
+
+async fn create_epic(app: &TestApp, t: &Team, title: &str, work_type: &str) -> Uuid {
+    let page = app
+        .post_as(
+            &t.pm_cookie,
+            "/epics",
+            &[
+                ("title", title),
+                ("team_id", &t.team.to_string()),
+                ("work_type", work_type),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+    page.location()
+        .trim_start_matches("/epics/")
+        .parse()
+        .unwrap()
+}
+
+fn outcome_fields<'a>(
+    epic: &'a str,
+    direction: &'a str,
+    baseline: &'a str,
+    target: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("epic", epic),
+        (
+            "statement",
+            "New learners finish onboarding instead of dropping out",
+        ),
+        ("kind", "behaviour"),
+        ("metric", "Onboarding completion within 7 days"),
+        ("unit", "percent"),
+        ("data_source", "Product analytics, onboarding funnel"),
+        ("direction", direction),
+        ("baseline", baseline),
+        ("target", target),
+        ("measure_by", "2026-09-30"),
+    ]
+}
+
+#[tokio::test]
+async fn a_new_feature_epic_is_owned_by_the_teams_product_manager_and_other_work_by_its_tech_lead()
+{
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let feature = create_epic(&app, &t, "New onboarding for learners", "feature").await;
+    let debt = create_epic(&app, &t, "Refactor the search service", "tech_debt").await;
+    let owner_of = |epic: Uuid| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT p.name FROM epics e JOIN people p ON p.id = e.owner_id WHERE e.id = $1",
+            )
+            .bind(epic)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(owner_of(feature).await, "Priya Raman");
+    assert_eq!(owner_of(debt).await, "Tomás Herrera");
+    let page = app
+        .get_as(&t.pm_cookie, &format!("/epics/{feature}"))
+        .await
+        .text();
+    assert!(
+        page.contains("New onboarding for learners")
+            && page.contains("Owner Priya Raman")
+            && page.contains("Status: Draft")
+    );
+    assert!(
+        page.contains("No anticipated outcome yet. What result do you expect this epic to change")
+    );
+}
+
+#[tokio::test]
+async fn an_epic_cannot_start_without_an_outcome_and_says_exactly_what_is_missing() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Refactor the search service", "tech_debt").await;
+    let refused = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/epics/{epic}/status"),
+            &[("status", "ready"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = refused.text();
+    assert!(
+        text.contains("This epic is not ready yet")
+            && text.contains("It needs at least one measurable anticipated outcome"),
+        "{text}"
+    );
+    assert!(
+        refused.body.contains(&format!("/outcomes/new?epic={epic}")),
+        "links to where to add it"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM epics WHERE id = $1")
+        .bind(epic)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "draft");
+
+    let saved = app
+        .post_as(
+            &t.pm_cookie,
+            "/outcomes",
+            &outcome_fields(&epic.to_string(), "increase", "70", "90"),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let ready = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/epics/{epic}/status"),
+            &[("status", "ready"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(ready.status, StatusCode::SEE_OTHER);
+    let started = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/epics/{epic}/status"),
+            &[("status", "in_progress"), ("version", "2")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    let (status, ready_at, started_at, committed): (String, bool, bool, bool) = sqlx::query_as(
+        "SELECT e.status, e.ready_at IS NOT NULL, e.started_at IS NOT NULL,
+                bool_and(o.committed_at IS NOT NULL)
+           FROM epics e JOIN outcomes o ON o.epic_id = e.id WHERE e.id = $1 GROUP BY e.id",
+    )
+    .bind(epic)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), ready_at, started_at, committed),
+        ("in_progress", true, true, true)
+    );
+    let changes: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT after FROM audit_log WHERE action = 'epic_status_changed' AND entity_id = $1 ORDER BY id",
+    )
+    .bind(epic)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        changes
+            .iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["ready", "in_progress"]
+    );
+}
+
+#[tokio::test]
+async fn an_epic_whose_owner_is_inactive_is_not_ready_either() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Learner onboarding", "feature").await;
+    app.post_as(
+        &t.pm_cookie,
+        "/outcomes",
+        &outcome_fields(&epic.to_string(), "increase", "40", "80"),
+    )
+    .await;
+    sqlx::query("UPDATE people SET active = false WHERE id = $1")
+        .bind(t.pm)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let refused = app
+        .post(
+            &format!("/epics/{epic}/status"),
+            &[("status", "ready"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("It needs one accountable owner who is an active person")
+    );
+}
+
+#[tokio::test]
+async fn the_guided_form_checks_direction_band_and_decimals_and_keeps_what_was_typed() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Search refactor", "tech_debt").await;
+    let id = epic.to_string();
+
+    let wrong_way = app
+        .post_as(
+            &t.pm_cookie,
+            "/outcomes",
+            &outcome_fields(&id, "increase", "70", "60"),
+        )
+        .await;
+    assert_eq!(wrong_way.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong_way
+            .text()
+            .contains("For an increase the target must be above the baseline (70)")
+    );
+    assert!(
+        wrong_way.body.contains(r#"value="60""#)
+            && wrong_way.body.contains("New learners finish onboarding")
+    );
+
+    let down_wrong = app
+        .post_as(
+            &t.pm_cookie,
+            "/outcomes",
+            &outcome_fields(&id, "decrease", "2.5", "3"),
+        )
+        .await;
+    assert!(
+        down_wrong
+            .text()
+            .contains("For a decrease the target must be below the baseline (2.5)")
+    );
+
+    let not_numbers = app
+        .post_as(
+            &t.pm_cookie,
+            "/outcomes",
+            &outcome_fields(&id, "increase", "seventy", "1e9"),
+        )
+        .await;
+    let text = not_numbers.text();
+    assert!(
+        text.contains("The baseline must be a number")
+            && text.contains("The target must be a number"),
+        "{text}"
+    );
+
+    let mut band = outcome_fields(&id, "stay_within", "1", "");
+    band.extend([("band_lower", "2"), ("band_upper", "1.2")]);
+    let reversed = app.post_as(&t.pm_cookie, "/outcomes", &band).await;
+    assert!(
+        reversed
+            .text()
+            .contains("The upper bound must not be below the lower bound")
+    );
+
+    let empty = app
+        .post_as(&t.pm_cookie, "/outcomes", &[("epic", id.as_str())])
+        .await;
+    let text = empty.text();
+    for message in [
+        "Enter what should change",
+        "Enter the metric that defines success",
+        "Enter where the numbers come from",
+        "Enter the baseline",
+        "Enter the date to measure by",
+    ] {
+        assert!(text.contains(message), "{message}: {text}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outcomes")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+
+    let mut good_band = outcome_fields(&id, "stay_within", "1.1", "");
+    good_band.extend([
+        ("band_lower", "0"),
+        ("band_upper", "1.2"),
+        ("metric", "Search p95 latency"),
+    ]);
+    good_band.retain(|(k, v)| *k != "metric" || *v == "Search p95 latency");
+    good_band.retain(|(k, _)| *k != "unit");
+    good_band.extend([("unit", "duration"), ("unit_label", "s")]);
+    let saved = app.post_as(&t.pm_cookie, "/outcomes", &good_band).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let page = app.get(&format!("/epics/{epic}")).await.text();
+    assert!(
+        page.contains("Search p95 latency stays within 0 s to 1.2 s by 30 Sep 2026"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_server_renders_the_outcome_sentence() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Search refactor", "tech_debt").await;
+    let id = epic.to_string();
+    let mut fields = outcome_fields(&id, "increase", "70", "90");
+    fields.retain(|(k, _)| *k != "metric");
+    fields.push(("metric", "Search success rate"));
+    fields.retain(|(k, _)| *k != "measure_by");
+    fields.push(("measure_by", "2026-06-30"));
+    let saved = app.post_as(&t.pm_cookie, "/outcomes", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let outcome: Uuid = sqlx::query_scalar("SELECT id FROM outcomes")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let page = app.get(&format!("/outcomes/{outcome}")).await.text();
+    assert!(
+        page.contains("Search success rate from 70% to 90% by 30 Jun 2026"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn members_of_other_teams_cannot_change_the_epic_and_the_refusal_is_audited() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Learner onboarding", "feature").await;
+    let outsider = app
+        .account("Olga Outsider", "olga@northwind.example", "member")
+        .await;
+    let cookie = app.session_for(outsider).await;
+    let page = app
+        .post_as(
+            &cookie,
+            &format!("/epics/{epic}/status"),
+            &[("status", "cancelled"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let shown = app.get_as(&cookie, &format!("/epics/{epic}")).await.text();
+    assert!(
+        shown.contains("Learner onboarding")
+            && !shown.contains("Edit epic")
+            && !shown.contains("Cancel epic")
+    );
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'permission_refused' AND entity_id = $1",
+    )
+    .bind(epic)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(refusals, 1);
+    // A member may not create epics for a unit they are not in either.
+    let page = app
+        .post_as(
+            &cookie,
+            "/epics",
+            &[
+                ("title", "Sneaky"),
+                ("team_id", &t.team.to_string()),
+                ("work_type", "feature"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text()
+            .contains("You can add epics only for the units you belong to")
+    );
+}
+
+#[tokio::test]
+async fn a_stale_epic_edit_answers_409_with_the_typing_kept() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Learner onboarding", "feature").await;
+    let team = t.team.to_string();
+    let first = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/epics/{epic}"),
+            &[
+                ("title", "Learner onboarding v2"),
+                ("team_id", &team),
+                ("work_type", "feature"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let stale = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/epics/{epic}"),
+            &[
+                ("title", "Onboarding for everyone"),
+                ("team_id", &team),
+                ("work_type", "feature"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(
+        stale
+            .text()
+            .contains("Title Learner onboarding v2 Onboarding for everyone")
+    );
+    assert!(stale.body.contains(r#"value="Onboarding for everyone""#));
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY id")
+            .bind(epic)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(actions, ["epic_created", "epic_updated"]);
+}
