@@ -1,6 +1,7 @@
 //! Initiatives and epics: the work, each piece starting from a measurable anticipated
 //! outcome with one accountable owner.
 
+pub mod list;
 pub mod model;
 pub mod pages;
 
@@ -12,6 +13,7 @@ use crate::http::sitemap::Sitemap;
 /// units and those they own (checked per record), admins everything.
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
+        .get("/epics", Access::SignedIn, list::get_epics)
         .get("/epics/new", Access::Contributor, pages::get_new_epic)
         .post("/epics", Access::Contributor, pages::post_epic)
         .get("/epics/{id}", Access::SignedIn, pages::get_epic)

@@ -4,6 +4,8 @@
 pub mod model;
 mod pages;
 
+pub use pages::like_pattern;
+
 use crate::auth::policy::Access;
 use crate::http::AppState;
 use crate::http::sitemap::Sitemap;

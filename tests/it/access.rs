@@ -62,6 +62,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/periods", ADMIN),
     ("GET", "/periods/new", ADMIN),
     ("GET", "/admin/audit", ADMIN),
+    ("GET", "/epics", SIGNED_IN),
     ("GET", "/epics/new", CONTRIBUTOR),
     ("POST", "/epics", CONTRIBUTOR),
     ("GET", "/epics/{id}", SIGNED_IN),

@@ -442,3 +442,171 @@ async fn a_stale_epic_edit_answers_409_with_the_typing_kept() {
             .unwrap();
     assert_eq!(actions, ["epic_created", "epic_updated"]);
 }
+
+async fn insert_epic(
+    app: &TestApp,
+    team: Uuid,
+    owner: Option<Uuid>,
+    title: &str,
+    work_type: &str,
+    status: &str,
+) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO epics (id, team_id, owner_id, work_type, title, status) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id)
+        .bind(team)
+        .bind(owner)
+        .bind(work_type)
+        .bind(title)
+        .bind(status)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    id
+}
+
+fn rows(page: &crate::common::Page) -> Vec<String> {
+    page.body
+        .split("<tbody>")
+        .nth(1)
+        .unwrap_or("")
+        .split("<tr>")
+        .skip(1)
+        .filter_map(|row| {
+            row.split("\">")
+                .nth(1)
+                .and_then(|r| r.split("</a>").next())
+                .map(crate::common::unescape)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_epics_list_filters_by_unit_beneath_type_status_owner_missing_and_text() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let division = app.create_unit("Platform", "division", None).await;
+    let search = app.create_unit("Search", "team", Some(division)).await;
+    let onboarding = insert_epic(
+        &app,
+        t.team,
+        Some(t.pm),
+        "Learner onboarding",
+        "feature",
+        "draft",
+    )
+    .await;
+    insert_epic(
+        &app,
+        search,
+        Some(t.pm),
+        "Refactor the search service",
+        "tech_debt",
+        "in_progress",
+    )
+    .await;
+    insert_epic(&app, search, None, "Fix ranking bug", "defect", "draft").await;
+    sqlx::query(
+        "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES ($1, $2, 'behaviour', 'Learners finish the welcome tour', 'Completion', 'percent', 'increase', 40, 80, '2026-09-30')",
+    )
+    .bind(Uuid::new_v4())
+    .bind(onboarding)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let all = app.get("/epics").await;
+    assert_eq!(rows(&all).len(), 3);
+    assert_eq!(
+        rows(&app.get(&format!("/epics?unit={division}")).await),
+        ["Fix ranking bug", "Refactor the search service"]
+    );
+    assert_eq!(
+        rows(&app.get("/epics?type=tech_debt").await),
+        ["Refactor the search service"]
+    );
+    assert_eq!(
+        rows(&app.get("/epics?status=in_progress").await),
+        ["Refactor the search service"]
+    );
+    assert_eq!(
+        rows(&app.get("/epics?missing=owner").await),
+        ["Fix ranking bug"]
+    );
+    assert_eq!(
+        rows(&app.get("/epics?missing=outcome").await),
+        ["Fix ranking bug", "Refactor the search service"]
+    );
+    assert_eq!(
+        rows(
+            &app.get(&format!("/epics?owner={}&status=draft", t.pm))
+                .await
+        ),
+        ["Learner onboarding"]
+    );
+    // Text search covers titles and outcome statements.
+    assert_eq!(
+        rows(&app.get("/epics?q=RANKING").await),
+        ["Fix ranking bug"]
+    );
+    assert_eq!(
+        rows(&app.get("/epics?q=welcome+tour").await),
+        ["Learner onboarding"]
+    );
+    assert!(
+        app.get("/epics?q=nothing+like+this")
+            .await
+            .text()
+            .contains("No epic matches these filters")
+    );
+    // Unknown filter values filter nothing rather than fail.
+    assert_eq!(
+        rows(&app.get("/epics?type=bogus&unit=not-an-id").await).len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_epics_list_pages_without_gaps_and_costs_the_same_statements_for_10_and_200() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    for i in 0..10 {
+        insert_epic(
+            &app,
+            t.team,
+            Some(t.pm),
+            &format!("Epic {i:03}"),
+            "feature",
+            "draft",
+        )
+        .await;
+    }
+    let small = app.get("/epics").await;
+    assert_eq!(rows(&small).len(), 10);
+    for i in 10..200 {
+        insert_epic(
+            &app,
+            t.team,
+            Some(t.pm),
+            &format!("Epic {i:03}"),
+            "feature",
+            "draft",
+        )
+        .await;
+    }
+    let mut seen = Vec::new();
+    let mut page = app.get("/epics").await;
+    let first_statements = page.statements();
+    loop {
+        seen.extend(rows(&page));
+        match page.link("Next page of epics") {
+            Some(next) => page = app.get(&next).await,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 200);
+    let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 200, "no epic twice");
+    assert_eq!(small.statements(), first_statements);
+}

@@ -1,0 +1,187 @@
+//! `GET /epics`: every epic, filtered by the sitemap's names and searched by text, newest
+//! first, 50 a page with a keyset cursor. One statement for the rows whatever the page size.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::policy::Me;
+use crate::epics::model::{EpicStatus, WorkType};
+use crate::http::page::{Flash, Layout, Section};
+use crate::http::{AppState, Result};
+use crate::people::like_pattern;
+
+const PAGE_SIZE: i64 = 50;
+
+/// The filters, as they appear in the URL (shareable, and the same names as the API).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EpicQuery {
+    pub unit: String,
+    #[serde(rename = "type")]
+    pub work_type: String,
+    pub status: String,
+    pub owner: String,
+    pub period: String,
+    pub missing: String,
+    pub q: String,
+    pub after: String,
+}
+
+impl EpicQuery {
+    fn filtered(&self) -> bool {
+        [
+            &self.unit,
+            &self.work_type,
+            &self.status,
+            &self.owner,
+            &self.period,
+            &self.missing,
+            &self.q,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct EpicRow {
+    pub id: Uuid,
+    pub title: String,
+    pub work_type: String,
+    pub status: String,
+    pub team_id: Uuid,
+    pub team_name: String,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub owner_active: bool,
+    pub period_name: Option<String>,
+    pub outcomes: i64,
+}
+
+impl EpicRow {
+    pub fn type_label(&self) -> &str {
+        WorkType::label_of(&self.work_type)
+    }
+
+    pub fn status_label(&self) -> &str {
+        EpicStatus::label_of(&self.status)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "epics/list.html")]
+pub struct EpicsPage {
+    layout: Layout,
+    query: EpicQuery,
+    epics: Vec<EpicRow>,
+    next: Option<String>,
+    units: Vec<(String, String)>,
+    types: Vec<(String, String)>,
+    statuses: Vec<(String, String)>,
+    periods: Vec<(String, String)>,
+    missing: Vec<(String, String)>,
+    may_add: bool,
+}
+
+impl EpicsPage {
+    fn next_href(&self, after: &str) -> String {
+        let q = &self.query;
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("unit", &q.unit)
+            .append_pair("type", &q.work_type)
+            .append_pair("status", &q.status)
+            .append_pair("owner", &q.owner)
+            .append_pair("period", &q.period)
+            .append_pair("missing", &q.missing)
+            .append_pair("q", &q.q)
+            .append_pair("after", after)
+            .finish();
+        format!("/epics?{query}")
+    }
+}
+
+fn text(value: &str) -> Option<String> {
+    Some(value.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// `GET /epics?unit=&type=&status=&owner=&period=&missing=outcome|owner&q=&after=`
+pub async fn get_epics(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<EpicQuery>,
+    flash: Flash,
+) -> Result<EpicsPage> {
+    let id = |v: &str| Uuid::parse_str(v.trim()).ok();
+    let mut epics: Vec<EpicRow> = sqlx::query_as(
+        "SELECT e.id, e.title, e.work_type, e.status, e.team_id, u.name AS team_name, e.owner_id,
+                p.name AS owner_name, coalesce(p.active, false) AS owner_active, pe.name AS period_name,
+                (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id) AS outcomes
+           FROM epics e
+           JOIN org_units u ON u.id = e.team_id
+           LEFT JOIN people p ON p.id = e.owner_id
+           LEFT JOIN periods pe ON pe.id = e.period_id
+          WHERE ($1::uuid IS NULL OR e.team_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
+            AND ($2::text IS NULL OR e.work_type = $2)
+            AND ($3::text IS NULL OR e.status = $3)
+            AND ($4::uuid IS NULL OR e.owner_id = $4)
+            AND ($5::uuid IS NULL OR e.period_id = $5)
+            AND ($6::text IS NULL
+                 OR ($6 = 'outcome' AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id))
+                 OR ($6 = 'owner' AND NOT coalesce(p.active, false)))
+            AND ($7::text IS NULL OR e.title ILIKE $7 OR e.description ILIKE $7
+                 OR EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.statement ILIKE $7))
+            AND ($8::uuid IS NULL OR (e.created_at, e.id) < (SELECT created_at, id FROM epics WHERE id = $8))
+          ORDER BY e.created_at DESC, e.id DESC
+          LIMIT $9",
+    )
+    .bind(id(&query.unit))
+    .bind(WorkType::parse(&query.work_type).ok().map(WorkType::as_str))
+    .bind(EpicStatus::parse(&query.status).ok().map(EpicStatus::as_str))
+    .bind(id(&query.owner))
+    .bind(id(&query.period))
+    .bind(text(&query.missing).filter(|m| m == "outcome" || m == "owner"))
+    .bind(text(&query.q).map(|q| like_pattern(&q)))
+    .bind(id(&query.after))
+    .bind(PAGE_SIZE + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let next = if epics.len() as i64 > PAGE_SIZE {
+        epics.truncate(PAGE_SIZE as usize);
+        epics.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    let units = crate::org::units_in_tree_order(&state.db)
+        .await?
+        .iter()
+        .map(|u| (u.id.to_string(), u.indented_name()))
+        .collect();
+    let periods =
+        sqlx::query_as::<_, (Uuid, String)>("SELECT id, name FROM periods ORDER BY starts_on DESC")
+            .fetch_all(&state.db)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect();
+    let missing = vec![
+        ("outcome".to_string(), "An anticipated outcome".to_string()),
+        ("owner".to_string(), "An active owner".to_string()),
+    ];
+    let may_add = me.role() != crate::auth::policy::AccountRole::Viewer;
+    let layout = Layout::new("Epics", Section::Epics, &me).with_flash(flash);
+    Ok(EpicsPage {
+        layout,
+        query,
+        epics,
+        next,
+        units,
+        types: WorkType::options(),
+        statuses: EpicStatus::options(),
+        periods,
+        missing,
+        may_add,
+    })
+}
