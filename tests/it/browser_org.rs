@@ -165,3 +165,111 @@ async fn a_person_signs_in_through_the_login_page_reaches_the_page_they_asked_fo
     assert_eq!(browser.path().await, "/login", "signed out for real");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_manager_defines_an_epic_with_its_outcome_and_starts_it() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind Learning", "company", None).await;
+    let team = app.create_unit("Onboarding", "team", Some(company)).await;
+    let pm = app
+        .account("Priya Raman", "priya@northwind.example", "member")
+        .await;
+    yardstick::org::upsert_membership(
+        &app.db,
+        team,
+        pm,
+        yardstick::org::model::MemberRole::ProductManager,
+    )
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')")
+        .bind(uuid::Uuid::new_v4())
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let base = app.serve().await;
+    let Some(browser) = Browser::start(&base).await else {
+        return;
+    };
+    browser
+        .sign_in("priya@northwind.example", crate::common::TEST_PASSWORD)
+        .await;
+    browser.follow("Epics").await;
+    browser.follow("New epic").await;
+    browser.fill("Title", "New onboarding for learners").await;
+    browser.choose("Team", "Onboarding").await;
+    browser
+        .fill(
+            "Why now",
+            "Half of new learners drop out in their first week.",
+        )
+        .await;
+    browser.press("Create epic").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Epic created") && text.contains("Owner\nPriya Raman"),
+        "{text}"
+    );
+
+    // Starting without an outcome is refused, with the reason and where to fix it.
+    browser.press("Mark ready").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("This epic is not ready yet")
+            && text.contains("It needs at least one measurable anticipated outcome"),
+        "{text}"
+    );
+
+    browser.follow("Add an anticipated outcome").await;
+    browser.fill("What problem are we solving, what behaviour are we changing, or what opportunity are we addressing?", "New learners finish onboarding instead of dropping out").await;
+    browser
+        .fill(
+            "What metric defines success?",
+            "Learners completing onboarding within 7 days",
+        )
+        .await;
+    browser
+        .fill(
+            "Where do the numbers come from, and how are they measured?",
+            "Product analytics, onboarding funnel",
+        )
+        .await;
+    browser.fill("Baseline: where it is today", "45").await;
+    browser.fill("Target", "80").await;
+    browser.client.execute("document.getElementById('measure_by').value = '2026-09-30'; document.getElementById('measure_by').dispatchEvent(new Event('input', {bubbles: true})); return true;", vec![]).await.unwrap();
+    // The sentence follows the typing before anything is sent.
+    let preview = browser
+        .client
+        .find(Locator::Id("outcome-sentence"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        preview,
+        "Learners completing onboarding within 7 days from 45% to 80% by 30 Sep 2026"
+    );
+    browser.press("Save outcome").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains(
+            "Learners completing onboarding within 7 days from 45% to 80% by 30 Sep 2026"
+        ),
+        "{text}"
+    );
+
+    browser.press("Mark ready").await;
+    browser.press("Start work").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Epic is now in progress") && text.contains("Status: In progress"),
+        "{text}"
+    );
+    browser.close().await;
+    let status: String = sqlx::query_scalar("SELECT status FROM epics")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "in_progress");
+}
