@@ -43,4 +43,14 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             Access::SignedIn,
             crate::outcomes::pages::get_outcome,
         )
+        .post(
+            "/outcomes/{id}",
+            Access::Contributor,
+            crate::outcomes::pages::post_outcome_update,
+        )
+        .get(
+            "/outcomes/{id}/edit",
+            Access::Contributor,
+            crate::outcomes::pages::get_edit_outcome,
+        )
 }

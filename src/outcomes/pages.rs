@@ -39,6 +39,9 @@ pub struct OutcomeForm {
     band_upper: String,
     measure_by: String,
     owner_email: String,
+    /// Why a committed outcome changes (edit only).
+    reason: String,
+    version: String,
 }
 
 struct ValidOutcome {
@@ -188,6 +191,9 @@ impl OutcomeForm {
 pub struct OutcomeFormPage {
     layout: Layout,
     epic: Epic,
+    /// Set when editing; `committed` then asks for a reason to change the commitment.
+    outcome_id: Option<Uuid>,
+    committed: bool,
     form: OutcomeForm,
     errors: FormErrors,
     preview: Option<String>,
@@ -203,9 +209,28 @@ fn form_page(
     errors: FormErrors,
     preview: Option<String>,
 ) -> OutcomeFormPage {
+    edit_page(me, epic, None, false, form, errors, preview)
+}
+
+fn edit_page(
+    me: &Me,
+    epic: Epic,
+    outcome_id: Option<Uuid>,
+    committed: bool,
+    form: OutcomeForm,
+    errors: FormErrors,
+    preview: Option<String>,
+) -> OutcomeFormPage {
+    let title = if outcome_id.is_some() {
+        "Edit outcome"
+    } else {
+        "New outcome"
+    };
     OutcomeFormPage {
-        layout: Layout::new(format!("New outcome · {}", epic.title), Section::Epics, me),
+        layout: Layout::new(format!("{title} · {}", epic.title), Section::Epics, me),
         epic,
+        outcome_id,
+        committed,
         form,
         errors,
         preview,
@@ -336,6 +361,8 @@ pub struct OutcomePage {
     epic: Epic,
     outcome: OutcomeRow,
     data_source: String,
+    revisions: Vec<Revision>,
+    may_change: bool,
 }
 
 /// `GET /outcomes/{id}`
@@ -356,11 +383,323 @@ pub async fn get_outcome(
         .into_iter()
         .find(|o| o.id == id)
         .ok_or(AppError::NotFound)?;
+    let revisions = revisions(&state.db, id).await?;
+    let may_change = may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await?;
     let layout = Layout::new(format!("Outcome · {}", outcome.metric), Section::Epics, &me);
     Ok(OutcomePage {
         layout,
         epic,
         outcome,
         data_source,
+        revisions,
+        may_change,
     })
+}
+
+/// An outcome as stored, for the edit form and the revision check.
+#[derive(Debug, sqlx::FromRow)]
+struct StoredOutcome {
+    epic_id: Option<Uuid>,
+    kind: String,
+    statement: String,
+    metric: String,
+    unit: String,
+    unit_label: String,
+    data_source: String,
+    direction: String,
+    baseline: Decimal,
+    target: Option<Decimal>,
+    band_lower: Option<Decimal>,
+    band_upper: Option<Decimal>,
+    measure_by: NaiveDate,
+    owner_email: Option<String>,
+    committed: bool,
+    version: i32,
+}
+
+impl StoredOutcome {
+    /// What commitment fixes: changing any of it later needs a reason.
+    fn commitment(&self) -> serde_json::Value {
+        // NUMERIC(20, 6) comes back as 70.000000: compare values, not their scale.
+        let n = |v: Option<Decimal>| v.map(|d| d.normalize());
+        json!({
+            "direction": self.direction, "baseline": self.baseline.normalize(), "target": n(self.target),
+            "band_lower": n(self.band_lower), "band_upper": n(self.band_upper), "measure_by": self.measure_by,
+        })
+    }
+
+    fn sentence(&self) -> String {
+        let direction = Direction::parse(&self.direction).unwrap_or(Direction::Increase);
+        match Goal::new(
+            direction,
+            self.baseline,
+            self.target,
+            self.band_lower.zip(self.band_upper),
+        ) {
+            Ok(goal) => sentence(
+                &self.metric,
+                MetricUnit::parse(&self.unit).unwrap_or(MetricUnit::Count),
+                &self.unit_label,
+                self.baseline,
+                &goal,
+                self.measure_by,
+            ),
+            Err(_) => self.metric.clone(),
+        }
+    }
+}
+
+impl ValidOutcome {
+    fn commitment(&self) -> serde_json::Value {
+        let (target, lower, upper) = self.goal_columns();
+        json!({
+            "direction": self.goal.direction().as_str(), "baseline": self.baseline, "target": target,
+            "band_lower": lower, "band_upper": upper, "measure_by": self.measure_by,
+        })
+    }
+
+    fn goal_columns(&self) -> (Option<Decimal>, Option<Decimal>, Option<Decimal>) {
+        match self.goal {
+            Goal::Increase { target } | Goal::Decrease { target } => (Some(target), None, None),
+            Goal::StayWithin { lower, upper } => (None, Some(lower), Some(upper)),
+        }
+    }
+}
+
+async fn stored_outcome(db: &sqlx::PgPool, id: Uuid) -> Result<StoredOutcome> {
+    sqlx::query_as(
+        "SELECT o.epic_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.data_source, o.direction, o.baseline,
+                o.target, o.band_lower, o.band_upper, o.measure_by, p.email AS owner_email,
+                o.committed_at IS NOT NULL AS committed, o.version
+           FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+fn number(value: Option<Decimal>) -> String {
+    value.map(|v| v.normalize().to_string()).unwrap_or_default()
+}
+
+impl From<&StoredOutcome> for OutcomeForm {
+    fn from(o: &StoredOutcome) -> OutcomeForm {
+        OutcomeForm {
+            epic: o.epic_id.map(|e| e.to_string()).unwrap_or_default(),
+            statement: o.statement.clone(),
+            kind: o.kind.clone(),
+            metric: o.metric.clone(),
+            unit: o.unit.clone(),
+            unit_label: o.unit_label.clone(),
+            data_source: o.data_source.clone(),
+            direction: o.direction.clone(),
+            baseline: number(Some(o.baseline)),
+            target: number(o.target),
+            band_lower: number(o.band_lower),
+            band_upper: number(o.band_upper),
+            measure_by: o.measure_by.to_string(),
+            owner_email: o.owner_email.clone().unwrap_or_default(),
+            reason: String::new(),
+            version: o.version.to_string(),
+        }
+    }
+}
+
+/// `GET /outcomes/{id}/edit`
+pub async fn get_edit_outcome(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+) -> Result<Response> {
+    let stored = stored_outcome(&state.db, id).await?;
+    let epic = load_epic(&state.db, stored.epic_id.ok_or(AppError::NotFound)?).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "outcome", id).await);
+    }
+    let preview = Some(stored.sentence());
+    Ok(edit_page(
+        &me,
+        epic,
+        Some(id),
+        stored.committed,
+        OutcomeForm::from(&stored),
+        FormErrors::default(),
+        preview,
+    )
+    .into_response())
+}
+
+/// `POST /outcomes/{id}`: saves an outcome; once committed, a change to its baseline, goal
+/// or date needs a reason and is kept as a revision.
+pub async fn post_outcome_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OutcomeForm>,
+) -> Result<Response> {
+    let stored = stored_outcome(&state.db, id).await?;
+    let epic = load_epic(&state.db, stored.epic_id.ok_or(AppError::NotFound)?).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "outcome", id).await);
+    }
+    let committed = stored.committed;
+    let mut valid = form.parse();
+    if let Ok(v) = &valid {
+        let revised = committed && v.commitment() != stored.commitment();
+        if revised && form.reason.trim().is_empty() {
+            let mut errors = FormErrors::default();
+            errors.add(
+                "reason",
+                "This outcome was committed when the epic became ready: say why it changes",
+            );
+            valid = Err(errors);
+        }
+    }
+    let valid = match valid {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return Ok((
+                INVALID,
+                edit_page(&me, epic, Some(id), committed, form, errors, None),
+            )
+                .into_response());
+        }
+    };
+    let owner: Option<Uuid> = match &valid.owner_email {
+        None => epic.owner_id,
+        Some(email) => {
+            let found = sqlx::query_scalar(
+                "SELECT id FROM people WHERE lower(email) = lower($1) AND active",
+            )
+            .bind(email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
+            if found.is_none() {
+                let mut errors = FormErrors::default();
+                errors.add(
+                    "owner_email",
+                    "Nobody active has this email: leave it empty for the epic's owner",
+                );
+                return Ok((
+                    INVALID,
+                    edit_page(&me, epic, Some(id), committed, form, errors, None),
+                )
+                    .into_response());
+            }
+            found
+        }
+    };
+    let (target, lower, upper) = valid.goal_columns();
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE outcomes SET owner_id = $3, kind = $4, statement = $5, metric = $6, unit = $7, unit_label = $8,
+                direction = $9, baseline = $10, target = $11, band_lower = $12, band_upper = $13, measure_by = $14,
+                data_source = $15, version = version + 1, updated_at = now()
+          WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(owner)
+    .bind(valid.kind.as_str())
+    .bind(&valid.statement)
+    .bind(&valid.metric)
+    .bind(valid.unit.as_str())
+    .bind(&valid.unit_label)
+    .bind(valid.goal.direction().as_str())
+    .bind(valid.baseline)
+    .bind(target)
+    .bind(lower)
+    .bind(upper)
+    .bind(valid.measure_by)
+    .bind(&valid.data_source)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        drop(tx);
+        let current = stored_outcome(&state.db, id).await?;
+        let mut errors = FormErrors::default();
+        errors.add(
+            "statement",
+            format!(
+                "Someone saved this outcome while you were editing; it now reads “{}”. Your version is below: save again to keep it.",
+                current.sentence()
+            ),
+        );
+        let form = OutcomeForm {
+            version: current.version.to_string(),
+            ..form
+        };
+        return Ok((
+            crate::http::page::CONFLICT,
+            edit_page(&me, epic, Some(id), committed, form, errors, None),
+        )
+            .into_response());
+    }
+    let before = json!({ "sentence": stored.sentence(), "commitment": stored.commitment(), "statement": stored.statement });
+    let after = json!({ "sentence": valid.sentence(), "commitment": valid.commitment(), "statement": valid.statement });
+    if committed && valid.commitment() != stored.commitment() {
+        sqlx::query(
+            "INSERT INTO outcome_revisions (outcome_id, revised_at, revised_by, reason, before, after)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(me.id)
+        .bind(form.reason.trim())
+        .bind(&before)
+        .bind(&after)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Entry::new("outcome_updated")
+        .actor(Some(me.id))
+        .entity("outcome", id)
+        .before(before)
+        .after(after)
+        .client(&client)
+        .write(&mut *tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(&format!("/outcomes/{id}"), "Outcome saved"))
+}
+
+/// One revision of a committed outcome, as its page lists them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Revision {
+    pub revised_at: chrono::DateTime<chrono::Utc>,
+    pub revised_by: Option<String>,
+    pub reason: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+impl Revision {
+    pub fn when(&self) -> String {
+        self.revised_at.format("%-d %b %Y").to_string()
+    }
+
+    pub fn before_sentence(&self) -> &str {
+        self.before["sentence"].as_str().unwrap_or("")
+    }
+
+    pub fn after_sentence(&self) -> &str {
+        self.after["sentence"].as_str().unwrap_or("")
+    }
+}
+
+/// The revisions of an outcome, oldest first.
+pub async fn revisions(db: &sqlx::PgPool, outcome: Uuid) -> sqlx::Result<Vec<Revision>> {
+    sqlx::query_as(
+        "SELECT r.revised_at, p.name AS revised_by, r.reason, r.before, r.after
+           FROM outcome_revisions r LEFT JOIN people p ON p.id = r.revised_by
+          WHERE r.outcome_id = $1 ORDER BY r.id",
+    )
+    .bind(outcome)
+    .fetch_all(db)
+    .await
 }

@@ -72,6 +72,8 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/outcomes/new", RECORD),
     ("POST", "/outcomes", CONTRIBUTOR),
     ("GET", "/outcomes/{id}", SIGNED_IN),
+    ("POST", "/outcomes/{id}", RECORD),
+    ("GET", "/outcomes/{id}/edit", RECORD),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),

@@ -610,3 +610,107 @@ async fn the_epics_list_pages_without_gaps_and_costs_the_same_statements_for_10_
     assert_eq!(unique.len(), 200, "no epic twice");
     assert_eq!(small.statements(), first_statements);
 }
+
+#[tokio::test]
+async fn a_committed_outcome_changes_only_with_a_reason_kept_as_a_revision() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Search refactor", "tech_debt").await;
+    let id = epic.to_string();
+    app.post_as(
+        &t.pm_cookie,
+        "/outcomes",
+        &outcome_fields(&id, "increase", "70", "90"),
+    )
+    .await;
+    let outcome: Uuid = sqlx::query_scalar("SELECT id FROM outcomes")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    // Before commitment, changes need no reason and leave no revision.
+    let mut draft_edit = outcome_fields(&id, "increase", "70", "85");
+    draft_edit.push(("version", "1"));
+    assert_eq!(
+        app.post_as(&t.pm_cookie, &format!("/outcomes/{outcome}"), &draft_edit)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    app.post_as(
+        &t.pm_cookie,
+        &format!("/epics/{epic}/status"),
+        &[("status", "ready"), ("version", "1")],
+    )
+    .await;
+
+    let mut committed_edit = outcome_fields(&id, "increase", "70", "80");
+    committed_edit.push(("version", "2"));
+    let refused = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/outcomes/{outcome}"),
+            &committed_edit,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("This outcome was committed when the epic became ready: say why it changes")
+    );
+    assert!(refused.body.contains(r#"value="80""#), "the typing is kept");
+
+    committed_edit.push(("reason", "Traffic from the new market lowers the ceiling"));
+    let saved = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/outcomes/{outcome}"),
+            &committed_edit,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let page = app.get(&format!("/outcomes/{outcome}")).await.text();
+    assert!(
+        page.contains("Revised") && page.contains("Traffic from the new market lowers the ceiling"),
+        "{page}"
+    );
+    assert!(
+        page.contains("From: Onboarding completion within 7 days from 70% to 85% by 30 Sep 2026")
+    );
+    assert!(
+        page.contains("To: Onboarding completion within 7 days from 70% to 80% by 30 Sep 2026")
+    );
+
+    // A wording change to a committed outcome is not a revision.
+    let mut wording = outcome_fields(&id, "increase", "70", "80");
+    wording.retain(|(k, _)| *k != "statement");
+    wording.extend([
+        ("statement", "Learners finish onboarding"),
+        ("version", "3"),
+    ]);
+    assert_eq!(
+        app.post_as(&t.pm_cookie, &format!("/outcomes/{outcome}"), &wording)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let revisions: i64 = sqlx::query_scalar("SELECT count(*) FROM outcome_revisions")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(revisions, 1);
+
+    // A stale version is refused with the current sentence shown and the typing kept.
+    let mut stale = outcome_fields(&id, "increase", "70", "80");
+    stale.extend([("version", "1")]);
+    let conflict = app
+        .post_as(&t.pm_cookie, &format!("/outcomes/{outcome}"), &stale)
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert!(
+        conflict
+            .text()
+            .contains("Someone saved this outcome while you were editing")
+    );
+}
