@@ -73,6 +73,12 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
             .fetch_one(&app.db)
             .await
             .unwrap();
+    let (epic, outcome): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT e.id, o.id FROM epics e JOIN outcomes o ON o.epic_id = e.id WHERE e.title = 'New onboarding for learners' LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let base = app.serve().await;
     let Some(browser) = Browser::start(&base).await else {
         return;
@@ -94,6 +100,16 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         "/people/new".into(),
         "/periods".into(),
         "/periods/new".into(),
+        "/epics".into(),
+        "/epics?missing=owner".into(),
+        "/epics/new".into(),
+        format!("/epics/{epic}"),
+        format!("/epics/{epic}/edit"),
+        format!("/outcomes/new?epic={epic}"),
+        format!("/outcomes/{outcome}"),
+        format!("/outcomes/{outcome}/edit"),
+        "/admin/audit".into(),
+        "/account".into(),
         "/no/such/page".into(),
     ] {
         browser.visit(&path).await;

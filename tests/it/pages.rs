@@ -180,8 +180,24 @@ async fn the_demo_can_be_loaded_twice_without_duplicates() {
     let app = TestApp::new().await;
     let first = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!((first.units, first.people, first.periods), (12, 37, 4));
+    assert_eq!(first.epics, 32);
     let second = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!((second.units, second.people, second.periods), (0, 0, 0));
+    assert_eq!(second.epics, 0);
+    // The seed examples, and the gaps a real backlog has.
+    let epics = app.get("/epics?q=onboarding").await.text();
+    assert!(epics.contains("New onboarding for learners"), "{epics}");
+    let missing_owner = app.get("/epics?missing=owner").await.text();
+    assert!(
+        missing_owner.contains("Event schema registry")
+            && missing_owner.contains("Multi-region failover")
+    );
+    let led: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outcomes WHERE leads_to_id IS NOT NULL")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(led >= 3, "behaviours lead to business results");
     let tree = app.get("/org").await.text();
     assert!(
         tree.contains("Northwind Learning")

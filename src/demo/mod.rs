@@ -12,6 +12,8 @@ use crate::org::model::{MemberRole, UnitKind};
 use crate::org::{Organisation, insert_unit};
 use crate::periods::model::quarter_of;
 
+mod epics;
+
 /// Namespace of the demo's name-derived ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x5f1d_2c3b_8e4a_4b6f_9a7d_0c1e_2f3a_4b5c);
 
@@ -127,6 +129,7 @@ fn email(name: &str) -> String {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Loaded {
     pub accounts: u64,
+    pub epics: u64,
     pub units: u64,
     pub people: u64,
     pub periods: u64,
@@ -203,6 +206,10 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
         loaded.periods += added.rows_affected();
         start = ends_on.succ_opt().expect("a next day");
     }
+    let current = crate::periods::current_period(&mut *tx, today)
+        .await?
+        .map(|p| p.id);
+    loaded.epics += epics::load(&mut tx, today, current).await?;
     tx.commit().await?;
     Ok(loaded)
 }
