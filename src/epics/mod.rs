@@ -3,6 +3,7 @@
 
 pub mod list;
 pub mod model;
+pub mod owners;
 pub mod pages;
 
 use crate::auth::policy::Access;
@@ -14,6 +15,22 @@ use crate::http::sitemap::Sitemap;
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/epics", Access::SignedIn, list::get_epics)
+        .get("/needs-owner", Access::SignedIn, owners::get_needs_owner)
+        .post(
+            "/epics/{id}/owner",
+            Access::Contributor,
+            owners::post_epic_owner,
+        )
+        .post(
+            "/outcomes/{id}/owner",
+            Access::Contributor,
+            owners::post_outcome_owner,
+        )
+        .post(
+            "/people/{id}/reassign",
+            Access::Admin,
+            owners::post_reassign_all,
+        )
         .get("/epics/new", Access::Contributor, pages::get_new_epic)
         .post("/epics", Access::Contributor, pages::post_epic)
         .get("/epics/{id}", Access::SignedIn, pages::get_epic)

@@ -333,6 +333,21 @@ pub struct PersonPage {
     form: MembershipForm,
     errors: FormErrors,
     account_roles: Vec<(String, String)>,
+    owns: Vec<Owned>,
+}
+
+/// An open record the person owns.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Owned {
+    pub kind: String,
+    pub id: Uuid,
+    pub title: String,
+}
+
+impl Owned {
+    pub fn href(&self) -> String {
+        format!("/{}s/{}", self.kind, self.id)
+    }
 }
 
 impl PersonPage {
@@ -386,6 +401,17 @@ async fn person_page(
         .map(|u| (u.id.to_string(), u.indented_name()))
         .collect();
     let roles = MemberRole::options();
+    let owns: Vec<Owned> = sqlx::query_as(
+        "SELECT 'epic' AS kind, e.id, e.title FROM epics e
+          WHERE e.owner_id = $1 AND e.status NOT IN ('cancelled', 'closed')
+         UNION ALL
+         SELECT 'outcome', o.id, o.metric || ' (' || e.title || ')' FROM outcomes o JOIN epics e ON e.id = o.epic_id
+          WHERE o.owner_id = $1 AND e.status NOT IN ('cancelled', 'closed')
+         ORDER BY 1, 3",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
     let layout = Layout::new(
         format!("Person · {}", person.name),
         Section::Organisation,
@@ -401,6 +427,7 @@ async fn person_page(
         form,
         errors,
         account_roles: AccountRole::options(),
+        owns,
     })
 }
 

@@ -102,6 +102,7 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         "/periods/new".into(),
         "/epics".into(),
         "/epics?missing=owner".into(),
+        "/needs-owner".into(),
         "/epics/new".into(),
         format!("/epics/{epic}"),
         format!("/epics/{epic}/edit"),

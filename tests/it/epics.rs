@@ -714,3 +714,109 @@ async fn a_committed_outcome_changes_only_with_a_reason_kept_as_a_revision() {
             .contains("Someone saved this outcome while you were editing")
     );
 }
+
+#[tokio::test]
+async fn records_with_a_missing_or_inactive_owner_are_listed_and_handed_over_in_one_action() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Learner onboarding", "feature").await;
+    app.post_as(
+        &t.pm_cookie,
+        "/outcomes",
+        &outcome_fields(&epic.to_string(), "increase", "40", "80"),
+    )
+    .await;
+    let orphan = insert_epic(&app, t.team, None, "Nobody's epic", "defect", "draft").await;
+    assert!(
+        app.get("/needs-owner")
+            .await
+            .text()
+            .contains("Nobody's epic")
+    );
+    assert!(
+        !app.get("/needs-owner")
+            .await
+            .text()
+            .contains("Learner onboarding")
+    );
+
+    // Priya leaves: her epic and its outcome now need an owner, and her page says so.
+    app.post(
+        &format!("/people/{}", t.pm),
+        &[
+            ("name", "Priya Raman"),
+            ("email", "priya@northwind.example"),
+            ("version", "1"),
+        ],
+    )
+    .await;
+    let needs = app.get("/needs-owner").await.text();
+    assert!(
+        needs.contains("Learner onboarding")
+            && needs.contains("Onboarding completion within 7 days (Learner onboarding)"),
+        "{needs}"
+    );
+    assert!(needs.contains("Priya Raman Inactive"));
+    let other_unit = app.create_unit("Elsewhere", "team", None).await;
+    assert!(
+        app.get(&format!("/needs-owner?unit={other_unit}"))
+            .await
+            .text()
+            .contains("Everything has an active owner")
+    );
+    let person = app.get(&format!("/people/{}", t.pm)).await.text();
+    assert!(
+        person.contains("Owns 2") && person.contains("is inactive: these need a new owner"),
+        "{person}"
+    );
+
+    // One action hands everything to the tech lead.
+    let done = app
+        .post(
+            &format!("/people/{}/reassign", t.pm),
+            &[("owner_email", "tomas@northwind.example")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let needs = app.get("/needs-owner").await.text();
+    assert!(!needs.contains("Learner onboarding") && needs.contains("Nobody's epic"));
+
+    // And one action from the epic's page.
+    let page = app
+        .post(
+            &format!("/epics/{orphan}/owner"),
+            &[("owner_email", "tomas@northwind.example")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let refused = app
+        .post(
+            &format!("/epics/{orphan}/owner"),
+            &[("owner_email", "priya@northwind.example")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let owner: String = sqlx::query_scalar(
+        "SELECT p.name FROM epics e JOIN people p ON p.id = e.owner_id WHERE e.id = $1",
+    )
+    .bind(orphan)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        owner, "Tomás Herrera",
+        "an inactive person cannot become the owner"
+    );
+    assert!(
+        app.get("/needs-owner")
+            .await
+            .text()
+            .contains("Everything has an active owner")
+    );
+    let reassigned: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'owner_reassigned'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(reassigned, 2);
+}

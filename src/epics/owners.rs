@@ -1,0 +1,266 @@
+//! Ownership: every epic and outcome has one accountable active owner. Reassigning is one
+//! action from the record's page; everything a person owns can be handed over at once from
+//! their page; `/needs-owner` lists what has no owner or an inactive one, by unit.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::Entry;
+use crate::auth::guard::{ClientAddr, refuse_record};
+use crate::auth::policy::{Me, may_change_record};
+use crate::epics::pages::load_epic;
+use crate::http::page::{self, Flash, Form, Id, Layout, Section};
+use crate::http::{AppError, AppState, Result};
+use crate::people::model::Email;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OwnerForm {
+    owner_email: String,
+}
+
+/// The active person with this email, or the message saying what is wrong.
+async fn active_person(
+    state: &AppState,
+    email: &str,
+) -> Result<std::result::Result<(Uuid, String), String>> {
+    let email = match Email::parse(email) {
+        Ok(email) => email,
+        Err(message) => return Ok(Err(message)),
+    };
+    let found: Option<(Uuid, String, bool)> =
+        sqlx::query_as("SELECT id, name, active FROM people WHERE lower(email) = lower($1)")
+            .bind(email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(match found {
+        Some((id, name, true)) => Ok((id, name)),
+        Some((_, name, false)) => Err(format!("{name} is inactive: choose an active owner")),
+        None => Err("Nobody has this email".to_string()),
+    })
+}
+
+/// `POST /epics/{id}/owner`
+pub async fn post_epic_owner(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OwnerForm>,
+) -> Result<Response> {
+    let epic = load_epic(&state.db, id).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
+    }
+    let (owner, name) = match active_person(&state, &form.owner_email).await? {
+        Ok(person) => person,
+        Err(message) => {
+            return Ok(page::see_other(
+                &format!("/epics/{id}"),
+                &format!("Owner not changed: {message}"),
+            ));
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE epics SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    Entry::new("owner_reassigned")
+        .actor(Some(me.id))
+        .entity("epic", id)
+        .before(json!({ "owner_id": epic.owner_id }))
+        .after(json!({ "owner_id": owner }))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/epics/{id}"),
+        &format!("{name} now owns this epic"),
+    ))
+}
+
+/// `POST /outcomes/{id}/owner`
+pub async fn post_outcome_owner(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OwnerForm>,
+) -> Result<Response> {
+    let (epic_id, before): (Option<Uuid>, Option<Uuid>) =
+        sqlx::query_as("SELECT epic_id, owner_id FROM outcomes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let epic = load_epic(&state.db, epic_id.ok_or(AppError::NotFound)?).await?;
+    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
+        return Ok(refuse_record(&state, &me, &client, "outcome", id).await);
+    }
+    let (owner, name) = match active_person(&state, &form.owner_email).await? {
+        Ok(person) => person,
+        Err(message) => {
+            return Ok(page::see_other(
+                &format!("/outcomes/{id}"),
+                &format!("Owner not changed: {message}"),
+            ));
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE outcomes SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    Entry::new("owner_reassigned")
+        .actor(Some(me.id))
+        .entity("outcome", id)
+        .before(json!({ "owner_id": before }))
+        .after(json!({ "owner_id": owner }))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/outcomes/{id}"),
+        &format!("{name} now owns this outcome"),
+    ))
+}
+
+/// `POST /people/{id}/reassign`: hands everything the person owns to someone else.
+pub async fn post_reassign_all(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OwnerForm>,
+) -> Result<Response> {
+    let (owner, name) = match active_person(&state, &form.owner_email).await? {
+        Ok(person) => person,
+        Err(message) => {
+            return Ok(page::see_other(
+                &format!("/people/{id}"),
+                &format!("Nothing reassigned: {message}"),
+            ));
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let epics: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE epics SET owner_id = $2, version = version + 1, updated_at = now() WHERE owner_id = $1 RETURNING id",
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_all(&mut *tx)
+    .await?;
+    let outcomes: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE outcomes SET owner_id = $2, version = version + 1, updated_at = now() WHERE owner_id = $1 RETURNING id",
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_all(&mut *tx)
+    .await?;
+    Entry::new("owner_reassigned")
+        .actor(Some(me.id))
+        .entity("person", id)
+        .before(json!({ "owner_id": id }))
+        .after(json!({ "owner_id": owner, "epics": epics, "outcomes": outcomes }))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    let count = epics.len() + outcomes.len();
+    Ok(page::see_other(
+        &format!("/people/{id}"),
+        &format!("{count} records now owned by {name}"),
+    ))
+}
+
+/// A record that needs an owner.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Unowned {
+    pub kind: String,
+    pub id: Uuid,
+    pub title: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub owner_name: Option<String>,
+}
+
+impl Unowned {
+    pub fn href(&self) -> String {
+        format!("/{}s/{}", self.kind, self.id)
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        if self.kind == "epic" {
+            "Epic"
+        } else {
+            "Outcome"
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "epics/needs_owner.html")]
+pub struct NeedsOwnerPage {
+    layout: Layout,
+    records: Vec<Unowned>,
+    units: Vec<(String, String)>,
+    unit: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UnitQuery {
+    unit: String,
+}
+
+/// `GET /needs-owner?unit=`: open epics and their outcomes whose owner is missing or
+/// inactive, by unit (cancelled and closed work needs nobody).
+pub async fn get_needs_owner(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<UnitQuery>,
+    flash: Flash,
+) -> Result<NeedsOwnerPage> {
+    let unit = Uuid::parse_str(query.unit.trim()).ok();
+    let records = sqlx::query_as(
+        "SELECT * FROM (
+            SELECT 'epic' AS kind, e.id, e.title, u.id AS unit_id, u.name AS unit_name, p.name AS owner_name
+              FROM epics e JOIN org_units u ON u.id = e.team_id LEFT JOIN people p ON p.id = e.owner_id
+             WHERE e.status NOT IN ('cancelled', 'closed') AND (p.id IS NULL OR NOT p.active)
+            UNION ALL
+            SELECT 'outcome', o.id, o.metric || ' (' || e.title || ')', u.id, u.name, p.name
+              FROM outcomes o JOIN epics e ON e.id = o.epic_id JOIN org_units u ON u.id = e.team_id
+              LEFT JOIN people p ON p.id = o.owner_id
+             WHERE e.status NOT IN ('cancelled', 'closed') AND (p.id IS NULL OR NOT p.active)
+         ) r
+         WHERE $1::uuid IS NULL OR r.unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
+         ORDER BY r.unit_name, r.kind, r.title",
+    )
+    .bind(unit)
+    .fetch_all(&state.db)
+    .await?;
+    let units = crate::org::units_in_tree_order(&state.db)
+        .await?
+        .iter()
+        .map(|u| (u.id.to_string(), u.indented_name()))
+        .collect();
+    let layout = Layout::new("Needs an owner", Section::Epics, &me).with_flash(flash);
+    Ok(NeedsOwnerPage {
+        layout,
+        records,
+        units,
+        unit: query.unit,
+    })
+}
