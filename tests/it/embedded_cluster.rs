@@ -152,34 +152,63 @@ fn yardstick(data_dir: &Path, args: &[&str]) -> Command {
 }
 
 /// Starts `yardstick serve` and waits for the address it prints.
-fn serve(data_dir: &Path) -> (Child, String) {
+/// A running `yardstick serve`. Dropped (say, by a failing assertion) it is stopped with
+/// SIGTERM, so it stops its cluster too and a failed test leaves no process behind.
+struct Server(Option<Child>);
+
+impl Server {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.take().expect("a running server").wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let _ = child.wait();
+        }
+    }
+}
+
+fn serve(data_dir: &Path) -> (Server, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let address = format!("127.0.0.1:{port}");
-    let mut child = yardstick(data_dir, &["serve"])
+    let child = yardstick(data_dir, &["serve"])
         .env("YARDSTICK_BIND", &address)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines
+    // Guarded from here on: a failed assertion below still stops it.
+    let mut server = Server(Some(child));
+    let stdout = server.0.as_mut().and_then(|c| c.stdout.take()).unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
         .next()
         .expect("the server prints its address")
         .unwrap();
     assert_eq!(line, format!("Yardstick is serving at http://{address}"));
-    (child, address)
+    (server, address)
 }
 
-fn terminate(mut child: Child) {
+fn terminate(mut server: Server) {
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::unistd::Pid::from_raw(server.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let status = child.wait().unwrap();
+    let status = server.wait().unwrap();
     assert!(
         status.success(),
         "the server exits cleanly on SIGTERM: {status}"
