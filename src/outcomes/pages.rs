@@ -240,6 +240,26 @@ fn edit_page(
     }
 }
 
+const NO_SUCH_OWNER: &str = "Nobody active has this email: leave it empty for the epic's owner";
+
+/// The outcome's owner: the active person with the email typed, or the epic's owner when
+/// none was typed. `None` when the email names nobody active.
+async fn outcome_owner(
+    state: &AppState,
+    valid: &ValidOutcome,
+    epic: &Epic,
+) -> Result<Option<Option<Uuid>>> {
+    let Some(email) = &valid.owner_email else {
+        return Ok(Some(epic.owner_id));
+    };
+    let found: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM people WHERE lower(email) = lower($1) AND active")
+            .bind(email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(found.map(Some))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NewOutcomeQuery {
@@ -287,26 +307,11 @@ pub async fn post_outcome(
             return Ok((INVALID, form_page(&me, epic, form, errors, None)).into_response());
         }
     };
-    let owner = match &valid.owner_email {
-        None => epic.owner_id,
-        Some(email) => {
-            let found: Option<Uuid> = sqlx::query_scalar(
-                "SELECT id FROM people WHERE lower(email) = lower($1) AND active",
-            )
-            .bind(email.as_str())
-            .fetch_optional(&state.db)
-            .await?;
-            if found.is_none() {
-                let mut errors = FormErrors::default();
-                errors.add(
-                    "owner_email",
-                    "Nobody active has this email: leave it empty for the epic's owner",
-                );
-                let preview = Some(valid.sentence());
-                return Ok((INVALID, form_page(&me, epic, form, errors, preview)).into_response());
-            }
-            found
-        }
+    let Some(owner) = outcome_owner(&state, &valid, &epic).await? else {
+        let mut errors = FormErrors::default();
+        errors.add("owner_email", NO_SUCH_OWNER);
+        let preview = Some(valid.sentence());
+        return Ok((INVALID, form_page(&me, epic, form, errors, preview)).into_response());
     };
     let (target, lower, upper) = match valid.goal {
         Goal::Increase { target } | Goal::Decrease { target } => (Some(target), None, None),
@@ -568,29 +573,14 @@ pub async fn post_outcome_update(
                 .into_response());
         }
     };
-    let owner: Option<Uuid> = match &valid.owner_email {
-        None => epic.owner_id,
-        Some(email) => {
-            let found = sqlx::query_scalar(
-                "SELECT id FROM people WHERE lower(email) = lower($1) AND active",
-            )
-            .bind(email.as_str())
-            .fetch_optional(&state.db)
-            .await?;
-            if found.is_none() {
-                let mut errors = FormErrors::default();
-                errors.add(
-                    "owner_email",
-                    "Nobody active has this email: leave it empty for the epic's owner",
-                );
-                return Ok((
-                    INVALID,
-                    edit_page(&me, epic, Some(id), committed, form, errors, None),
-                )
-                    .into_response());
-            }
-            found
-        }
+    let Some(owner) = outcome_owner(&state, &valid, &epic).await? else {
+        let mut errors = FormErrors::default();
+        errors.add("owner_email", NO_SUCH_OWNER);
+        return Ok((
+            INVALID,
+            edit_page(&me, epic, Some(id), committed, form, errors, None),
+        )
+            .into_response());
     };
     let (target, lower, upper) = valid.goal_columns();
     let version: i32 = form.version.trim().parse().unwrap_or(0);
