@@ -26,6 +26,8 @@ pub struct EpicQuery {
     pub owner: String,
     pub period: String,
     pub missing: String,
+    #[serde(rename = "loop")]
+    pub loop_state: String,
     pub q: String,
     pub after: String,
 }
@@ -39,6 +41,7 @@ impl EpicQuery {
             &self.owner,
             &self.period,
             &self.missing,
+            &self.loop_state,
             &self.q,
         ]
         .iter()
@@ -83,6 +86,7 @@ pub struct EpicsPage {
     statuses: Vec<(String, String)>,
     periods: Vec<(String, String)>,
     missing: Vec<(String, String)>,
+    loops: Vec<(String, String)>,
     may_add: bool,
 }
 
@@ -96,6 +100,7 @@ impl EpicsPage {
             .append_pair("owner", &q.owner)
             .append_pair("period", &q.period)
             .append_pair("missing", &q.missing)
+            .append_pair("loop", &q.loop_state)
             .append_pair("q", &q.q)
             .append_pair("after", after)
             .finish();
@@ -107,13 +112,15 @@ fn text(value: &str) -> Option<String> {
     Some(value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-/// `GET /epics?unit=&type=&status=&owner=&period=&missing=outcome|owner&q=&after=`
+/// `GET /epics?unit=&type=&status=&owner=&period=&missing=outcome|owner&loop=due_soon|overdue&q=&after=`
 pub async fn get_epics(
     State(state): State<AppState>,
     me: Me,
     Query(query): Query<EpicQuery>,
     flash: Flash,
 ) -> Result<EpicsPage> {
+    // Loops fall due by calendar date in the organisation's time zone (DOMAIN.md, loop state).
+    let today = crate::org::settings::today(&state).await?;
     let id = |v: &str| Uuid::parse_str(v.trim()).ok();
     let mut epics: Vec<EpicRow> = sqlx::query_as(
         "SELECT e.id, e.title, e.work_type, e.status, e.team_id, u.name AS team_name, e.owner_id,
@@ -134,6 +141,12 @@ pub async fn get_epics(
             AND ($7::text IS NULL OR e.title ILIKE $7 OR e.description ILIKE $7
                  OR EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.statement ILIKE $7))
             AND ($8::uuid IS NULL OR (e.created_at, e.id) < (SELECT created_at, id FROM epics WHERE id = $8))
+            -- An open loop: an outcome of work neither cancelled nor closed, overdue (measure-by
+            -- before today) or due soon (within 14 days).
+            AND ($10::text IS NULL OR (e.status NOT IN ('cancelled', 'closed') AND EXISTS (
+                    SELECT 1 FROM outcomes o WHERE o.epic_id = e.id
+                       AND (($10 = 'overdue' AND o.measure_by < $11)
+                            OR ($10 = 'due_soon' AND o.measure_by BETWEEN $11 AND $11 + 14)))))
           ORDER BY e.created_at DESC, e.id DESC
           LIMIT $9",
     )
@@ -146,6 +159,8 @@ pub async fn get_epics(
     .bind(text(&query.q).map(|q| like_pattern(&q)))
     .bind(id(&query.after))
     .bind(PAGE_SIZE + 1)
+    .bind(text(&query.loop_state).filter(|l| l == "overdue" || l == "due_soon"))
+    .bind(today)
     .fetch_all(&state.db)
     .await?;
     let next = if epics.len() as i64 > PAGE_SIZE {
@@ -170,6 +185,10 @@ pub async fn get_epics(
         ("outcome".to_string(), "An anticipated outcome".to_string()),
         ("owner".to_string(), "An active owner".to_string()),
     ];
+    let loops = vec![
+        ("overdue".to_string(), "Overdue".to_string()),
+        ("due_soon".to_string(), "Due within 14 days".to_string()),
+    ];
     let may_add = me.role() != crate::auth::policy::AccountRole::Viewer;
     let layout = Layout::new("Epics", Section::Epics, &me).with_flash(flash);
     Ok(EpicsPage {
@@ -182,6 +201,7 @@ pub async fn get_epics(
         statuses: EpicStatus::options(),
         periods,
         missing,
+        loops,
         may_add,
     })
 }

@@ -820,3 +820,36 @@ async fn records_with_a_missing_or_inactive_owner_are_listed_and_handed_over_in_
             .unwrap();
     assert_eq!(reassigned, 2);
 }
+
+#[tokio::test]
+async fn the_loop_filter_finds_epics_with_an_overdue_or_soon_due_outcome_but_not_cancelled_work() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    // Today is 1 June 2026 in the tests.
+    let cases = [
+        ("Overdue work", "in_progress", "2026-05-31"),
+        ("Due today", "measuring", "2026-06-01"),
+        ("Due in two weeks", "ready", "2026-06-15"),
+        ("Due later", "ready", "2026-06-16"),
+        ("Cancelled but overdue", "cancelled", "2026-05-01"),
+    ];
+    for (title, status, measure_by) in cases {
+        let epic = insert_epic(&app, t.team, Some(t.pm), title, "feature", status).await;
+        sqlx::query(
+            "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+             VALUES ($1, $2, 'behaviour', 's', 'm', 'count', 'increase', 1, 2, $3::date)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(epic)
+        .bind(measure_by)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let mut overdue = rows(&app.get("/epics?loop=overdue").await);
+    overdue.sort();
+    assert_eq!(overdue, ["Overdue work"]);
+    let mut soon = rows(&app.get("/epics?loop=due_soon").await);
+    soon.sort();
+    assert_eq!(soon, ["Due in two weeks", "Due today"]);
+}
