@@ -68,22 +68,27 @@ pub async fn check(State(guard): State<Guard>, mut request: Request, next: Next)
     }
 }
 
-/// 403 for a change to a record the person may not change, written to the audit log.
-pub async fn refuse_record(
+/// Whether `me` may change a record of `unit` owned by `owner`; if not, the refusal is
+/// written to the audit log and the request answers the 403 page.
+pub async fn ensure_may_change(
     state: &AppState,
     me: &Me,
     client: &str,
+    unit: uuid::Uuid,
+    owner: Option<uuid::Uuid>,
     entity: &'static str,
     id: uuid::Uuid,
-) -> Response {
-    let entry = audit::Entry::new("permission_refused")
+) -> Result<(), AppError> {
+    if crate::auth::policy::may_change_record(&state.db, me, unit, owner).await? {
+        return Ok(());
+    }
+    audit::Entry::new("permission_refused")
         .actor(Some(me.id))
         .entity(entity, id)
-        .client(client);
-    match entry.write(&state.db, state.clock.now()).await {
-        Ok(()) => forbidden(),
-        Err(err) => AppError::from(err).into_response(),
-    }
+        .client(client)
+        .write(&state.db, state.clock.now())
+        .await?;
+    Err(AppError::Forbidden)
 }
 
 /// 303 to the sign-in page, remembering the page asked for (for reads; a change is not

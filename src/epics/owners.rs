@@ -11,9 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::Entry;
-use crate::auth::guard::{ClientAddr, refuse_record};
-use crate::auth::policy::{Me, may_change_record};
-use crate::epics::pages::load_epic;
+use crate::auth::guard::ClientAddr;
+use crate::auth::policy::Me;
+use crate::epics::pages::epic_to_change;
 use crate::http::page::{self, Flash, Form, Id, Layout, Section};
 use crate::http::{AppError, AppState, Result};
 use crate::people::model::Email;
@@ -45,6 +45,72 @@ async fn active_person(
     })
 }
 
+/// A record with one accountable owner.
+#[derive(Clone, Copy)]
+enum Owned {
+    Epic,
+    Outcome,
+}
+
+impl Owned {
+    fn name(self) -> &'static str {
+        match self {
+            Owned::Epic => "epic",
+            Owned::Outcome => "outcome",
+        }
+    }
+}
+
+/// Gives the record the active person with the typed email as its owner (audited, in one
+/// transaction), and returns to its page saying what happened.
+async fn set_owner(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    record: Owned,
+    id: Uuid,
+    before: Option<Uuid>,
+    email: &str,
+) -> Result<Response> {
+    let page = format!("/{}s/{id}", record.name());
+    let (owner, name) = match active_person(state, email).await? {
+        Ok(person) => person,
+        Err(message) => {
+            return Ok(page::see_other(
+                &page,
+                &format!("Owner not changed: {message}"),
+            ));
+        }
+    };
+    let sql = match record {
+        Owned::Epic => {
+            "UPDATE epics SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1"
+        }
+        Owned::Outcome => {
+            "UPDATE outcomes SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1"
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    sqlx::query(sql)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    Entry::new("owner_reassigned")
+        .actor(Some(me.id))
+        .entity(record.name(), id)
+        .before(json!({ "owner_id": before }))
+        .after(json!({ "owner_id": owner }))
+        .client(client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &page,
+        &format!("{name} now owns this {}", record.name()),
+    ))
+}
+
 /// `POST /epics/{id}/owner`
 pub async fn post_epic_owner(
     State(state): State<AppState>,
@@ -53,40 +119,17 @@ pub async fn post_epic_owner(
     ClientAddr(client): ClientAddr,
     Form(form): Form<OwnerForm>,
 ) -> Result<Response> {
-    let epic = load_epic(&state.db, id).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
-    }
-    let (owner, name) = match active_person(&state, &form.owner_email).await? {
-        Ok(person) => person,
-        Err(message) => {
-            return Ok(page::see_other(
-                &format!("/epics/{id}"),
-                &format!("Owner not changed: {message}"),
-            ));
-        }
-    };
-    let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "UPDATE epics SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1",
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
+    set_owner(
+        &state,
+        &me,
+        &client,
+        Owned::Epic,
+        id,
+        epic.owner_id,
+        &form.owner_email,
     )
-    .bind(id)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?;
-    Entry::new("owner_reassigned")
-        .actor(Some(me.id))
-        .entity("epic", id)
-        .before(json!({ "owner_id": epic.owner_id }))
-        .after(json!({ "owner_id": owner }))
-        .client(&client)
-        .write(&mut *tx, state.clock.now())
-        .await?;
-    tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/epics/{id}"),
-        &format!("{name} now owns this epic"),
-    ))
+    .await
 }
 
 /// `POST /outcomes/{id}/owner`
@@ -103,38 +146,25 @@ pub async fn post_outcome_owner(
             .fetch_optional(&state.db)
             .await?
             .ok_or(AppError::NotFound)?;
-    let epic = load_epic(&state.db, epic_id.ok_or(AppError::NotFound)?).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "outcome", id).await);
-    }
-    let (owner, name) = match active_person(&state, &form.owner_email).await? {
-        Ok(person) => person,
-        Err(message) => {
-            return Ok(page::see_other(
-                &format!("/outcomes/{id}"),
-                &format!("Owner not changed: {message}"),
-            ));
-        }
-    };
-    let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE outcomes SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
-    Entry::new("owner_reassigned")
-        .actor(Some(me.id))
-        .entity("outcome", id)
-        .before(json!({ "owner_id": before }))
-        .after(json!({ "owner_id": owner }))
-        .client(&client)
-        .write(&mut *tx, state.clock.now())
-        .await?;
-    tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/outcomes/{id}"),
-        &format!("{name} now owns this outcome"),
-    ))
+    epic_to_change(
+        &state,
+        &me,
+        &client,
+        epic_id.ok_or(AppError::NotFound)?,
+        "outcome",
+        id,
+    )
+    .await?;
+    set_owner(
+        &state,
+        &me,
+        &client,
+        Owned::Outcome,
+        id,
+        before,
+        &form.owner_email,
+    )
+    .await
 }
 
 /// `POST /people/{id}/reassign`: hands everything the person owns to someone else.

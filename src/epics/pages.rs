@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::Entry;
-use crate::auth::guard::{ClientAddr, refuse_record};
+use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::epics::model::{EpicStatus, NotReady, WorkType, definition_of_ready};
 use crate::http::page::{
@@ -417,6 +417,21 @@ pub async fn load_epic(db: &sqlx::PgPool, id: Uuid) -> Result<Epic> {
     .ok_or(AppError::NotFound)
 }
 
+/// The epic, when `me` may change it; otherwise the audited 403. `entity` and `id` name
+/// what the person tried to change (the epic itself, or one of its outcomes).
+pub async fn epic_to_change(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    epic: Uuid,
+    entity: &'static str,
+    id: Uuid,
+) -> Result<Epic> {
+    let epic = load_epic(&state.db, epic).await?;
+    ensure_may_change(state, me, client, epic.team_id, epic.owner_id, entity, id).await?;
+    Ok(epic)
+}
+
 /// An outcome as an epic's page lists it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct OutcomeRow {
@@ -553,10 +568,7 @@ pub async fn post_status(
     ClientAddr(client): ClientAddr,
     Form(form): Form<StatusForm>,
 ) -> Result<Response> {
-    let epic = load_epic(&state.db, id).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
-    }
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
     let Ok(target) = EpicStatus::parse(&form.status) else {
         return Ok(page::see_other(
             &format!("/epics/{id}"),
@@ -669,10 +681,7 @@ pub async fn get_edit_epic(
     Id(id): Id<Uuid>,
     ClientAddr(client): ClientAddr,
 ) -> Result<Response> {
-    let epic = load_epic(&state.db, id).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
-    }
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
     Ok(form_page(
         &state,
         &me,
@@ -692,10 +701,7 @@ pub async fn post_epic_update(
     ClientAddr(client): ClientAddr,
     Form(form): Form<EpicForm>,
 ) -> Result<Response> {
-    let epic = load_epic(&state.db, id).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "epic", id).await);
-    }
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => {

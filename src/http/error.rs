@@ -15,6 +15,9 @@ pub enum AppError {
     /// No such page or record.
     #[error("not found")]
     NotFound,
+    /// Signed in, but not allowed to change this record (already written to the audit log).
+    #[error("forbidden")]
+    Forbidden,
     /// The database cannot be reached: answer 503 quickly, never hang.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
@@ -112,6 +115,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::NotFound => ErrorPage::not_found(),
+            AppError::Forbidden => crate::auth::guard::forbidden(),
             AppError::Unavailable(err) => {
                 tracing::warn!(%err, "database unavailable");
                 let mut response = ErrorPage::respond(

@@ -11,9 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::Entry;
-use crate::auth::guard::{ClientAddr, refuse_record};
+use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{Me, may_change_record};
-use crate::epics::pages::{Epic, OutcomeRow, load_epic};
+use crate::epics::pages::{Epic, OutcomeRow, epic_to_change, load_epic};
 use crate::http::page::{self, Form, FormErrors, INVALID, Id, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::required_text;
@@ -274,10 +274,7 @@ pub async fn get_new_outcome(
     Query(query): Query<NewOutcomeQuery>,
 ) -> Result<Response> {
     let epic_id = Uuid::parse_str(query.epic.trim()).map_err(|_| AppError::NotFound)?;
-    let epic = load_epic(&state.db, epic_id).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "epic", epic_id).await);
-    }
+    let epic = epic_to_change(&state, &me, &client, epic_id, "epic", epic_id).await?;
     let form = OutcomeForm {
         epic: epic_id.to_string(),
         kind: OutcomeKind::Behaviour.as_str().into(),
@@ -297,10 +294,7 @@ pub async fn post_outcome(
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response> {
     let epic_id = Uuid::parse_str(form.epic.trim()).map_err(|_| AppError::NotFound)?;
-    let epic = load_epic(&state.db, epic_id).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "epic", epic_id).await);
-    }
+    let epic = epic_to_change(&state, &me, &client, epic_id, "epic", epic_id).await?;
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => {
@@ -519,10 +513,15 @@ pub async fn get_edit_outcome(
     ClientAddr(client): ClientAddr,
 ) -> Result<Response> {
     let stored = stored_outcome(&state.db, id).await?;
-    let epic = load_epic(&state.db, stored.epic_id.ok_or(AppError::NotFound)?).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "outcome", id).await);
-    }
+    let epic = epic_to_change(
+        &state,
+        &me,
+        &client,
+        stored.epic_id.ok_or(AppError::NotFound)?,
+        "outcome",
+        id,
+    )
+    .await?;
     let preview = Some(stored.sentence());
     Ok(edit_page(
         &me,
@@ -546,10 +545,15 @@ pub async fn post_outcome_update(
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response> {
     let stored = stored_outcome(&state.db, id).await?;
-    let epic = load_epic(&state.db, stored.epic_id.ok_or(AppError::NotFound)?).await?;
-    if !may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await? {
-        return Ok(refuse_record(&state, &me, &client, "outcome", id).await);
-    }
+    let epic = epic_to_change(
+        &state,
+        &me,
+        &client,
+        stored.epic_id.ok_or(AppError::NotFound)?,
+        "outcome",
+        id,
+    )
+    .await?;
     let committed = stored.committed;
     let mut valid = form.parse();
     if let Ok(v) = &valid {
