@@ -205,3 +205,134 @@ pub async fn get_audit(
         next,
     })
 }
+
+/// One entry of a record's change history, as its page shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Change {
+    pub at: DateTime<Utc>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Fields worth naming in a history line, with the words people use for them.
+const FIELD_NAMES: &[(&str, &str)] = &[
+    ("title", "Title"),
+    ("status", "Status"),
+    ("work_type", "Type"),
+    ("description", "Description"),
+    ("why_now", "Why now"),
+    ("validation_plan", "How we validate"),
+    ("sentence", "Outcome"),
+    ("statement", "What changes"),
+    ("checkpoints", "Checkpoints"),
+    ("owner_id", "Owner"),
+    ("team_id", "Team"),
+    ("org_unit_id", "Unit"),
+    ("initiative_id", "Initiative"),
+    ("period_id", "Planned period"),
+    ("periods", "Planned periods"),
+    ("leads_to_id", "Leads to"),
+];
+
+/// A value as a history line shows it: text as typed (shortened), lists joined; `None`
+/// when there is nothing (null, empty text, empty list).
+fn shown(value: Option<&Value>) -> Option<String> {
+    let text = match value? {
+        Value::Null => return None,
+        Value::String(text) => text.replace('_', " "),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    match text.chars().count() {
+        0 => None,
+        n if n > 120 => Some(format!("{}…", text.chars().take(119).collect::<String>())),
+        _ => Some(text),
+    }
+}
+
+impl Change {
+    pub fn when(&self) -> String {
+        self.at.format("%-d %b %Y %H:%M UTC").to_string()
+    }
+
+    /// "Outcome edited", "Status changed", …
+    pub fn what(&self) -> String {
+        let record = match self.entity_type.as_deref() {
+            Some("outcome") => "Outcome",
+            Some("initiative") => "Initiative",
+            _ => "Epic",
+        };
+        match self.action.as_str() {
+            "epic_created" | "initiative_created" => "Created".to_string(),
+            "outcome_created" => "Outcome added".to_string(),
+            "epic_updated" | "initiative_updated" => "Edited".to_string(),
+            "outcome_updated" => "Outcome edited".to_string(),
+            "epic_status_changed" | "initiative_status_changed" => "Status changed".to_string(),
+            "owner_reassigned" => format!("{record} owner reassigned"),
+            other => other.replace('_', " "),
+        }
+    }
+
+    /// Each named field that changed: "Status: draft → ready". For a creation, what was
+    /// created ("Outcome: Search success rate from 70% to 90% by 30 Jun 2026").
+    pub fn details(&self) -> Vec<String> {
+        let after = self.after.as_ref().and_then(Value::as_object);
+        let before = self.before.as_ref().and_then(Value::as_object);
+        let Some(after) = after else {
+            return Vec::new();
+        };
+        FIELD_NAMES
+            .iter()
+            .filter_map(|(key, name)| {
+                let new = after.get(*key)?;
+                let identifier = key.ends_with("_id");
+                let none = || "(none)".to_string();
+                match before {
+                    None if identifier => None,
+                    None => shown(Some(new)).map(|value| format!("{name}: {value}")),
+                    Some(before) if before.get(*key) == Some(new) => None,
+                    Some(_) if identifier => Some(format!("{name} changed")),
+                    Some(before) => Some(format!(
+                        "{name}: {} → {}",
+                        shown(before.get(*key)).unwrap_or_else(none),
+                        shown(Some(new)).unwrap_or_else(none)
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// How many entries a record's history shows.
+const HISTORY_SIZE: i64 = 50;
+
+/// The changes to an epic or initiative and to its outcomes, newest first (refusals left
+/// out: they changed nothing).
+pub async fn history(db: &sqlx::PgPool, entity: &str, id: Uuid) -> sqlx::Result<Vec<Change>> {
+    sqlx::query_as(
+        "SELECT a.at, p.name AS actor_name, a.action, a.entity_type, a.before, a.after
+           FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id
+          WHERE a.action <> 'permission_refused'
+            AND ((a.entity_type = $1 AND a.entity_id = $2)
+                 OR (a.entity_type = 'outcome'
+                     AND a.entity_id IN (SELECT o.id FROM outcomes o WHERE o.epic_id = $2 OR o.initiative_id = $2)))
+          ORDER BY a.id DESC
+          LIMIT $3",
+    )
+    .bind(entity)
+    .bind(id)
+    .bind(HISTORY_SIZE)
+    .fetch_all(db)
+    .await
+}

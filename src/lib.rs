@@ -17,12 +17,14 @@ pub mod config;
 pub mod db;
 /// The demo organisation (`yardstick demo`).
 pub mod demo;
-/// Initiatives and epics: work types, status flow, definition of ready.
+/// Epics: work types, status flow, definition of ready, owners.
 pub mod epics;
 /// The home page.
 pub mod home;
 /// The web layer: router, middleware, errors, page helpers, static files, health.
 pub mod http;
+/// Initiatives: the largest bodies of work, with epics and outcomes of their own.
+pub mod initiatives;
 /// Org units, memberships and organisation settings.
 pub mod org;
 /// Anticipated outcomes: direction, target or band, progress, proposed verdicts.

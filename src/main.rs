@@ -81,12 +81,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
             database.close().await?;
             let loaded = result?;
             println!(
-                "Demo organisation loaded: {} units, {} people, {} accounts, {} periods, {} epics added (existing records kept).\n\
+                "Demo organisation loaded: {} units, {} people, {} accounts, {} periods, {} initiatives, {} epics added (existing records kept).\n\
                  Sign in as {} (administrator) or any demo person, with the password {}.",
                 loaded.units,
                 loaded.people,
                 loaded.accounts,
                 loaded.periods,
+                loaded.initiatives,
                 loaded.epics,
                 yardstick::demo::DEMO_ADMIN,
                 yardstick::demo::DEMO_PASSWORD

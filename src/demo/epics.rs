@@ -18,7 +18,7 @@ type EpicSpec = (
     &'static str,
 );
 
-const EPICS: &[EpicSpec] = &[
+pub(super) const EPICS: &[EpicSpec] = &[
     (
         "Onboarding",
         "New onboarding for learners",

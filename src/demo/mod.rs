@@ -13,6 +13,7 @@ use crate::org::{Organisation, insert_unit};
 use crate::periods::model::quarter_of;
 
 mod epics;
+mod initiatives;
 
 /// Namespace of the demo's name-derived ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x5f1d_2c3b_8e4a_4b6f_9a7d_0c1e_2f3a_4b5c);
@@ -130,6 +131,7 @@ fn email(name: &str) -> String {
 pub struct Loaded {
     pub accounts: u64,
     pub epics: u64,
+    pub initiatives: u64,
     pub units: u64,
     pub people: u64,
     pub periods: u64,
@@ -210,6 +212,7 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
         .await?
         .map(|p| p.id);
     loaded.epics += epics::load(&mut tx, today, current).await?;
+    loaded.initiatives += initiatives::load(&mut tx, today).await?;
     tx.commit().await?;
     Ok(loaded)
 }

@@ -169,18 +169,8 @@ pub async fn get_epics(
     } else {
         None
     };
-    let units = crate::org::units_in_tree_order(&state.db)
-        .await?
-        .iter()
-        .map(|u| (u.id.to_string(), u.indented_name()))
-        .collect();
-    let periods =
-        sqlx::query_as::<_, (Uuid, String)>("SELECT id, name FROM periods ORDER BY starts_on DESC")
-            .fetch_all(&state.db)
-            .await?
-            .into_iter()
-            .map(|(id, name)| (id.to_string(), name))
-            .collect();
+    let units = crate::org::unit_options(&state.db, false).await?;
+    let periods = crate::periods::options(&state.db).await?;
     let missing = vec![
         ("outcome".to_string(), "An anticipated outcome".to_string()),
         ("owner".to_string(), "An active owner".to_string()),

@@ -1,4 +1,4 @@
-//! Ownership: every epic and outcome has one accountable active owner. Reassigning is one
+//! Ownership: every initiative, epic and outcome has one accountable active owner. Reassigning is one
 //! action from the record's page; everything a person owns can be handed over at once from
 //! their page; `/needs-owner` lists what has no owner or an inactive one, by unit.
 
@@ -16,6 +16,8 @@ use crate::auth::policy::Me;
 use crate::epics::pages::epic_to_change;
 use crate::http::page::{self, Flash, Form, Id, Layout, Section};
 use crate::http::{AppError, AppState, Result};
+use crate::initiatives::pages::initiative_to_change;
+use crate::outcomes::parent::parent_to_change;
 use crate::people::model::Email;
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +50,7 @@ async fn active_person(
 /// A record with one accountable owner.
 #[derive(Clone, Copy)]
 enum Owned {
+    Initiative,
     Epic,
     Outcome,
 }
@@ -55,6 +58,7 @@ enum Owned {
 impl Owned {
     fn name(self) -> &'static str {
         match self {
+            Owned::Initiative => "initiative",
             Owned::Epic => "epic",
             Owned::Outcome => "outcome",
         }
@@ -83,6 +87,9 @@ async fn set_owner(
         }
     };
     let sql = match record {
+        Owned::Initiative => {
+            "UPDATE initiatives SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1"
+        }
         Owned::Epic => {
             "UPDATE epics SET owner_id = $2, version = version + 1, updated_at = now() WHERE id = $1"
         }
@@ -132,6 +139,27 @@ pub async fn post_epic_owner(
     .await
 }
 
+/// `POST /initiatives/{id}/owner`
+pub async fn post_initiative_owner(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OwnerForm>,
+) -> Result<Response> {
+    let initiative = initiative_to_change(&state, &me, &client, id).await?;
+    set_owner(
+        &state,
+        &me,
+        &client,
+        Owned::Initiative,
+        id,
+        initiative.owner_id,
+        &form.owner_email,
+    )
+    .await
+}
+
 /// `POST /outcomes/{id}/owner`
 pub async fn post_outcome_owner(
     State(state): State<AppState>,
@@ -140,21 +168,13 @@ pub async fn post_outcome_owner(
     ClientAddr(client): ClientAddr,
     Form(form): Form<OwnerForm>,
 ) -> Result<Response> {
-    let (epic_id, before): (Option<Uuid>, Option<Uuid>) =
-        sqlx::query_as("SELECT epic_id, owner_id FROM outcomes WHERE id = $1")
+    let (epic, initiative, before): (Option<Uuid>, Option<Uuid>, Option<Uuid>) =
+        sqlx::query_as("SELECT epic_id, initiative_id, owner_id FROM outcomes WHERE id = $1")
             .bind(id)
             .fetch_optional(&state.db)
             .await?
             .ok_or(AppError::NotFound)?;
-    epic_to_change(
-        &state,
-        &me,
-        &client,
-        epic_id.ok_or(AppError::NotFound)?,
-        "outcome",
-        id,
-    )
-    .await?;
+    parent_to_change(&state, &me, &client, epic, initiative, "outcome", id).await?;
     set_owner(
         &state,
         &me,
@@ -185,30 +205,29 @@ pub async fn post_reassign_all(
         }
     };
     let mut tx = state.db.begin().await?;
-    let epics: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE epics SET owner_id = $2, version = version + 1, updated_at = now() WHERE owner_id = $1 RETURNING id",
-    )
-    .bind(id)
-    .bind(owner)
-    .fetch_all(&mut *tx)
-    .await?;
-    let outcomes: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE outcomes SET owner_id = $2, version = version + 1, updated_at = now() WHERE owner_id = $1 RETURNING id",
-    )
-    .bind(id)
-    .bind(owner)
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut handed = serde_json::Map::new();
+    let mut count = 0;
+    for table in ["initiatives", "epics", "outcomes"] {
+        let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
+            "UPDATE {table} SET owner_id = $2, version = version + 1, updated_at = now() WHERE owner_id = $1 RETURNING id"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_all(&mut *tx)
+        .await?;
+        count += ids.len();
+        handed.insert(table.to_string(), json!(ids));
+    }
+    handed.insert("owner_id".to_string(), json!(owner));
     Entry::new("owner_reassigned")
         .actor(Some(me.id))
         .entity("person", id)
         .before(json!({ "owner_id": id }))
-        .after(json!({ "owner_id": owner, "epics": epics, "outcomes": outcomes }))
+        .after(serde_json::Value::Object(handed))
         .client(&client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    let count = epics.len() + outcomes.len();
     Ok(page::see_other(
         &format!("/people/{id}"),
         &format!("{count} records now owned by {name}"),
@@ -232,10 +251,10 @@ impl Unowned {
     }
 
     pub fn kind_label(&self) -> &'static str {
-        if self.kind == "epic" {
-            "Epic"
-        } else {
-            "Outcome"
+        match self.kind.as_str() {
+            "initiative" => "Initiative",
+            "epic" => "Epic",
+            _ => "Outcome",
         }
     }
 }
@@ -266,6 +285,10 @@ pub async fn get_needs_owner(
     let unit = Uuid::parse_str(query.unit.trim()).ok();
     let records = sqlx::query_as(
         "SELECT * FROM (
+            SELECT 'initiative' AS kind, i.id, i.title, u.id AS unit_id, u.name AS unit_name, p.name AS owner_name
+              FROM initiatives i JOIN org_units u ON u.id = i.org_unit_id LEFT JOIN people p ON p.id = i.owner_id
+             WHERE i.status NOT IN ('cancelled', 'done') AND (p.id IS NULL OR NOT p.active)
+            UNION ALL
             SELECT 'epic' AS kind, e.id, e.title, u.id AS unit_id, u.name AS unit_name, p.name AS owner_name
               FROM epics e JOIN org_units u ON u.id = e.team_id LEFT JOIN people p ON p.id = e.owner_id
              WHERE e.status NOT IN ('cancelled', 'closed') AND (p.id IS NULL OR NOT p.active)
@@ -274,6 +297,13 @@ pub async fn get_needs_owner(
               FROM outcomes o JOIN epics e ON e.id = o.epic_id JOIN org_units u ON u.id = e.team_id
               LEFT JOIN people p ON p.id = o.owner_id
              WHERE e.status NOT IN ('cancelled', 'closed') AND (p.id IS NULL OR NOT p.active)
+            UNION ALL
+            -- An initiative's outcomes are measured after it is done: they need an owner until
+            -- the initiative is cancelled.
+            SELECT 'outcome', o.id, o.metric || ' (' || i.title || ')', u.id, u.name, p.name
+              FROM outcomes o JOIN initiatives i ON i.id = o.initiative_id JOIN org_units u ON u.id = i.org_unit_id
+              LEFT JOIN people p ON p.id = o.owner_id
+             WHERE i.status <> 'cancelled' AND (p.id IS NULL OR NOT p.active)
          ) r
          WHERE $1::uuid IS NULL OR r.unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
          ORDER BY r.unit_name, r.kind, r.title",
@@ -281,11 +311,7 @@ pub async fn get_needs_owner(
     .bind(unit)
     .fetch_all(&state.db)
     .await?;
-    let units = crate::org::units_in_tree_order(&state.db)
-        .await?
-        .iter()
-        .map(|u| (u.id.to_string(), u.indented_name()))
-        .collect();
+    let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("Needs an owner", Section::Epics, &me).with_flash(flash);
     Ok(NeedsOwnerPage {
         layout,

@@ -5,8 +5,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -20,7 +18,7 @@ use crate::http::page::{
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{optional_id, required_text};
-use crate::outcomes::model::{Direction, Goal, MetricUnit, OutcomeKind, sentence};
+use crate::outcomes::parent::{OutcomeRow, Parent, outcomes_of};
 use crate::people::model::Email;
 
 /// The epic form as typed.
@@ -30,6 +28,7 @@ pub struct EpicForm {
     title: String,
     description: String,
     team_id: String,
+    initiative_id: String,
     work_type: String,
     owner_email: String,
     period_id: String,
@@ -44,6 +43,7 @@ struct ValidEpic {
     title: String,
     description: String,
     team: Uuid,
+    initiative: Option<Uuid>,
     work_type: WorkType,
     owner_email: Option<Email>,
     period: Option<Uuid>,
@@ -92,6 +92,11 @@ impl EpicForm {
             "period_id",
             optional_id(&self.period_id, "Choose a period from the list"),
         );
+        let initiative = check(
+            &mut errors,
+            "initiative_id",
+            optional_id(&self.initiative_id, "Choose an initiative from the list"),
+        );
         let description = check(
             &mut errors,
             "description",
@@ -125,6 +130,7 @@ impl EpicForm {
         match (
             title,
             team,
+            initiative,
             work_type,
             owner_email,
             period,
@@ -135,6 +141,7 @@ impl EpicForm {
             (
                 Some(title),
                 Some(Some(team)),
+                Some(initiative),
                 Some(work_type),
                 Some(owner_email),
                 Some(period),
@@ -145,6 +152,7 @@ impl EpicForm {
                 title,
                 description,
                 team,
+                initiative,
                 work_type,
                 owner_email,
                 period,
@@ -167,6 +175,7 @@ pub struct EpicFormPage {
     errors: FormErrors,
     changes: Vec<ChangedField>,
     teams: Vec<(String, String)>,
+    initiatives: Vec<(String, String)>,
     types: Vec<(String, String)>,
     periods: Vec<(String, String)>,
 }
@@ -178,19 +187,19 @@ async fn form_page(
     form: EpicForm,
     errors: FormErrors,
 ) -> Result<EpicFormPage> {
-    let teams = crate::org::units_in_tree_order(&state.db)
-        .await?
-        .iter()
-        .filter(|u| !u.archived)
-        .map(|u| (u.id.to_string(), u.indented_name()))
-        .collect();
-    let periods = sqlx::query_as::<_, (Uuid, String)>(
-        "SELECT id, name FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
+    let teams = crate::org::unit_options(&state.db, true).await?;
+    let periods = crate::periods::options(&state.db).await?;
+    // Open initiatives, and the one already chosen whatever its state.
+    let initiatives = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT id, title FROM initiatives
+          WHERE status IN ('proposed', 'active') OR id = $1
+          ORDER BY lower(title), id",
     )
+    .bind(Uuid::parse_str(form.initiative_id.trim()).ok())
     .fetch_all(&state.db)
     .await?
     .into_iter()
-    .map(|(id, name)| (id.to_string(), name))
+    .map(|(id, title)| (id.to_string(), title))
     .collect();
     let title = if epic_id.is_some() {
         "Edit epic"
@@ -204,6 +213,7 @@ async fn form_page(
         errors,
         changes: Vec::new(),
         teams,
+        initiatives,
         types: WorkType::options(),
         periods,
     })
@@ -213,6 +223,7 @@ async fn form_page(
 #[serde(default)]
 pub struct NewEpicQuery {
     team: String,
+    initiative: String,
     #[serde(rename = "type")]
     work_type: String,
 }
@@ -232,6 +243,7 @@ pub async fn get_new_epic(
     };
     let form = EpicForm {
         team_id: query.team,
+        initiative_id: query.initiative,
         work_type,
         period_id: current.map(|p| p.id.to_string()).unwrap_or_default(),
         ..EpicForm::default()
@@ -321,8 +333,8 @@ pub async fn post_epic(
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO epics (id, team_id, owner_id, period_id, work_type, title, description, why_now, validation_plan,
-                            tracker_key, tracker_url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                            tracker_key, tracker_url, initiative_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id)
     .bind(valid.team)
@@ -335,6 +347,7 @@ pub async fn post_epic(
     .bind(&valid.validation_plan)
     .bind(&valid.tracker_key)
     .bind(&valid.tracker_url)
+    .bind(valid.initiative)
     .execute(&mut *tx)
     .await;
     if let Err(err) = inserted {
@@ -349,6 +362,10 @@ pub async fn post_epic(
             Some("epics_period_id_fkey") => {
                 errors.add("period_id", "That period no longer exists: choose another")
             }
+            Some("epics_initiative_id_fkey") => errors.add(
+                "initiative_id",
+                "That initiative no longer exists: choose another",
+            ),
             _ => return Err(err.into()),
         }
         return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
@@ -356,7 +373,8 @@ pub async fn post_epic(
     Entry::new("epic_created")
         .actor(Some(me.id))
         .entity("epic", id)
-        .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner }))
+        .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
+                       "initiative_id": valid.initiative }))
         .client(&client)
         .write(&mut *tx, state.clock.now())
         .await?;
@@ -387,10 +405,26 @@ pub struct Epic {
     pub tracker_key: Option<String>,
     pub tracker_url: Option<String>,
     pub status: String,
+    pub initiative_id: Option<Uuid>,
+    pub initiative_title: Option<String>,
     pub version: i32,
 }
 
 impl Epic {
+    /// The epic as its outcomes' parent.
+    pub fn as_parent(&self) -> Parent {
+        Parent {
+            kind: "epic".to_string(),
+            id: self.id,
+            title: self.title.clone(),
+            unit_id: self.team_id,
+            owner_id: self.owner_id,
+            owner_email: self.owner_email.clone(),
+            status: self.status.clone(),
+            initiative_id: self.initiative_id,
+        }
+    }
+
     pub fn status(&self) -> EpicStatus {
         EpicStatus::parse(&self.status).unwrap_or(EpicStatus::Draft)
     }
@@ -405,10 +439,11 @@ pub async fn load_epic(db: &sqlx::PgPool, id: Uuid) -> Result<Epic> {
         "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
                 p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,
                 e.period_id, pe.name AS period_name, e.why_now, e.validation_plan, e.tracker_key, e.tracker_url,
-                e.status, e.version
+                e.status, e.initiative_id, i.title AS initiative_title, e.version
            FROM epics e JOIN org_units u ON u.id = e.team_id
            LEFT JOIN people p ON p.id = e.owner_id
            LEFT JOIN periods pe ON pe.id = e.period_id
+           LEFT JOIN initiatives i ON i.id = e.initiative_id
           WHERE e.id = $1",
     )
     .bind(id)
@@ -432,67 +467,13 @@ pub async fn epic_to_change(
     Ok(epic)
 }
 
-/// An outcome as an epic's page lists it.
-#[derive(Debug, sqlx::FromRow)]
-pub struct OutcomeRow {
-    pub id: Uuid,
-    pub kind: String,
-    pub statement: String,
-    pub metric: String,
-    pub unit: String,
-    pub unit_label: String,
-    pub direction: String,
-    pub baseline: Decimal,
-    pub target: Option<Decimal>,
-    pub band_lower: Option<Decimal>,
-    pub band_upper: Option<Decimal>,
-    pub measure_by: NaiveDate,
-    pub owner_name: Option<String>,
-    pub committed: bool,
-}
-
-impl OutcomeRow {
-    /// "Search success rate from 70% to 90% by 30 Jun 2026"
-    pub fn sentence(&self) -> String {
-        let direction = Direction::parse(&self.direction).unwrap_or(Direction::Increase);
-        let band = self.band_lower.zip(self.band_upper);
-        match Goal::new(direction, self.baseline, self.target, band) {
-            Ok(goal) => sentence(
-                &self.metric,
-                MetricUnit::parse(&self.unit).unwrap_or(MetricUnit::Count),
-                &self.unit_label,
-                self.baseline,
-                &goal,
-                self.measure_by,
-            ),
-            Err(_) => self.metric.clone(),
-        }
-    }
-
-    pub fn kind_label(&self) -> &str {
-        OutcomeKind::label_of(&self.kind)
-    }
-}
-
-/// The outcomes of an epic, oldest first.
-pub async fn epic_outcomes(db: &sqlx::PgPool, epic: Uuid) -> sqlx::Result<Vec<OutcomeRow>> {
-    sqlx::query_as(
-        "SELECT o.id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.direction, o.baseline, o.target,
-                o.band_lower, o.band_upper, o.measure_by, p.name AS owner_name, o.committed_at IS NOT NULL AS committed
-           FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id
-          WHERE o.epic_id = $1 ORDER BY o.created_at, o.id",
-    )
-    .bind(epic)
-    .fetch_all(db)
-    .await
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "epics/show.html")]
 pub struct EpicPage {
     layout: Layout,
     epic: Epic,
     outcomes: Vec<OutcomeRow>,
+    history: Vec<crate::audit::Change>,
     may_change: bool,
     missing: Vec<NotReady>,
     next_steps: Vec<(String, String)>,
@@ -507,7 +488,9 @@ async fn epic_page(
     refused: bool,
 ) -> Result<EpicPage> {
     let epic = load_epic(&state.db, id).await?;
-    let outcomes = epic_outcomes(&state.db, id).await?;
+    let today = crate::org::settings::today(state).await?;
+    let outcomes = outcomes_of(&state.db, &epic.as_parent(), today).await?;
+    let history = crate::audit::history(&state.db, "epic", id).await?;
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
     let missing = definition_of_ready(epic.owner_active, outcomes.len() as i64);
     let next_steps = epic
@@ -522,6 +505,7 @@ async fn epic_page(
         layout,
         epic,
         outcomes,
+        history,
         may_change,
         missing,
         next_steps,
@@ -662,6 +646,10 @@ impl From<&Epic> for EpicForm {
             title: epic.title.clone(),
             description: epic.description.clone(),
             team_id: epic.team_id.to_string(),
+            initiative_id: epic
+                .initiative_id
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
             work_type: epic.work_type.clone(),
             owner_email: epic.owner_email.clone().unwrap_or_default(),
             period_id: epic.period_id.map(|p| p.to_string()).unwrap_or_default(),
@@ -734,7 +722,7 @@ pub async fn post_epic_update(
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
         "UPDATE epics SET team_id = $3, owner_id = $4, period_id = $5, work_type = $6, title = $7, description = $8,
-                why_now = $9, validation_plan = $10, tracker_key = $11, tracker_url = $12,
+                why_now = $9, validation_plan = $10, tracker_key = $11, tracker_url = $12, initiative_id = $13,
                 version = version + 1, updated_at = now()
           WHERE id = $1 AND version = $2",
     )
@@ -750,6 +738,7 @@ pub async fn post_epic_update(
     .bind(&valid.validation_plan)
     .bind(&valid.tracker_key)
     .bind(&valid.tracker_url)
+    .bind(valid.initiative)
     .execute(&mut *tx)
     .await;
     match updated {
@@ -798,10 +787,20 @@ pub async fn post_epic_update(
         }
         Ok(_) => {}
         Err(err)
-            if crate::http::error::violated_constraint(&err) == Some("epics_tracker_key_key") =>
+            if matches!(
+                crate::http::error::violated_constraint(&err),
+                Some("epics_tracker_key_key" | "epics_initiative_id_fkey")
+            ) =>
         {
             let mut errors = FormErrors::default();
-            errors.add("tracker_key", "Another epic already has this tracker key");
+            if crate::http::error::violated_constraint(&err) == Some("epics_tracker_key_key") {
+                errors.add("tracker_key", "Another epic already has this tracker key");
+            } else {
+                errors.add(
+                    "initiative_id",
+                    "That initiative no longer exists: choose another",
+                );
+            }
             return Ok((
                 INVALID,
                 form_page(&state, &me, Some(id), form, errors).await?,
@@ -814,9 +813,11 @@ pub async fn post_epic_update(
         .actor(Some(me.id))
         .entity("epic", id)
         .before(json!({ "title": epic.title, "team_id": epic.team_id, "work_type": epic.work_type, "owner_id": epic.owner_id,
-                        "why_now": epic.why_now, "validation_plan": epic.validation_plan }))
+                        "why_now": epic.why_now, "validation_plan": epic.validation_plan, "initiative_id": epic.initiative_id,
+                        "period_id": epic.period_id, "description": epic.description }))
         .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
-                       "why_now": valid.why_now, "validation_plan": valid.validation_plan }))
+                       "why_now": valid.why_now, "validation_plan": valid.validation_plan, "initiative_id": valid.initiative,
+                       "period_id": valid.period, "description": valid.description }))
         .client(&client)
         .write(&mut *tx, state.clock.now())
         .await?;

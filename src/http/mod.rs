@@ -91,6 +91,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::org::sitemap(state))
         .merge(crate::people::sitemap(state))
         .merge(crate::periods::sitemap(state))
+        .merge(crate::initiatives::sitemap(state))
         .merge(crate::epics::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/healthz", Access::Public, health::get_healthz)

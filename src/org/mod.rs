@@ -70,6 +70,20 @@ impl UnitInTree {
     }
 }
 
+/// Units as a select's options (id, indented name), parents before children: every unit
+/// for a filter, or with `open_only` those not archived, for choosing where a record goes.
+pub async fn unit_options(
+    db: impl sqlx::PgExecutor<'_>,
+    open_only: bool,
+) -> sqlx::Result<Vec<(String, String)>> {
+    Ok(units_in_tree_order(db)
+        .await?
+        .iter()
+        .filter(|u| !(open_only && u.archived))
+        .map(|u| (u.id.to_string(), u.indented_name()))
+        .collect())
+}
+
 /// Every unit, parents before children, siblings by name, with its member count: one query.
 pub async fn units_in_tree_order(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<UnitInTree>> {
     sqlx::query_as(

@@ -191,6 +191,58 @@ pub fn proposed_verdict(goal: &Goal, baseline: Decimal, latest: Option<Decimal>)
     }
 }
 
+text_enum! {
+    /// Where an outcome's loop is (DOMAIN.md, Rules → Loop state).
+    pub enum LoopState (error = "Choose a loop state") {
+        NotStarted = ("not_started", "Not started"),
+        Measuring = ("measuring", "Measuring"),
+        DueSoon = ("due_soon", "Due soon"),
+        Overdue = ("overdue", "Overdue"),
+        Closed = ("closed", "Closed"),
+    }
+}
+
+/// How many days ahead a loop counts as due soon.
+pub const DUE_SOON_DAYS: i64 = 14;
+
+impl LoopState {
+    /// The loop state with `today` in the organisation's time zone, first rule that holds:
+    /// closed (verdict recorded) · overdue (measure-by before today) · due soon (within 14
+    /// days) · measuring (the work is delivered) · not started. Outcomes of cancelled work
+    /// have none.
+    pub fn of(
+        closed: bool,
+        cancelled: bool,
+        delivered: bool,
+        measure_by: NaiveDate,
+        today: NaiveDate,
+    ) -> Option<LoopState> {
+        if cancelled {
+            None
+        } else if closed {
+            Some(LoopState::Closed)
+        } else if measure_by < today {
+            Some(LoopState::Overdue)
+        } else if (measure_by - today).num_days() <= DUE_SOON_DAYS {
+            Some(LoopState::DueSoon)
+        } else if delivered {
+            Some(LoopState::Measuring)
+        } else {
+            Some(LoopState::NotStarted)
+        }
+    }
+
+    /// The tag style the state is shown with.
+    pub fn tag(self) -> &'static str {
+        match self {
+            LoopState::Overdue => "tag-bad",
+            LoopState::DueSoon => "tag-warn",
+            LoopState::Closed => "tag-good",
+            LoopState::Measuring | LoopState::NotStarted => "tag-muted",
+        }
+    }
+}
+
 /// A value with its unit, as people read it: "70%", "1200 EUR", "35 learners".
 pub fn with_unit(value: Decimal, unit: MetricUnit, label: &str) -> String {
     let value = value.normalize();
@@ -234,6 +286,37 @@ mod tests {
 
     fn d(text: &str) -> Decimal {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn loop_state_follows_the_first_rule_that_holds() {
+        let today = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let on = |m: u32, d: u32| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let state = |closed, cancelled, delivered, by| {
+            LoopState::of(closed, cancelled, delivered, by, today)
+        };
+        assert_eq!(state(false, true, true, on(6, 1)), None);
+        assert_eq!(state(true, false, true, on(6, 1)), Some(LoopState::Closed));
+        assert_eq!(
+            state(false, false, false, on(6, 14)),
+            Some(LoopState::Overdue)
+        );
+        assert_eq!(
+            state(false, false, false, on(6, 15)),
+            Some(LoopState::DueSoon)
+        );
+        assert_eq!(
+            state(false, false, false, on(6, 29)),
+            Some(LoopState::DueSoon)
+        );
+        assert_eq!(
+            state(false, false, true, on(6, 30)),
+            Some(LoopState::Measuring)
+        );
+        assert_eq!(
+            state(false, false, false, on(6, 30)),
+            Some(LoopState::NotStarted)
+        );
     }
 
     #[test]

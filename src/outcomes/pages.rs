@@ -13,11 +13,16 @@ use uuid::Uuid;
 use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{Me, may_change_record};
-use crate::epics::pages::{Epic, OutcomeRow, epic_to_change, load_epic};
-use crate::http::page::{self, Form, FormErrors, INVALID, Id, Layout, Section, check};
+use crate::http::page::{
+    self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::required_text;
 use crate::outcomes::model::{Direction, Goal, MetricUnit, OutcomeKind, parse_value, sentence};
+use crate::outcomes::parent::{
+    OutcomeRow, Parent, leads_to_options, load_parent, outcome_row, outcomes_leading_to,
+    parent_to_change,
+};
 use crate::people::model::Email;
 use crate::periods::model::parse_date;
 
@@ -26,6 +31,7 @@ use crate::periods::model::parse_date;
 #[serde(default)]
 pub struct OutcomeForm {
     epic: String,
+    initiative: String,
     statement: String,
     kind: String,
     metric: String,
@@ -38,6 +44,12 @@ pub struct OutcomeForm {
     band_lower: String,
     band_upper: String,
     measure_by: String,
+    /// Interim checkpoints: each gets a reminder; only `measure_by` makes the loop due.
+    checkpoint_1: String,
+    checkpoint_2: String,
+    checkpoint_3: String,
+    /// The outcome this one leads to (a behaviour leading to a business result).
+    leads_to: String,
     owner_email: String,
     /// Why a committed outcome changes (edit only).
     reason: String,
@@ -54,7 +66,8 @@ struct ValidOutcome {
     baseline: Decimal,
     goal: Goal,
     measure_by: NaiveDate,
-    owner_email: Option<Email>,
+    checkpoints: Vec<NaiveDate>,
+    leads_to: Option<Uuid>,
 }
 
 impl ValidOutcome {
@@ -139,15 +152,36 @@ impl OutcomeForm {
             "measure_by",
             parse_date(&self.measure_by, "date to measure by"),
         );
-        let owner_email = if self.owner_email.trim().is_empty() {
-            Some(None)
-        } else {
-            check(
-                &mut errors,
-                "owner_email",
-                Email::parse(&self.owner_email).map(Some),
-            )
-        };
+        let mut checkpoints = Vec::new();
+        for (field, text) in [
+            ("checkpoint_1", &self.checkpoint_1),
+            ("checkpoint_2", &self.checkpoint_2),
+            ("checkpoint_3", &self.checkpoint_3),
+        ] {
+            if text.trim().is_empty() {
+                continue;
+            }
+            match parse_date(text, "checkpoint date") {
+                Ok(date) if measure_by.is_some_and(|by| date >= by) => {
+                    errors.add(field, "A checkpoint comes before the date to measure by")
+                }
+                Ok(date) if checkpoints.contains(&date) => {
+                    errors.add(field, "This checkpoint is already listed")
+                }
+                Ok(date) => checkpoints.push(date),
+                Err(message) => errors.add(field, message),
+            }
+        }
+        checkpoints.sort();
+        let leads_to = check(
+            &mut errors,
+            "leads_to",
+            crate::org::model::optional_id(&self.leads_to, "Choose an outcome from the list"),
+        );
+        // Who it names is checked against the database (`check_links`).
+        if !self.owner_email.trim().is_empty() {
+            check(&mut errors, "owner_email", Email::parse(&self.owner_email));
+        }
         match (
             statement,
             kind,
@@ -157,7 +191,7 @@ impl OutcomeForm {
             baseline,
             goal,
             measure_by,
-            owner_email,
+            leads_to,
         ) {
             (
                 Some(statement),
@@ -168,7 +202,7 @@ impl OutcomeForm {
                 Some(baseline),
                 Some(goal),
                 Some(measure_by),
-                Some(owner_email),
+                Some(leads_to),
             ) if errors.is_empty() => Ok(ValidOutcome {
                 statement,
                 kind,
@@ -179,7 +213,8 @@ impl OutcomeForm {
                 baseline,
                 goal,
                 measure_by,
-                owner_email,
+                checkpoints,
+                leads_to,
             }),
             _ => Err(errors),
         }
@@ -190,7 +225,7 @@ impl OutcomeForm {
 #[template(path = "outcomes/form.html")]
 pub struct OutcomeFormPage {
     layout: Layout,
-    epic: Epic,
+    parent: Parent,
     /// Set when editing; `committed` then asks for a reason to change the commitment.
     outcome_id: Option<Uuid>,
     committed: bool,
@@ -200,35 +235,56 @@ pub struct OutcomeFormPage {
     kinds: Vec<(String, String)>,
     units: Vec<(String, String)>,
     directions: Vec<(String, String)>,
+    leads_to: Vec<(String, String)>,
 }
 
-fn form_page(
-    me: &Me,
-    epic: Epic,
-    form: OutcomeForm,
-    errors: FormErrors,
-    preview: Option<String>,
-) -> OutcomeFormPage {
-    edit_page(me, epic, None, false, form, errors, preview)
+impl OutcomeFormPage {
+    fn owner_hint(&self) -> String {
+        format!(
+            "Who keeps it measurable and closes the loop. Empty: the {}’s owner.",
+            self.parent.noun()
+        )
+    }
 }
 
-fn edit_page(
-    me: &Me,
-    epic: Epic,
+/// What the form needs beside the typed values.
+struct Editing {
+    parent: Parent,
     outcome_id: Option<Uuid>,
     committed: bool,
+}
+
+async fn form_page(
+    state: &AppState,
+    me: &Me,
+    editing: Editing,
     form: OutcomeForm,
     errors: FormErrors,
     preview: Option<String>,
-) -> OutcomeFormPage {
+) -> Result<OutcomeFormPage> {
+    let Editing {
+        parent,
+        outcome_id,
+        committed,
+    } = editing;
     let title = if outcome_id.is_some() {
         "Edit outcome"
     } else {
         "New outcome"
     };
-    OutcomeFormPage {
-        layout: Layout::new(format!("{title} · {}", epic.title), Section::Epics, me),
-        epic,
+    let leads_to = leads_to_options(&state.db, &parent, outcome_id)
+        .await?
+        .iter()
+        .map(|o| (o.id.to_string(), o.sentence()))
+        .collect();
+    let section = if parent.is_epic() {
+        Section::Epics
+    } else {
+        Section::Initiatives
+    };
+    Ok(OutcomeFormPage {
+        layout: Layout::new(format!("{title} · {}", parent.title), section, me),
+        parent,
         outcome_id,
         committed,
         form,
@@ -237,53 +293,166 @@ fn edit_page(
         kinds: OutcomeKind::options(),
         units: MetricUnit::options(),
         directions: Direction::options(),
-    }
+        leads_to,
+    })
 }
 
-const NO_SUCH_OWNER: &str = "Nobody active has this email: leave it empty for the epic's owner";
-
-/// The outcome's owner: the active person with the email typed, or the epic's owner when
-/// none was typed. `None` when the email names nobody active.
-async fn outcome_owner(
+/// The form again, with what was typed and why it was refused (`status`: 422 or 409).
+async fn refused(
     state: &AppState,
-    valid: &ValidOutcome,
-    epic: &Epic,
-) -> Result<Option<Option<Uuid>>> {
-    let Some(email) = &valid.owner_email else {
-        return Ok(Some(epic.owner_id));
-    };
-    let found: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM people WHERE lower(email) = lower($1) AND active")
+    me: &Me,
+    status: axum::http::StatusCode,
+    editing: Editing,
+    form: OutcomeForm,
+    errors: FormErrors,
+) -> Result<Response> {
+    let preview = form.parse().ok().map(|v| v.sentence());
+    let page = form_page(state, me, editing, form, errors, preview).await?;
+    Ok((status, page).into_response())
+}
+
+/// What else the outcome must satisfy, checked against the database: an owner who is an
+/// active person (empty: the parent's owner), and an outcome to lead to that belongs to
+/// the parent or its initiative, without a loop. Checked even when other fields are wrong,
+/// so every problem shows at once. Returns the owner.
+async fn check_links(
+    state: &AppState,
+    form: &OutcomeForm,
+    parent: &Parent,
+    outcome_id: Option<Uuid>,
+    errors: &mut FormErrors,
+) -> Result<Option<Uuid>> {
+    let owner = match Email::parse(&form.owner_email) {
+        _ if form.owner_email.trim().is_empty() => parent.owner_id,
+        // The format is refused by `parse`.
+        Err(_) => None,
+        Ok(email) => {
+            let found: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM people WHERE lower(email) = lower($1) AND active",
+            )
             .bind(email.as_str())
             .fetch_optional(&state.db)
             .await?;
-    Ok(found.map(Some))
+            if found.is_none() {
+                errors.add(
+                    "owner_email",
+                    format!(
+                        "Nobody active has this email: leave it empty for the {}’s owner",
+                        parent.noun()
+                    ),
+                );
+            }
+            found
+        }
+    };
+    if let Ok(leads_to) = Uuid::parse_str(form.leads_to.trim()) {
+        let allowed = leads_to_options(&state.db, parent, outcome_id)
+            .await?
+            .iter()
+            .any(|o| o.id == leads_to);
+        // Following "leads to" from the chosen outcome must never come back to this one.
+        let circular: bool = match outcome_id {
+            Some(id) => sqlx::query_scalar(
+                "WITH RECURSIVE chain (id) AS (
+                     SELECT $1::uuid
+                     UNION SELECT o.leads_to_id FROM outcomes o JOIN chain c ON o.id = c.id WHERE o.leads_to_id IS NOT NULL)
+                 SELECT EXISTS (SELECT 1 FROM chain WHERE id = $2)",
+            )
+            .bind(leads_to)
+            .bind(id)
+            .fetch_one(&state.db)
+            .await?,
+            None => false,
+        };
+        if !allowed {
+            errors.add(
+                "leads_to",
+                "Choose one of the outcomes listed: those of this work or of its initiative",
+            );
+        } else if circular {
+            errors.add(
+                "leads_to",
+                "That outcome already leads to this one: choose another",
+            );
+        }
+    }
+    Ok(owner)
+}
+
+/// Replaces an outcome's interim checkpoints.
+async fn save_checkpoints(
+    tx: &mut sqlx::PgConnection,
+    outcome: Uuid,
+    dates: &[NaiveDate],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM outcome_checkpoints WHERE outcome_id = $1")
+        .bind(outcome)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO outcome_checkpoints (outcome_id, due_on) SELECT $1, unnest($2::date[])",
+    )
+    .bind(outcome)
+    .bind(dates)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The valid outcome, or the problems found so far (more may be added).
+fn split(
+    parsed: std::result::Result<ValidOutcome, FormErrors>,
+) -> (Option<ValidOutcome>, FormErrors) {
+    match parsed {
+        Ok(valid) => (Some(valid), FormErrors::default()),
+        Err(errors) => (None, errors),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NewOutcomeQuery {
     epic: String,
+    initiative: String,
 }
 
-/// `GET /outcomes/new?epic=…`
+/// The epic or initiative named by the form's or the query's ids (exactly one).
+fn parent_ids(epic: &str, initiative: &str) -> Result<(Option<Uuid>, Option<Uuid>)> {
+    let id = |v: &str| Uuid::parse_str(v.trim()).ok();
+    match (id(epic), id(initiative)) {
+        (Some(epic), None) => Ok((Some(epic), None)),
+        (None, Some(initiative)) => Ok((None, Some(initiative))),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// `GET /outcomes/new?epic=…` or `?initiative=…`
 pub async fn get_new_outcome(
     State(state): State<AppState>,
     me: Me,
     ClientAddr(client): ClientAddr,
     Query(query): Query<NewOutcomeQuery>,
 ) -> Result<Response> {
-    let epic_id = Uuid::parse_str(query.epic.trim()).map_err(|_| AppError::NotFound)?;
-    let epic = epic_to_change(&state, &me, &client, epic_id, "epic", epic_id).await?;
+    let (epic, initiative) = parent_ids(&query.epic, &query.initiative)?;
+    let target = epic.or(initiative).unwrap_or_default();
+    let parent =
+        parent_to_change(&state, &me, &client, epic, initiative, "outcome", target).await?;
     let form = OutcomeForm {
-        epic: epic_id.to_string(),
+        epic: query.epic,
+        initiative: query.initiative,
         kind: OutcomeKind::Behaviour.as_str().into(),
         unit: MetricUnit::Percent.as_str().into(),
         direction: Direction::Increase.as_str().into(),
-        owner_email: epic.owner_email.clone().unwrap_or_default(),
+        owner_email: parent.owner_email.clone().unwrap_or_default(),
         ..OutcomeForm::default()
     };
-    Ok(form_page(&me, epic, form, FormErrors::default(), None).into_response())
+    let editing = Editing {
+        parent,
+        outcome_id: None,
+        committed: false,
+    };
+    let page = form_page(&state, &me, editing, form, FormErrors::default(), None).await?;
+    Ok(page.into_response())
 }
 
 /// `POST /outcomes`
@@ -293,36 +462,33 @@ pub async fn post_outcome(
     ClientAddr(client): ClientAddr,
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response> {
-    let epic_id = Uuid::parse_str(form.epic.trim()).map_err(|_| AppError::NotFound)?;
-    let epic = epic_to_change(&state, &me, &client, epic_id, "epic", epic_id).await?;
-    let valid = match form.parse() {
-        Ok(valid) => valid,
-        Err(errors) => {
-            return Ok((INVALID, form_page(&me, epic, form, errors, None)).into_response());
-        }
+    let (epic, initiative) = parent_ids(&form.epic, &form.initiative)?;
+    let target = epic.or(initiative).unwrap_or_default();
+    let parent =
+        parent_to_change(&state, &me, &client, epic, initiative, "outcome", target).await?;
+    let editing = Editing {
+        parent,
+        outcome_id: None,
+        committed: false,
     };
-    let Some(owner) = outcome_owner(&state, &valid, &epic).await? else {
-        let mut errors = FormErrors::default();
-        errors.add("owner_email", NO_SUCH_OWNER);
-        let preview = Some(valid.sentence());
-        return Ok((INVALID, form_page(&me, epic, form, errors, preview)).into_response());
+    let (valid, mut errors) = split(form.parse());
+    let owner = check_links(&state, &form, &editing.parent, None, &mut errors).await?;
+    let Some(valid) = valid.filter(|_| errors.is_empty()) else {
+        return refused(&state, &me, INVALID, editing, form, errors).await;
     };
-    let (target, lower, upper) = match valid.goal {
-        Goal::Increase { target } | Goal::Decrease { target } => (Some(target), None, None),
-        Goal::StayWithin { lower, upper } => (None, Some(lower), Some(upper)),
-    };
+    let (target, lower, upper) = valid.goal_columns();
     let id = Uuid::new_v4();
     let now = state.clock.now();
+    let parent = &editing.parent;
     let mut tx = state.db.begin().await?;
-    // An outcome added to work already committed to is committed at once.
-    let committed = !matches!(epic.status(), crate::epics::model::EpicStatus::Draft);
     sqlx::query(
-        "INSERT INTO outcomes (id, epic_id, owner_id, kind, statement, metric, unit, unit_label, direction, baseline,
-                               target, band_lower, band_upper, measure_by, data_source, committed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        "INSERT INTO outcomes (id, epic_id, initiative_id, owner_id, kind, statement, metric, unit, unit_label, direction,
+                               baseline, target, band_lower, band_upper, measure_by, data_source, leads_to_id, committed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(id)
-    .bind(epic_id)
+    .bind(epic)
+    .bind(initiative)
     .bind(owner)
     .bind(valid.kind.as_str())
     .bind(&valid.statement)
@@ -336,19 +502,23 @@ pub async fn post_outcome(
     .bind(upper)
     .bind(valid.measure_by)
     .bind(&valid.data_source)
-    .bind(committed.then_some(now))
+    .bind(valid.leads_to)
+    // An outcome added to work already committed to is committed at once.
+    .bind(parent.committed().then_some(now))
     .execute(&mut *tx)
     .await?;
+    save_checkpoints(&mut tx, id, &valid.checkpoints).await?;
     Entry::new("outcome_created")
         .actor(Some(me.id))
         .entity("outcome", id)
-        .after(json!({ "epic_id": epic_id, "sentence": valid.sentence(), "statement": valid.statement }))
+        .after(json!({ "epic_id": epic, "initiative_id": initiative, "sentence": valid.sentence(),
+                       "statement": valid.statement, "checkpoints": valid.checkpoints, "leads_to_id": valid.leads_to }))
         .client(&client)
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
     Ok(page::see_other(
-        &format!("/epics/{epic_id}"),
+        &parent.href(),
         &format!("Outcome saved: {}", valid.sentence()),
     ))
 }
@@ -357,10 +527,13 @@ pub async fn post_outcome(
 #[template(path = "outcomes/show.html")]
 pub struct OutcomePage {
     layout: Layout,
-    epic: Epic,
+    parent: Parent,
     outcome: OutcomeRow,
     data_source: String,
     revisions: Vec<Revision>,
+    /// The outcome this one leads to, and those leading to it.
+    leads_to: Option<OutcomeRow>,
+    led_by: Vec<OutcomeRow>,
     may_change: bool,
 }
 
@@ -369,28 +542,40 @@ pub async fn get_outcome(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
+    flash: Flash,
 ) -> Result<OutcomePage> {
-    let (epic_id, data_source): (Option<Uuid>, String) =
-        sqlx::query_as("SELECT epic_id, data_source FROM outcomes WHERE id = $1")
+    let (epic, initiative, data_source): (Option<Uuid>, Option<Uuid>, String) =
+        sqlx::query_as("SELECT epic_id, initiative_id, data_source FROM outcomes WHERE id = $1")
             .bind(id)
             .fetch_optional(&state.db)
             .await?
             .ok_or(AppError::NotFound)?;
-    let epic = load_epic(&state.db, epic_id.ok_or(AppError::NotFound)?).await?;
-    let outcome = crate::epics::pages::epic_outcomes(&state.db, epic.id)
-        .await?
-        .into_iter()
-        .find(|o| o.id == id)
-        .ok_or(AppError::NotFound)?;
+    let parent = load_parent(&state.db, epic, initiative).await?;
+    let today = crate::org::settings::today(&state).await?;
+    let mut outcome = outcome_row(&state.db, id).await?;
+    outcome.loop_state = parent.loop_state(outcome.measure_by, today);
+    let leads_to = match outcome.leads_to_id {
+        Some(other) => Some(outcome_row(&state.db, other).await?),
+        None => None,
+    };
+    let led_by = outcomes_leading_to(&state.db, id).await?;
     let revisions = revisions(&state.db, id).await?;
-    let may_change = may_change_record(&state.db, &me, epic.team_id, epic.owner_id).await?;
-    let layout = Layout::new(format!("Outcome · {}", outcome.metric), Section::Epics, &me);
+    let may_change = may_change_record(&state.db, &me, parent.unit_id, parent.owner_id).await?;
+    let section = if parent.is_epic() {
+        Section::Epics
+    } else {
+        Section::Initiatives
+    };
+    let layout =
+        Layout::new(format!("Outcome · {}", outcome.metric), section, &me).with_flash(flash);
     Ok(OutcomePage {
         layout,
-        epic,
+        parent,
         outcome,
         data_source,
         revisions,
+        leads_to,
+        led_by,
         may_change,
     })
 }
@@ -399,6 +584,7 @@ pub async fn get_outcome(
 #[derive(Debug, sqlx::FromRow)]
 struct StoredOutcome {
     epic_id: Option<Uuid>,
+    initiative_id: Option<Uuid>,
     kind: String,
     statement: String,
     metric: String,
@@ -411,6 +597,8 @@ struct StoredOutcome {
     band_lower: Option<Decimal>,
     band_upper: Option<Decimal>,
     measure_by: NaiveDate,
+    checkpoints: Vec<NaiveDate>,
+    leads_to_id: Option<Uuid>,
     owner_email: Option<String>,
     committed: bool,
     version: i32,
@@ -446,6 +634,30 @@ impl StoredOutcome {
             Err(_) => self.metric.clone(),
         }
     }
+
+    async fn parent_to_change(
+        &self,
+        state: &AppState,
+        me: &Me,
+        client: &str,
+        id: Uuid,
+    ) -> Result<Editing> {
+        let parent = parent_to_change(
+            state,
+            me,
+            client,
+            self.epic_id,
+            self.initiative_id,
+            "outcome",
+            id,
+        )
+        .await?;
+        Ok(Editing {
+            parent,
+            outcome_id: Some(id),
+            committed: self.committed,
+        })
+    }
 }
 
 impl ValidOutcome {
@@ -467,9 +679,10 @@ impl ValidOutcome {
 
 async fn stored_outcome(db: &sqlx::PgPool, id: Uuid) -> Result<StoredOutcome> {
     sqlx::query_as(
-        "SELECT o.epic_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.data_source, o.direction, o.baseline,
-                o.target, o.band_lower, o.band_upper, o.measure_by, p.email AS owner_email,
-                o.committed_at IS NOT NULL AS committed, o.version
+        "SELECT o.epic_id, o.initiative_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.data_source,
+                o.direction, o.baseline, o.target, o.band_lower, o.band_upper, o.measure_by,
+                array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints,
+                o.leads_to_id, p.email AS owner_email, o.committed_at IS NOT NULL AS committed, o.version
            FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id WHERE o.id = $1",
     )
     .bind(id)
@@ -484,8 +697,16 @@ fn number(value: Option<Decimal>) -> String {
 
 impl From<&StoredOutcome> for OutcomeForm {
     fn from(o: &StoredOutcome) -> OutcomeForm {
+        let id = |v: Option<Uuid>| v.map(|id| id.to_string()).unwrap_or_default();
+        let checkpoint = |i: usize| {
+            o.checkpoints
+                .get(i)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
         OutcomeForm {
-            epic: o.epic_id.map(|e| e.to_string()).unwrap_or_default(),
+            epic: id(o.epic_id),
+            initiative: id(o.initiative_id),
             statement: o.statement.clone(),
             kind: o.kind.clone(),
             metric: o.metric.clone(),
@@ -498,6 +719,10 @@ impl From<&StoredOutcome> for OutcomeForm {
             band_lower: number(o.band_lower),
             band_upper: number(o.band_upper),
             measure_by: o.measure_by.to_string(),
+            checkpoint_1: checkpoint(0),
+            checkpoint_2: checkpoint(1),
+            checkpoint_3: checkpoint(2),
+            leads_to: id(o.leads_to_id),
             owner_email: o.owner_email.clone().unwrap_or_default(),
             reason: String::new(),
             version: o.version.to_string(),
@@ -513,26 +738,11 @@ pub async fn get_edit_outcome(
     ClientAddr(client): ClientAddr,
 ) -> Result<Response> {
     let stored = stored_outcome(&state.db, id).await?;
-    let epic = epic_to_change(
-        &state,
-        &me,
-        &client,
-        stored.epic_id.ok_or(AppError::NotFound)?,
-        "outcome",
-        id,
-    )
-    .await?;
+    let editing = stored.parent_to_change(&state, &me, &client, id).await?;
     let preview = Some(stored.sentence());
-    Ok(edit_page(
-        &me,
-        epic,
-        Some(id),
-        stored.committed,
-        OutcomeForm::from(&stored),
-        FormErrors::default(),
-        preview,
-    )
-    .into_response())
+    let form = OutcomeForm::from(&stored);
+    let page = form_page(&state, &me, editing, form, FormErrors::default(), preview).await?;
+    Ok(page.into_response())
 }
 
 /// `POST /outcomes/{id}`: saves an outcome; once committed, a change to its baseline, goal
@@ -545,46 +755,25 @@ pub async fn post_outcome_update(
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response> {
     let stored = stored_outcome(&state.db, id).await?;
-    let epic = epic_to_change(
-        &state,
-        &me,
-        &client,
-        stored.epic_id.ok_or(AppError::NotFound)?,
-        "outcome",
-        id,
-    )
-    .await?;
+    let editing = stored.parent_to_change(&state, &me, &client, id).await?;
     let committed = stored.committed;
-    let mut valid = form.parse();
-    if let Ok(v) = &valid {
-        let revised = committed && v.commitment() != stored.commitment();
-        if revised && form.reason.trim().is_empty() {
-            let mut errors = FormErrors::default();
-            errors.add(
-                "reason",
-                "This outcome was committed when the epic became ready: say why it changes",
-            );
-            valid = Err(errors);
-        }
+    let (valid, mut errors) = split(form.parse());
+    let revised = committed
+        && valid
+            .as_ref()
+            .is_some_and(|v| v.commitment() != stored.commitment());
+    if revised && form.reason.trim().is_empty() {
+        errors.add(
+            "reason",
+            format!(
+                "This outcome was committed when {}: say why it changes",
+                editing.parent.commitment_moment()
+            ),
+        );
     }
-    let valid = match valid {
-        Ok(valid) => valid,
-        Err(errors) => {
-            return Ok((
-                INVALID,
-                edit_page(&me, epic, Some(id), committed, form, errors, None),
-            )
-                .into_response());
-        }
-    };
-    let Some(owner) = outcome_owner(&state, &valid, &epic).await? else {
-        let mut errors = FormErrors::default();
-        errors.add("owner_email", NO_SUCH_OWNER);
-        return Ok((
-            INVALID,
-            edit_page(&me, epic, Some(id), committed, form, errors, None),
-        )
-            .into_response());
+    let owner = check_links(&state, &form, &editing.parent, Some(id), &mut errors).await?;
+    let Some(valid) = valid.filter(|_| errors.is_empty()) else {
+        return refused(&state, &me, INVALID, editing, form, errors).await;
     };
     let (target, lower, upper) = valid.goal_columns();
     let version: i32 = form.version.trim().parse().unwrap_or(0);
@@ -593,7 +782,7 @@ pub async fn post_outcome_update(
     let updated = sqlx::query(
         "UPDATE outcomes SET owner_id = $3, kind = $4, statement = $5, metric = $6, unit = $7, unit_label = $8,
                 direction = $9, baseline = $10, target = $11, band_lower = $12, band_upper = $13, measure_by = $14,
-                data_source = $15, version = version + 1, updated_at = now()
+                data_source = $15, leads_to_id = $16, version = version + 1, updated_at = now()
           WHERE id = $1 AND version = $2",
     )
     .bind(id)
@@ -611,6 +800,7 @@ pub async fn post_outcome_update(
     .bind(upper)
     .bind(valid.measure_by)
     .bind(&valid.data_source)
+    .bind(valid.leads_to)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
@@ -628,15 +818,14 @@ pub async fn post_outcome_update(
             version: current.version.to_string(),
             ..form
         };
-        return Ok((
-            crate::http::page::CONFLICT,
-            edit_page(&me, epic, Some(id), committed, form, errors, None),
-        )
-            .into_response());
+        return refused(&state, &me, CONFLICT, editing, form, errors).await;
     }
-    let before = json!({ "sentence": stored.sentence(), "commitment": stored.commitment(), "statement": stored.statement });
-    let after = json!({ "sentence": valid.sentence(), "commitment": valid.commitment(), "statement": valid.statement });
-    if committed && valid.commitment() != stored.commitment() {
+    save_checkpoints(&mut tx, id, &valid.checkpoints).await?;
+    let before = json!({ "sentence": stored.sentence(), "commitment": stored.commitment(), "statement": stored.statement,
+                         "checkpoints": stored.checkpoints, "leads_to_id": stored.leads_to_id });
+    let after = json!({ "sentence": valid.sentence(), "commitment": valid.commitment(), "statement": valid.statement,
+                        "checkpoints": valid.checkpoints, "leads_to_id": valid.leads_to });
+    if revised {
         sqlx::query(
             "INSERT INTO outcome_revisions (outcome_id, revised_at, revised_by, reason, before, after)
              VALUES ($1, $2, $3, $4, $5, $6)",

@@ -17,7 +17,7 @@ use crate::http::page::{
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, optional_id, required_text};
-use crate::org::{save_membership, units_in_tree_order};
+use crate::org::save_membership;
 use crate::people::model::Email;
 
 /// How many people a list page shows.
@@ -112,11 +112,7 @@ pub async fn get_people(
     } else {
         None
     };
-    let units = units_in_tree_order(&state.db)
-        .await?
-        .iter()
-        .map(|u| (u.id.to_string(), u.indented_name()))
-        .collect();
+    let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("People", Section::Organisation, &me).with_flash(flash);
     Ok(PeoplePage {
         layout,
@@ -394,19 +390,18 @@ async fn person_page(
     .bind(id)
     .fetch_all(&state.db)
     .await?;
-    let units = units_in_tree_order(&state.db)
-        .await?
-        .iter()
-        .filter(|u| !u.archived)
-        .map(|u| (u.id.to_string(), u.indented_name()))
-        .collect();
+    let units = crate::org::unit_options(&state.db, true).await?;
     let roles = MemberRole::options();
     let owns: Vec<Owned> = sqlx::query_as(
         "SELECT 'epic' AS kind, e.id, e.title FROM epics e
           WHERE e.owner_id = $1 AND e.status NOT IN ('cancelled', 'closed')
          UNION ALL
-         SELECT 'outcome', o.id, o.metric || ' (' || e.title || ')' FROM outcomes o JOIN epics e ON e.id = o.epic_id
-          WHERE o.owner_id = $1 AND e.status NOT IN ('cancelled', 'closed')
+         SELECT 'initiative', i.id, i.title FROM initiatives i
+          WHERE i.owner_id = $1 AND i.status NOT IN ('cancelled', 'done')
+         UNION ALL
+         SELECT 'outcome', o.id, o.metric || ' (' || coalesce(e.title, i.title) || ')' FROM outcomes o
+           LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
+          WHERE o.owner_id = $1 AND coalesce(e.status NOT IN ('cancelled', 'closed'), i.status <> 'cancelled')
          ORDER BY 1, 3",
     )
     .bind(id)

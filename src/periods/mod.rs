@@ -77,6 +77,18 @@ pub async fn current_period(
     .await
 }
 
+/// Every period as a select's options (id, name): latest first, a year after its quarters.
+pub async fn options(db: &sqlx::PgPool) -> sqlx::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT id, name FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|(id, name)| (id.to_string(), name))
+    .collect())
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "periods/list.html")]
 pub struct PeriodsPage {

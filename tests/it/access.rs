@@ -62,6 +62,14 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/periods", ADMIN),
     ("GET", "/periods/new", ADMIN),
     ("GET", "/admin/audit", ADMIN),
+    ("GET", "/initiatives", SIGNED_IN),
+    ("GET", "/initiatives/new", CONTRIBUTOR),
+    ("POST", "/initiatives", CONTRIBUTOR),
+    ("GET", "/initiatives/{id}", SIGNED_IN),
+    ("POST", "/initiatives/{id}", RECORD),
+    ("GET", "/initiatives/{id}/edit", RECORD),
+    ("POST", "/initiatives/{id}/status", RECORD),
+    ("POST", "/initiatives/{id}/owner", RECORD),
     ("GET", "/epics", SIGNED_IN),
     ("GET", "/needs-owner", SIGNED_IN),
     ("POST", "/epics/{id}/owner", RECORD),
@@ -99,6 +107,7 @@ struct World {
     app: TestApp,
     team: Uuid,
     owner: Uuid,
+    initiative: Uuid,
     epic: Uuid,
     outcome: Uuid,
     people: [Option<Uuid>; 6],
@@ -128,7 +137,15 @@ async fn world() -> World {
     yardstick::org::upsert_membership(&app.db, team, insider, Engineer)
         .await
         .unwrap();
-    // The owner owns the epic without being in its team.
+    // The owner owns the initiative and the epic without being in their team.
+    let initiative = Uuid::new_v4();
+    sqlx::query("INSERT INTO initiatives (id, org_unit_id, owner_id, title) VALUES ($1, $2, $3, 'Learners succeed')")
+        .bind(initiative)
+        .bind(team)
+        .bind(owner)
+        .execute(&app.db)
+        .await
+        .unwrap();
     let epic = Uuid::new_v4();
     sqlx::query("INSERT INTO epics (id, team_id, owner_id, work_type, title) VALUES ($1, $2, $3, 'feature', 'Learner onboarding')")
         .bind(epic)
@@ -153,6 +170,7 @@ async fn world() -> World {
         app,
         team,
         owner,
+        initiative,
         epic,
         outcome,
         people: [
@@ -172,6 +190,8 @@ fn concrete(path: &str, world: &World) -> String {
     }
     let id = if path.starts_with("/org/units") {
         world.team
+    } else if path.starts_with("/initiatives") {
+        world.initiative
     } else if path.starts_with("/epics") {
         world.epic
     } else if path.starts_with("/outcomes") {

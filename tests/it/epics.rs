@@ -3,14 +3,14 @@ use uuid::Uuid;
 
 use crate::common::TestApp;
 
-struct Team {
-    team: Uuid,
-    pm: Uuid,
-    pm_cookie: String,
+pub(crate) struct Team {
+    pub team: Uuid,
+    pub pm: Uuid,
+    pub pm_cookie: String,
 }
 
 /// A team with a product manager (a member who can sign in) and a tech lead.
-async fn team(app: &TestApp) -> Team {
+pub(crate) async fn team(app: &TestApp) -> Team {
     let company = app.create_unit("Northwind", "company", None).await;
     let team = app.create_unit("Onboarding", "team", Some(company)).await;
     let pm = app
@@ -34,7 +34,7 @@ async fn team(app: &TestApp) -> Team {
     }
 }
 
-async fn create_epic(app: &TestApp, t: &Team, title: &str, work_type: &str) -> Uuid {
+pub(crate) async fn create_epic(app: &TestApp, t: &Team, title: &str, work_type: &str) -> Uuid {
     let page = app
         .post_as(
             &t.pm_cookie,
@@ -53,7 +53,7 @@ async fn create_epic(app: &TestApp, t: &Team, title: &str, work_type: &str) -> U
         .unwrap()
 }
 
-fn outcome_fields<'a>(
+pub(crate) fn outcome_fields<'a>(
     epic: &'a str,
     direction: &'a str,
     baseline: &'a str,

@@ -10,6 +10,7 @@ mod embedded_cluster;
 mod epics;
 mod epics_schema;
 mod health;
+mod initiatives;
 mod org_units;
 mod pages;
 mod people;

@@ -394,6 +394,23 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Follows a redirect as the administrator's browser would, carrying the flash message
+    /// the redirect set, so the next page shows it.
+    pub async fn follow(&self, redirect: &Page) -> Page {
+        let flash = redirect
+            .headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|c| format!("; {c}"))
+            .unwrap_or_default();
+        let request = Request::get(redirect.location())
+            .header(header::COOKIE, format!("{}{flash}", self.cookie))
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
     /// Sends `request` with the administrator's session (unless it carries a cookie).
     pub async fn request(&self, mut request: Request<Body>) -> Page {
         if !request.headers().contains_key(header::COOKIE) {

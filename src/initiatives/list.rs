@@ -1,0 +1,149 @@
+//! `GET /initiatives`: every initiative, filtered by the sitemap's names and searched by
+//! title, newest first, 50 a page with a keyset cursor. One statement for the rows.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::policy::{AccountRole, Me};
+use crate::http::page::{Flash, Layout, Section};
+use crate::http::{AppState, Result};
+use crate::initiatives::model::InitiativeStatus;
+use crate::people::like_pattern;
+
+const PAGE_SIZE: i64 = 50;
+
+/// The filters, as they appear in the URL.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InitiativeQuery {
+    pub unit: String,
+    pub status: String,
+    pub owner: String,
+    pub period: String,
+    pub q: String,
+    pub after: String,
+}
+
+impl InitiativeQuery {
+    fn filtered(&self) -> bool {
+        [&self.unit, &self.status, &self.owner, &self.period, &self.q]
+            .iter()
+            .any(|v| !v.trim().is_empty())
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct InitiativeRow {
+    pub id: Uuid,
+    pub title: String,
+    pub status: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub owner_name: Option<String>,
+    pub owner_active: bool,
+    pub periods: String,
+    pub epics: i64,
+    pub outcomes: i64,
+}
+
+impl InitiativeRow {
+    pub fn status_label(&self) -> &str {
+        InitiativeStatus::label_of(&self.status)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "initiatives/list.html")]
+pub struct InitiativesPage {
+    layout: Layout,
+    query: InitiativeQuery,
+    initiatives: Vec<InitiativeRow>,
+    next: Option<String>,
+    units: Vec<(String, String)>,
+    statuses: Vec<(String, String)>,
+    periods: Vec<(String, String)>,
+    may_add: bool,
+}
+
+impl InitiativesPage {
+    fn next_href(&self, after: &str) -> String {
+        let q = &self.query;
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("unit", &q.unit)
+            .append_pair("status", &q.status)
+            .append_pair("owner", &q.owner)
+            .append_pair("period", &q.period)
+            .append_pair("q", &q.q)
+            .append_pair("after", after)
+            .finish();
+        format!("/initiatives?{query}")
+    }
+}
+
+/// `GET /initiatives?unit=&status=&owner=&period=&q=&after=`
+pub async fn get_initiatives(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<InitiativeQuery>,
+    flash: Flash,
+) -> Result<InitiativesPage> {
+    let id = |v: &str| Uuid::parse_str(v.trim()).ok();
+    let q = Some(query.q.trim()).filter(|q| !q.is_empty());
+    let mut initiatives: Vec<InitiativeRow> = sqlx::query_as(
+        "SELECT i.id, i.title, i.status, i.org_unit_id AS unit_id, u.name AS unit_name, p.name AS owner_name,
+                coalesce(p.active, false) AS owner_active,
+                coalesce((SELECT string_agg(pe.name, ', ' ORDER BY pe.starts_on)
+                            FROM initiative_periods ip JOIN periods pe ON pe.id = ip.period_id
+                           WHERE ip.initiative_id = i.id), '') AS periods,
+                (SELECT count(*) FROM epics e WHERE e.initiative_id = i.id) AS epics,
+                (SELECT count(*) FROM outcomes o WHERE o.initiative_id = i.id) AS outcomes
+           FROM initiatives i
+           JOIN org_units u ON u.id = i.org_unit_id
+           LEFT JOIN people p ON p.id = i.owner_id
+          WHERE ($1::uuid IS NULL OR i.org_unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
+            AND ($2::text IS NULL OR i.status = $2)
+            AND ($3::uuid IS NULL OR i.owner_id = $3)
+            AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM initiative_periods ip
+                                              WHERE ip.initiative_id = i.id AND ip.period_id = $4))
+            AND ($5::text IS NULL OR i.title ILIKE $5 OR i.description ILIKE $5)
+            AND ($6::uuid IS NULL OR (i.created_at, i.id) < (SELECT created_at, id FROM initiatives WHERE id = $6))
+          ORDER BY i.created_at DESC, i.id DESC
+          LIMIT $7",
+    )
+    .bind(id(&query.unit))
+    .bind(
+        InitiativeStatus::parse(&query.status)
+            .ok()
+            .map(InitiativeStatus::as_str),
+    )
+    .bind(id(&query.owner))
+    .bind(id(&query.period))
+    .bind(q.map(like_pattern))
+    .bind(id(&query.after))
+    .bind(PAGE_SIZE + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let next = if initiatives.len() as i64 > PAGE_SIZE {
+        initiatives.truncate(PAGE_SIZE as usize);
+        initiatives.last().map(|i| i.id.to_string())
+    } else {
+        None
+    };
+    let units = crate::org::unit_options(&state.db, false).await?;
+    let periods = crate::periods::options(&state.db).await?;
+    let may_add = me.role() != AccountRole::Viewer;
+    let layout = Layout::new("Initiatives", Section::Initiatives, &me).with_flash(flash);
+    Ok(InitiativesPage {
+        layout,
+        query,
+        initiatives,
+        next,
+        units,
+        statuses: InitiativeStatus::options(),
+        periods,
+        may_add,
+    })
+}
