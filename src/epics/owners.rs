@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::epics::pages::epic_to_change;
-use crate::http::page::{self, Flash, Form, Id, Layout, Section};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Id, Layout, Section};
 use crate::http::{AppError, AppState, Result};
 use crate::initiatives::pages::initiative_to_change;
 use crate::outcomes::parent::parent_to_change;
@@ -65,14 +65,52 @@ impl Owned {
     }
 }
 
+/// The reassignment form on its own page, when what was typed is refused: the email is
+/// kept and the reason shown beside it.
+#[derive(Template, WebTemplate)]
+#[template(path = "epics/reassign.html")]
+pub struct ReassignPage {
+    layout: Layout,
+    /// Where the form posts, and the page it came from.
+    action: String,
+    back: String,
+    /// "the epic “Search refactor”", "everything Sam Porter owns"
+    what: String,
+    owner_email: String,
+    errors: FormErrors,
+}
+
+fn refused(
+    me: &Me,
+    action: String,
+    back: String,
+    what: String,
+    email: &str,
+    message: String,
+) -> Response {
+    let mut errors = FormErrors::default();
+    errors.add("owner_email", message);
+    let page = ReassignPage {
+        layout: Layout::new("Reassign owner", Section::Epics, me),
+        action,
+        back,
+        what,
+        owner_email: email.to_string(),
+        errors,
+    };
+    (INVALID, page).into_response()
+}
+
 /// Gives the record the active person with the typed email as its owner (audited, in one
 /// transaction), and returns to its page saying what happened.
+#[allow(clippy::too_many_arguments)]
 async fn set_owner(
     state: &AppState,
     me: &Me,
     client: &str,
     record: Owned,
     id: Uuid,
+    title: &str,
     before: Option<Uuid>,
     email: &str,
 ) -> Result<Response> {
@@ -80,9 +118,14 @@ async fn set_owner(
     let (owner, name) = match active_person(state, email).await? {
         Ok(person) => person,
         Err(message) => {
-            return Ok(page::see_other(
-                &page,
-                &format!("Owner not changed: {message}"),
+            let what = format!("the {} “{title}”", record.name());
+            return Ok(refused(
+                me,
+                format!("{page}/owner"),
+                page,
+                what,
+                email,
+                message,
             ));
         }
     };
@@ -133,6 +176,7 @@ pub async fn post_epic_owner(
         &client,
         Owned::Epic,
         id,
+        &epic.title,
         epic.owner_id,
         &form.owner_email,
     )
@@ -154,6 +198,7 @@ pub async fn post_initiative_owner(
         &client,
         Owned::Initiative,
         id,
+        &initiative.title,
         initiative.owner_id,
         &form.owner_email,
     )
@@ -168,12 +213,14 @@ pub async fn post_outcome_owner(
     ClientAddr(client): ClientAddr,
     Form(form): Form<OwnerForm>,
 ) -> Result<Response> {
-    let (epic, initiative, before): (Option<Uuid>, Option<Uuid>, Option<Uuid>) =
-        sqlx::query_as("SELECT epic_id, initiative_id, owner_id FROM outcomes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    let (epic, initiative, before, metric): (Option<Uuid>, Option<Uuid>, Option<Uuid>, String) =
+        sqlx::query_as(
+            "SELECT epic_id, initiative_id, owner_id, metric FROM outcomes WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     parent_to_change(&state, &me, &client, epic, initiative, "outcome", id).await?;
     set_owner(
         &state,
@@ -181,6 +228,7 @@ pub async fn post_outcome_owner(
         &client,
         Owned::Outcome,
         id,
+        &metric,
         before,
         &form.owner_email,
     )
@@ -198,9 +246,20 @@ pub async fn post_reassign_all(
     let (owner, name) = match active_person(&state, &form.owner_email).await? {
         Ok(person) => person,
         Err(message) => {
-            return Ok(page::see_other(
-                &format!("/people/{id}"),
-                &format!("Nothing reassigned: {message}"),
+            let person: String = sqlx::query_scalar("SELECT name FROM people WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&state.db)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let back = format!("/people/{id}");
+            let what = format!("everything {person} owns");
+            return Ok(refused(
+                &me,
+                format!("{back}/reassign"),
+                back,
+                what,
+                &form.owner_email,
+                message,
             ));
         }
     };

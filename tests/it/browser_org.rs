@@ -79,6 +79,12 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     .fetch_one(&app.db)
     .await
     .unwrap();
+    let initiative: uuid::Uuid = sqlx::query_scalar(
+        "SELECT id FROM initiatives WHERE title = 'Learners succeed in their first month'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let base = app.serve().await;
     let Some(browser) = Browser::start(&base).await else {
         return;
@@ -88,6 +94,11 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         .await;
 
     for path in [
+        "/initiatives".to_string(),
+        "/initiatives/new".into(),
+        format!("/initiatives/{initiative}"),
+        format!("/initiatives/{initiative}/edit"),
+        format!("/outcomes/new?initiative={initiative}"),
         "/".to_string(),
         "/org".into(),
         "/org/settings".into(),
@@ -136,6 +147,30 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         .unwrap();
     assert_eq!(link.attr("href").await.unwrap().as_deref(), Some("#name"));
     assert!(browser.client.find(Locator::Id("name")).await.is_ok());
+
+    browser.visit("/initiatives/new").await;
+    browser.fill("Owner’s email", "").await;
+    browser.press("Create initiative").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Enter a title") && text.contains("Choose the unit"),
+        "{text}"
+    );
+
+    browser.visit(&format!("/epics/{epic}")).await;
+    browser
+        .client
+        .find(Locator::Css("details.reassign summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .fill("New owner’s email", "nobody@northwind.example")
+        .await;
+    browser.press("Reassign").await;
+    assert!(browser.text().await.contains("Nobody has this email"));
 
     browser.visit("/periods/new").await;
     browser.fill("Name", "").await;

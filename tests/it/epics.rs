@@ -795,7 +795,13 @@ async fn records_with_a_missing_or_inactive_owner_are_listed_and_handed_over_in_
             &[("owner_email", "priya@northwind.example")],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("Priya Raman is inactive: choose an active owner")
+    );
+    assert!(refused.body.contains(r#"value="priya@northwind.example""#));
     let owner: String = sqlx::query_scalar(
         "SELECT p.name FROM epics e JOIN people p ON p.id = e.owner_id WHERE e.id = $1",
     )

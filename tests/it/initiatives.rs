@@ -342,6 +342,38 @@ async fn an_initiative_without_an_active_owner_cannot_start_needs_an_owner_and_i
         "{needs}"
     );
 
+    // A refused reassignment keeps what was typed and says why, on a form of its own.
+    let typo = app
+        .post(
+            &format!("/initiatives/{initiative}/owner"),
+            &[("owner_email", "lena@northwnd.example")],
+        )
+        .await;
+    assert_eq!(typo.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        typo.text()
+            .contains("Reassign the initiative “Learners succeed”")
+    );
+    assert!(typo.text().contains("Nobody has this email"));
+    assert!(typo.body.contains(r#"value="lena@northwnd.example""#));
+    let everything = app
+        .post(
+            &format!("/people/{}/reassign", t.pm),
+            &[("owner_email", "priya@northwind.example")],
+        )
+        .await;
+    assert_eq!(everything.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        everything
+            .text()
+            .contains("Reassign everything Priya Raman owns")
+    );
+    assert!(
+        everything
+            .text()
+            .contains("Priya Raman is inactive: choose an active owner")
+    );
+
     let lead = app
         .account("Lena Fischer", "lena@northwind.example", "member")
         .await;

@@ -39,6 +39,11 @@ fn literal(text: &str) -> String {
     }
 }
 
+/// A JavaScript string literal for any text.
+fn js_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string")
+}
+
 impl Browser {
     /// Starts Chromium, or says why the test is skipped. With YARDSTICK_REQUIRE_BROWSER=1 a
     /// missing browser fails the test instead.
@@ -89,7 +94,7 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--window-size=1280,900",
+                    "--no-first-run", "--disable-quic", "--window-size=1280,900", "--lang=en-US",
                     format!("--user-data-dir={}", profile.display()),
                 ]
             }),
@@ -256,6 +261,97 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         self.check_page().await;
+    }
+
+    /// Presses keys as a person would (no element targeted: whatever has the focus gets
+    /// them). Special keys are `fantoccini::key::Key` characters.
+    pub async fn keys(&self, text: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".to_string());
+        for value in text.chars() {
+            actions = actions
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.client.perform_actions(actions).await.expect("keys");
+    }
+
+    /// Presses Tab until the focused element satisfies `test` (JavaScript on `el`), checking
+    /// that every element reached shows where the focus is. Fails if Tab never gets there.
+    async fn tab_to(&self, test: &str, what: &str) {
+        let tab = char::from(fantoccini::key::Key::Tab).to_string();
+        for _ in 0..200 {
+            self.keys(&tab).await;
+            let found = self
+                .client
+                .execute(
+                    &format!(
+                        "const el = document.activeElement; const s = getComputedStyle(el);
+                         // Past the last element the focus leaves the page (body) before
+                         // it wraps round to the first.
+                         const visible = el === document.body || s.outlineStyle !== 'none' || s.boxShadow !== 'none';
+                         return [Boolean({test}), visible, el.outerHTML.slice(0, 160)];"
+                    ),
+                    vec![],
+                )
+                .await
+                .expect("focus check");
+            let visible = found[1].as_bool().unwrap_or(false);
+            assert!(visible, "no visible focus on {}", found[2]);
+            if found[0].as_bool().unwrap_or(false) {
+                return;
+            }
+        }
+        panic!("{what} cannot be reached with the Tab key");
+    }
+
+    /// Tabs to the field a label names and types into it.
+    pub async fn key_fill(&self, label: &str, text: &str) {
+        let id = self.field(label).await.attr("id").await.unwrap().unwrap();
+        self.tab_to(&format!("el.id === {}", js_string(&id)), label)
+            .await;
+        self.keys(text).await;
+    }
+
+    /// Tabs to the select a label names and moves down its options until one containing
+    /// `option` is chosen.
+    pub async fn key_choose(&self, label: &str, option: &str) {
+        let id = self.field(label).await.attr("id").await.unwrap().unwrap();
+        self.tab_to(&format!("el.id === {}", js_string(&id)), label)
+            .await;
+        let down = char::from(fantoccini::key::Key::Down).to_string();
+        for _ in 0..100 {
+            let chosen = self
+                .client
+                .execute(
+                    "const el = document.activeElement; return el.options[el.selectedIndex].text;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if chosen.as_str().unwrap_or_default().contains(option) {
+                return;
+            }
+            self.keys(&down).await;
+        }
+        panic!("no option {option:?} in {label:?}");
+    }
+
+    /// Tabs to the button or link with this text, presses Enter, and checks the page it
+    /// leads to.
+    pub async fn key_activate(&self, text: &str) {
+        self.tab_to(
+            &format!(
+                "(el.tagName === 'A' || el.tagName === 'BUTTON') && el.innerText.trim() === {}",
+                js_string(text)
+            ),
+            text,
+        )
+        .await;
+        self.mark_document().await;
+        self.keys(&char::from(fantoccini::key::Key::Enter).to_string())
+            .await;
+        self.wait_for_new_document().await;
     }
 
     /// The page's visible text.
