@@ -234,6 +234,7 @@ const FIELD_NAMES: &[(&str, &str)] = &[
     ("initiative_id", "Initiative"),
     ("period_id", "Planned period"),
     ("periods", "Planned periods"),
+    ("priority", "Priority score"),
     ("leads_to_id", "Leads to"),
 ];
 

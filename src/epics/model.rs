@@ -1,5 +1,9 @@
 //! Epic domain types: work types, the status flow, and the definition of ready.
 
+use rust_decimal::Decimal;
+
+use crate::outcomes::model::parse_value;
+
 text_enum! {
     /// The type of work: every type starts from an anticipated outcome, not only features.
     pub enum WorkType (error = "Choose the type of work") {
@@ -138,5 +142,185 @@ mod tests {
         for other in [WorkType::TechDebt, WorkType::Defect, WorkType::Risk] {
             assert_eq!(other.usual_owner(), MemberRole::TechLead);
         }
+    }
+}
+
+/// What ranks an epic in its team's backlog: anticipated value (with its label), confidence
+/// (0–10) and effort in team-weeks. Each may be unknown for a while.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Priority {
+    pub value: Option<Decimal>,
+    pub value_label: String,
+    pub confidence: Option<i16>,
+    pub effort: Option<Decimal>,
+}
+
+/// Largest effort accepted, in team-weeks (NUMERIC(8, 2)).
+const MAX_EFFORT: i64 = 999_999;
+
+impl Priority {
+    /// Reads the four fields as typed; each problem is named with its field.
+    pub fn parse(
+        value: &str,
+        value_label: &str,
+        confidence: &str,
+        effort: &str,
+    ) -> Result<Priority, Vec<(&'static str, String)>> {
+        let mut errors = Vec::new();
+        let optional =
+            |text: &str, what: &str| (!text.trim().is_empty()).then(|| parse_value(text, what));
+        let value = match optional(value, "anticipated value") {
+            Some(Ok(v)) if v < Decimal::ZERO => {
+                errors.push((
+                    "value",
+                    "The anticipated value cannot be negative".to_string(),
+                ));
+                None
+            }
+            Some(Ok(v)) => Some(v),
+            Some(Err(message)) => {
+                errors.push(("value", message));
+                None
+            }
+            None => None,
+        };
+        let label = value_label.trim();
+        if label.chars().count() > 60 {
+            errors.push((
+                "value_label",
+                "The label must be 60 characters or fewer".to_string(),
+            ));
+        }
+        let confidence = match confidence.trim() {
+            "" => None,
+            text => match text.parse::<i16>() {
+                Ok(c) if (0..=10).contains(&c) => Some(c),
+                _ => {
+                    errors.push(("confidence", "Choose a confidence from 0 to 10".to_string()));
+                    None
+                }
+            },
+        };
+        let effort = match optional(effort, "effort") {
+            Some(Ok(e)) if e <= Decimal::ZERO => {
+                errors.push((
+                    "effort_weeks",
+                    "The effort must be more than 0 team-weeks".to_string(),
+                ));
+                None
+            }
+            Some(Ok(e)) if e.scale() > 2 || e > Decimal::from(MAX_EFFORT) => {
+                errors.push((
+                    "effort_weeks",
+                    "The effort takes at most 2 decimals, like 3 or 2.5 team-weeks".to_string(),
+                ));
+                None
+            }
+            Some(Ok(e)) => Some(e),
+            Some(Err(message)) => {
+                errors.push(("effort_weeks", message));
+                None
+            }
+            None => None,
+        };
+        if errors.is_empty() {
+            Ok(Priority {
+                value,
+                value_label: label.to_string(),
+                confidence,
+                effort,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Anticipated value × confidence ÷ 10 ÷ effort, when all three are known.
+    pub fn score(&self) -> Option<Decimal> {
+        let (value, confidence, effort) = (self.value?, self.confidence?, self.effort?);
+        Some(value * Decimal::from(confidence) / Decimal::TEN / effort)
+    }
+
+    /// The inputs still unknown, as people name them.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.value.is_none() {
+            missing.push("anticipated value");
+        }
+        if self.confidence.is_none() {
+            missing.push("confidence");
+        }
+        if self.effort.is_none() {
+            missing.push("effort");
+        }
+        missing
+    }
+
+    /// The score with its parts: "120 × 7 ÷ 10 ÷ 4 = 21".
+    pub fn explained(&self) -> Option<String> {
+        let score = self.score()?;
+        Some(format!(
+            "{} × {} ÷ 10 ÷ {} = {}",
+            self.value?.normalize(),
+            self.confidence?,
+            self.effort?.normalize(),
+            score.round_dp(2).normalize()
+        ))
+    }
+}
+
+/// Confidence 0–10 as a select's options, with DOMAIN.md's bands.
+pub fn confidence_options() -> Vec<(String, String)> {
+    (0..=10)
+        .map(|c| {
+            let band = match c {
+                0..=3 => "low",
+                4..=6 => "medium",
+                _ => "high",
+            };
+            (c.to_string(), format!("{c} ({band})"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod priority_tests {
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_score_is_value_times_confidence_over_ten_over_effort() {
+        let p = Priority::parse("120", "revenue per quarter (kEUR)", "7", "4").unwrap();
+        assert_eq!(p.score(), Some(d("21")));
+        assert_eq!(p.explained().unwrap(), "120 × 7 ÷ 10 ÷ 4 = 21");
+        let thirds = Priority::parse("10", "", "10", "3").unwrap();
+        assert_eq!(thirds.explained().unwrap(), "10 × 10 ÷ 10 ÷ 3 = 3.33");
+    }
+
+    #[test]
+    fn an_unknown_input_leaves_no_score_and_is_named() {
+        let p = Priority::parse("120", "", "", "4").unwrap();
+        assert_eq!(p.score(), None);
+        assert_eq!(p.missing(), ["confidence"]);
+        assert_eq!(
+            Priority::default().missing(),
+            ["anticipated value", "confidence", "effort"]
+        );
+    }
+
+    #[test]
+    fn inputs_out_of_range_are_refused_with_the_field_named() {
+        let errors = Priority::parse("-5", "", "11", "0").unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["value", "confidence", "effort_weeks"]);
+        let errors = Priority::parse("ten", "", "7", "2.555").unwrap_err();
+        assert_eq!(
+            errors[0].1,
+            "The anticipated value must be a number, like 70 or 12.5"
+        );
+        assert_eq!(errors[1].0, "effort_weeks");
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::audit::Entry;
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
-use crate::epics::model::{EpicStatus, NotReady, WorkType, definition_of_ready};
+use crate::epics::model::{EpicStatus, NotReady, Priority, WorkType, definition_of_ready};
 use crate::http::page::{
     self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
 };
@@ -36,6 +36,10 @@ pub struct EpicForm {
     validation_plan: String,
     tracker_key: String,
     tracker_url: String,
+    value: String,
+    value_label: String,
+    confidence: String,
+    effort_weeks: String,
     version: String,
 }
 
@@ -51,6 +55,7 @@ struct ValidEpic {
     validation_plan: String,
     tracker_key: Option<String>,
     tracker_url: Option<String>,
+    priority: Priority,
 }
 
 fn optional_text(value: &str, what: &str, max: usize) -> std::result::Result<String, String> {
@@ -127,6 +132,20 @@ impl EpicForm {
                 "The tracker link must start with https:// or http://",
             );
         }
+        let priority = match Priority::parse(
+            &self.value,
+            &self.value_label,
+            &self.confidence,
+            &self.effort_weeks,
+        ) {
+            Ok(priority) => Some(priority),
+            Err(problems) => {
+                for (field, message) in problems {
+                    errors.add(field, message);
+                }
+                None
+            }
+        };
         match (
             title,
             team,
@@ -137,6 +156,7 @@ impl EpicForm {
             description,
             why_now,
             validation_plan,
+            priority,
         ) {
             (
                 Some(title),
@@ -148,6 +168,7 @@ impl EpicForm {
                 Some(description),
                 Some(why_now),
                 Some(validation_plan),
+                Some(priority),
             ) if errors.is_empty() => Ok(ValidEpic {
                 title,
                 description,
@@ -160,10 +181,16 @@ impl EpicForm {
                 validation_plan,
                 tracker_key: (!tracker_key.is_empty()).then(|| tracker_key.to_string()),
                 tracker_url: (!tracker_url.is_empty()).then(|| tracker_url.to_string()),
+                priority,
             }),
             _ => Err(errors),
         }
     }
+}
+
+/// A decimal as a form shows it (70, not 70.000000).
+fn number(value: Option<rust_decimal::Decimal>) -> String {
+    value.map(|v| v.normalize().to_string()).unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]
@@ -178,6 +205,7 @@ pub struct EpicFormPage {
     initiatives: Vec<(String, String)>,
     types: Vec<(String, String)>,
     periods: Vec<(String, String)>,
+    confidences: Vec<(String, String)>,
 }
 
 async fn form_page(
@@ -216,6 +244,7 @@ async fn form_page(
         initiatives,
         types: WorkType::options(),
         periods,
+        confidences: crate::epics::model::confidence_options(),
     })
 }
 
@@ -333,8 +362,8 @@ pub async fn post_epic(
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO epics (id, team_id, owner_id, period_id, work_type, title, description, why_now, validation_plan,
-                            tracker_key, tracker_url, initiative_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                            tracker_key, tracker_url, initiative_id, value, value_label, confidence, effort_weeks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(id)
     .bind(valid.team)
@@ -348,6 +377,10 @@ pub async fn post_epic(
     .bind(&valid.tracker_key)
     .bind(&valid.tracker_url)
     .bind(valid.initiative)
+    .bind(valid.priority.value)
+    .bind(&valid.priority.value_label)
+    .bind(valid.priority.confidence)
+    .bind(valid.priority.effort)
     .execute(&mut *tx)
     .await;
     if let Err(err) = inserted {
@@ -407,10 +440,23 @@ pub struct Epic {
     pub status: String,
     pub initiative_id: Option<Uuid>,
     pub initiative_title: Option<String>,
+    pub value: Option<rust_decimal::Decimal>,
+    pub value_label: String,
+    pub confidence: Option<i16>,
+    pub effort_weeks: Option<rust_decimal::Decimal>,
     pub version: i32,
 }
 
 impl Epic {
+    pub fn priority(&self) -> Priority {
+        Priority {
+            value: self.value,
+            value_label: self.value_label.clone(),
+            confidence: self.confidence,
+            effort: self.effort_weeks,
+        }
+    }
+
     /// The epic as its outcomes' parent.
     pub fn as_parent(&self) -> Parent {
         Parent {
@@ -439,7 +485,8 @@ pub async fn load_epic(db: &sqlx::PgPool, id: Uuid) -> Result<Epic> {
         "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
                 p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,
                 e.period_id, pe.name AS period_name, e.why_now, e.validation_plan, e.tracker_key, e.tracker_url,
-                e.status, e.initiative_id, i.title AS initiative_title, e.version
+                e.status, e.initiative_id, i.title AS initiative_title, e.value, e.value_label, e.confidence,
+                e.effort_weeks, e.version
            FROM epics e JOIN org_units u ON u.id = e.team_id
            LEFT JOIN people p ON p.id = e.owner_id
            LEFT JOIN periods pe ON pe.id = e.period_id
@@ -657,6 +704,10 @@ impl From<&Epic> for EpicForm {
             validation_plan: epic.validation_plan.clone(),
             tracker_key: epic.tracker_key.clone().unwrap_or_default(),
             tracker_url: epic.tracker_url.clone().unwrap_or_default(),
+            value: number(epic.value),
+            value_label: epic.value_label.clone(),
+            confidence: epic.confidence.map(|c| c.to_string()).unwrap_or_default(),
+            effort_weeks: number(epic.effort_weeks),
             version: epic.version.to_string(),
         }
     }
@@ -723,6 +774,7 @@ pub async fn post_epic_update(
     let updated = sqlx::query(
         "UPDATE epics SET team_id = $3, owner_id = $4, period_id = $5, work_type = $6, title = $7, description = $8,
                 why_now = $9, validation_plan = $10, tracker_key = $11, tracker_url = $12, initiative_id = $13,
+                value = $14, value_label = $15, confidence = $16, effort_weeks = $17,
                 version = version + 1, updated_at = now()
           WHERE id = $1 AND version = $2",
     )
@@ -739,6 +791,10 @@ pub async fn post_epic_update(
     .bind(&valid.tracker_key)
     .bind(&valid.tracker_url)
     .bind(valid.initiative)
+    .bind(valid.priority.value)
+    .bind(&valid.priority.value_label)
+    .bind(valid.priority.confidence)
+    .bind(valid.priority.effort)
     .execute(&mut *tx)
     .await;
     match updated {
@@ -814,10 +870,12 @@ pub async fn post_epic_update(
         .entity("epic", id)
         .before(json!({ "title": epic.title, "team_id": epic.team_id, "work_type": epic.work_type, "owner_id": epic.owner_id,
                         "why_now": epic.why_now, "validation_plan": epic.validation_plan, "initiative_id": epic.initiative_id,
-                        "period_id": epic.period_id, "description": epic.description }))
+                        "period_id": epic.period_id, "description": epic.description,
+                        "priority": epic.priority().explained() }))
         .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
                        "why_now": valid.why_now, "validation_plan": valid.validation_plan, "initiative_id": valid.initiative,
-                       "period_id": valid.period, "description": valid.description }))
+                       "period_id": valid.period, "description": valid.description,
+                       "priority": valid.priority.explained() }))
         .client(&client)
         .write(&mut *tx, state.clock.now())
         .await?;

@@ -26,6 +26,8 @@ const ADMIN: Expect = [SignIn, Forbid, Forbid, Forbid, Forbid, Allow];
 const CONTRIBUTOR: Expect = [SignIn, Forbid, Allow, Allow, Allow, Allow];
 /// Changes to one record: its unit's members (or above), its owner, admins.
 const RECORD: Expect = [SignIn, Forbid, Forbid, Allow, Allow, Allow];
+/// Changes to what a unit holds as a whole: its members (or above) and admins.
+const UNIT: Expect = [SignIn, Forbid, Forbid, Allow, Forbid, Allow];
 
 const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/", SIGNED_IN),
@@ -70,6 +72,8 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/initiatives/{id}/edit", RECORD),
     ("POST", "/initiatives/{id}/status", RECORD),
     ("POST", "/initiatives/{id}/owner", RECORD),
+    ("GET", "/org/units/{id}/backlog", SIGNED_IN),
+    ("POST", "/org/units/{id}/backlog", UNIT),
     ("GET", "/epics", SIGNED_IN),
     ("GET", "/needs-owner", SIGNED_IN),
     ("POST", "/epics/{id}/owner", RECORD),

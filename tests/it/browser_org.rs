@@ -104,6 +104,7 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         "/org/settings".into(),
         format!("/org/units/{team}"),
         format!("/org/units/{team}/edit"),
+        format!("/org/units/{team}/backlog"),
         "/people".into(),
         "/people?q=nadia".into(),
         format!("/people/{person}"),

@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod accounts;
+mod backlog;
 mod browser_epics;
 mod browser_org;
 mod embedded_cluster;
