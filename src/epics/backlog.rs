@@ -72,7 +72,7 @@ impl BacklogQuery {
 /// The unit's open epics (draft, ready, in progress), hand-placed first, then by score,
 /// then oldest first; one statement.
 async fn open_epics(
-    db: &sqlx::PgPool,
+    db: impl sqlx::PgExecutor<'_>,
     unit: Uuid,
     with_subunits: bool,
 ) -> sqlx::Result<Vec<BacklogRow>> {
@@ -178,7 +178,7 @@ pub async fn post_backlog(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let (ranked, _) = split(open_epics(&state.db, id, query.with_subunits()).await?);
+    let (ranked, _) = split(open_epics(&mut *tx, id, query.with_subunits()).await?);
     let before: Vec<Uuid> = ranked.iter().map(|r| r.id).collect();
     let epic = Uuid::parse_str(form.epic.trim()).ok();
     let position = epic.and_then(|e| before.iter().position(|x| *x == e));

@@ -18,6 +18,7 @@ use crate::http::page::{
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{optional_id, required_text};
+use crate::outcomes::model::form_number;
 use crate::outcomes::parent::{OutcomeRow, Parent, outcomes_of};
 use crate::people::model::Email;
 
@@ -186,11 +187,6 @@ impl EpicForm {
             _ => Err(errors),
         }
     }
-}
-
-/// A decimal as a form shows it (70, not 70.000000).
-fn number(value: Option<rust_decimal::Decimal>) -> String {
-    value.map(|v| v.normalize().to_string()).unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]
@@ -664,13 +660,7 @@ pub async fn post_status(
         ));
     }
     if target == EpicStatus::Ready {
-        sqlx::query(
-            "UPDATE outcomes SET committed_at = $2 WHERE epic_id = $1 AND committed_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        crate::outcomes::parent::commit_outcomes(&mut tx, id, now).await?;
     }
     Entry::new("epic_status_changed")
         .actor(Some(me.id))
@@ -704,10 +694,10 @@ impl From<&Epic> for EpicForm {
             validation_plan: epic.validation_plan.clone(),
             tracker_key: epic.tracker_key.clone().unwrap_or_default(),
             tracker_url: epic.tracker_url.clone().unwrap_or_default(),
-            value: number(epic.value),
+            value: form_number(epic.value),
             value_label: epic.value_label.clone(),
             confidence: epic.confidence.map(|c| c.to_string()).unwrap_or_default(),
-            effort_weeks: number(epic.effort_weeks),
+            effort_weeks: form_number(epic.effort_weeks),
             version: epic.version.to_string(),
         }
     }

@@ -623,13 +623,7 @@ pub async fn post_initiative_status(
         ));
     }
     if target == InitiativeStatus::Active {
-        sqlx::query(
-            "UPDATE outcomes SET committed_at = $2 WHERE initiative_id = $1 AND committed_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        crate::outcomes::parent::commit_outcomes(&mut tx, id, now).await?;
     }
     Entry::new("initiative_status_changed")
         .actor(Some(me.id))

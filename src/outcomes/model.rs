@@ -45,6 +45,12 @@ const MAX_FRACTION_DIGITS: usize = 6;
 /// A metric value typed by a person: "70", "-3.5", "0.25", "70%" (the sign of the unit is
 /// allowed and ignored). No exponents, no NaN or infinity, no thousands separators (a comma
 /// is refused rather than guessed at).
+/// A stored decimal as a form shows it for editing (70, not 70.000000); empty for none.
+/// `parse_value` reads it back.
+pub fn form_number(value: Option<Decimal>) -> String {
+    value.map(|v| v.normalize().to_string()).unwrap_or_default()
+}
+
 pub fn parse_value(text: &str, what: &str) -> Result<Decimal, String> {
     let trimmed = text.trim().trim_end_matches('%').trim_end();
     if trimmed.is_empty() {

@@ -18,7 +18,9 @@ use crate::http::page::{
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::required_text;
-use crate::outcomes::model::{Direction, Goal, MetricUnit, OutcomeKind, parse_value, sentence};
+use crate::outcomes::model::{
+    Direction, Goal, MetricUnit, OutcomeKind, form_number, parse_value, sentence,
+};
 use crate::outcomes::parent::{
     OutcomeRow, Parent, leads_to_options, load_parent, outcome_row, outcomes_leading_to,
     parent_to_change,
@@ -529,7 +531,6 @@ pub struct OutcomePage {
     layout: Layout,
     parent: Parent,
     outcome: OutcomeRow,
-    data_source: String,
     revisions: Vec<Revision>,
     /// The outcome this one leads to, and those leading to it.
     leads_to: Option<OutcomeRow>,
@@ -544,15 +545,9 @@ pub async fn get_outcome(
     Id(id): Id<Uuid>,
     flash: Flash,
 ) -> Result<OutcomePage> {
-    let (epic, initiative, data_source): (Option<Uuid>, Option<Uuid>, String) =
-        sqlx::query_as("SELECT epic_id, initiative_id, data_source FROM outcomes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    let parent = load_parent(&state.db, epic, initiative).await?;
-    let today = crate::org::settings::today(&state).await?;
     let mut outcome = outcome_row(&state.db, id).await?;
+    let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
+    let today = crate::org::settings::today(&state).await?;
     outcome.loop_state = parent.loop_state(outcome.measure_by, today);
     let leads_to = match outcome.leads_to_id {
         Some(other) => Some(outcome_row(&state.db, other).await?),
@@ -572,7 +567,6 @@ pub async fn get_outcome(
         layout,
         parent,
         outcome,
-        data_source,
         revisions,
         leads_to,
         led_by,
@@ -580,84 +574,23 @@ pub async fn get_outcome(
     })
 }
 
-/// An outcome as stored, for the edit form and the revision check.
-#[derive(Debug, sqlx::FromRow)]
-struct StoredOutcome {
-    epic_id: Option<Uuid>,
-    initiative_id: Option<Uuid>,
-    kind: String,
-    statement: String,
-    metric: String,
-    unit: String,
-    unit_label: String,
-    data_source: String,
-    direction: String,
-    baseline: Decimal,
-    target: Option<Decimal>,
-    band_lower: Option<Decimal>,
-    band_upper: Option<Decimal>,
-    measure_by: NaiveDate,
-    checkpoints: Vec<NaiveDate>,
-    leads_to_id: Option<Uuid>,
-    owner_email: Option<String>,
-    committed: bool,
-    version: i32,
-}
-
-impl StoredOutcome {
-    /// What commitment fixes: changing any of it later needs a reason.
-    fn commitment(&self) -> serde_json::Value {
-        // NUMERIC(20, 6) comes back as 70.000000: compare values, not their scale.
-        let n = |v: Option<Decimal>| v.map(|d| d.normalize());
-        json!({
-            "direction": self.direction, "baseline": self.baseline.normalize(), "target": n(self.target),
-            "band_lower": n(self.band_lower), "band_upper": n(self.band_upper), "measure_by": self.measure_by,
-        })
-    }
-
-    fn sentence(&self) -> String {
-        let direction = Direction::parse(&self.direction).unwrap_or(Direction::Increase);
-        match Goal::new(
-            direction,
-            self.baseline,
-            self.target,
-            self.band_lower.zip(self.band_upper),
-        ) {
-            Ok(goal) => sentence(
-                &self.metric,
-                MetricUnit::parse(&self.unit).unwrap_or(MetricUnit::Count),
-                &self.unit_label,
-                self.baseline,
-                &goal,
-                self.measure_by,
-            ),
-            Err(_) => self.metric.clone(),
-        }
-    }
-
-    async fn parent_to_change(
-        &self,
-        state: &AppState,
-        me: &Me,
-        client: &str,
-        id: Uuid,
-    ) -> Result<Editing> {
-        let parent = parent_to_change(
-            state,
-            me,
-            client,
-            self.epic_id,
-            self.initiative_id,
-            "outcome",
-            id,
-        )
-        .await?;
-        Ok(Editing {
-            parent,
-            outcome_id: Some(id),
-            committed: self.committed,
-        })
-    }
+/// The parent of an outcome being edited, when `me` may change it.
+async fn editing(state: &AppState, me: &Me, client: &str, outcome: &OutcomeRow) -> Result<Editing> {
+    let parent = parent_to_change(
+        state,
+        me,
+        client,
+        outcome.epic_id,
+        outcome.initiative_id,
+        "outcome",
+        outcome.id,
+    )
+    .await?;
+    Ok(Editing {
+        parent,
+        outcome_id: Some(outcome.id),
+        committed: outcome.committed,
+    })
 }
 
 impl ValidOutcome {
@@ -677,26 +610,8 @@ impl ValidOutcome {
     }
 }
 
-async fn stored_outcome(db: &sqlx::PgPool, id: Uuid) -> Result<StoredOutcome> {
-    sqlx::query_as(
-        "SELECT o.epic_id, o.initiative_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.data_source,
-                o.direction, o.baseline, o.target, o.band_lower, o.band_upper, o.measure_by,
-                array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints,
-                o.leads_to_id, p.email AS owner_email, o.committed_at IS NOT NULL AS committed, o.version
-           FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id WHERE o.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
-}
-
-fn number(value: Option<Decimal>) -> String {
-    value.map(|v| v.normalize().to_string()).unwrap_or_default()
-}
-
-impl From<&StoredOutcome> for OutcomeForm {
-    fn from(o: &StoredOutcome) -> OutcomeForm {
+impl From<&OutcomeRow> for OutcomeForm {
+    fn from(o: &OutcomeRow) -> OutcomeForm {
         let id = |v: Option<Uuid>| v.map(|id| id.to_string()).unwrap_or_default();
         let checkpoint = |i: usize| {
             o.checkpoints
@@ -714,10 +629,10 @@ impl From<&StoredOutcome> for OutcomeForm {
             unit_label: o.unit_label.clone(),
             data_source: o.data_source.clone(),
             direction: o.direction.clone(),
-            baseline: number(Some(o.baseline)),
-            target: number(o.target),
-            band_lower: number(o.band_lower),
-            band_upper: number(o.band_upper),
+            baseline: form_number(Some(o.baseline)),
+            target: form_number(o.target),
+            band_lower: form_number(o.band_lower),
+            band_upper: form_number(o.band_upper),
             measure_by: o.measure_by.to_string(),
             checkpoint_1: checkpoint(0),
             checkpoint_2: checkpoint(1),
@@ -737,8 +652,8 @@ pub async fn get_edit_outcome(
     Id(id): Id<Uuid>,
     ClientAddr(client): ClientAddr,
 ) -> Result<Response> {
-    let stored = stored_outcome(&state.db, id).await?;
-    let editing = stored.parent_to_change(&state, &me, &client, id).await?;
+    let stored = outcome_row(&state.db, id).await?;
+    let editing = editing(&state, &me, &client, &stored).await?;
     let preview = Some(stored.sentence());
     let form = OutcomeForm::from(&stored);
     let page = form_page(&state, &me, editing, form, FormErrors::default(), preview).await?;
@@ -754,8 +669,8 @@ pub async fn post_outcome_update(
     ClientAddr(client): ClientAddr,
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response> {
-    let stored = stored_outcome(&state.db, id).await?;
-    let editing = stored.parent_to_change(&state, &me, &client, id).await?;
+    let stored = outcome_row(&state.db, id).await?;
+    let editing = editing(&state, &me, &client, &stored).await?;
     let committed = stored.committed;
     let (valid, mut errors) = split(form.parse());
     let revised = committed
@@ -805,7 +720,7 @@ pub async fn post_outcome_update(
     .await?;
     if updated.rows_affected() == 0 {
         drop(tx);
-        let current = stored_outcome(&state.db, id).await?;
+        let current = outcome_row(&state.db, id).await?;
         let mut errors = FormErrors::default();
         errors.add(
             "statement",

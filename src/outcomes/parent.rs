@@ -122,11 +122,30 @@ pub async fn parent_to_change(
     Ok(parent)
 }
 
+/// Commits the outcomes of an epic or initiative not committed yet (the work is now
+/// committed to): later changes to their baseline, goal or date need a reason.
+pub async fn commit_outcomes(
+    tx: &mut sqlx::PgConnection,
+    parent: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outcomes SET committed_at = $2
+          WHERE (epic_id = $1 OR initiative_id = $1) AND committed_at IS NULL",
+    )
+    .bind(parent)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// An outcome as the pages of its epic or initiative list it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct OutcomeRow {
     pub id: Uuid,
     pub epic_id: Option<Uuid>,
+    pub initiative_id: Option<Uuid>,
     pub kind: String,
     pub statement: String,
     pub metric: String,
@@ -138,13 +157,17 @@ pub struct OutcomeRow {
     pub band_lower: Option<Decimal>,
     pub band_upper: Option<Decimal>,
     pub measure_by: NaiveDate,
+    /// Where the numbers come from and how they are measured.
+    pub data_source: String,
     pub owner_id: Option<Uuid>,
     pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
     pub owner_active: bool,
     pub committed: bool,
     pub leads_to_id: Option<Uuid>,
     /// Interim checkpoint dates, earliest first.
     pub checkpoints: Vec<NaiveDate>,
+    pub version: i32,
     #[sqlx(skip)]
     pub loop_state: Option<LoopState>,
 }
@@ -171,6 +194,16 @@ impl OutcomeRow {
         OutcomeKind::label_of(&self.kind)
     }
 
+    /// What commitment fixes: changing any of it later needs a reason.
+    pub fn commitment(&self) -> serde_json::Value {
+        // NUMERIC(20, 6) comes back as 70.000000: compare values, not their scale.
+        let n = |v: Option<Decimal>| v.map(|d| d.normalize());
+        serde_json::json!({
+            "direction": self.direction, "baseline": self.baseline.normalize(), "target": n(self.target),
+            "band_lower": n(self.band_lower), "band_upper": n(self.band_upper), "measure_by": self.measure_by,
+        })
+    }
+
     /// "30 Jun 2026"
     pub fn due_date(&self) -> String {
         crate::periods::model::human_date(self.measure_by)
@@ -186,10 +219,12 @@ impl OutcomeRow {
     }
 }
 
-const COLUMNS: &str = "o.id, o.epic_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.direction, o.baseline, o.target,
-       o.band_lower, o.band_upper, o.measure_by, o.owner_id, p.name AS owner_name,
-       coalesce(p.active, false) AS owner_active, o.committed_at IS NOT NULL AS committed, o.leads_to_id,
-       array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints
+const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.direction,
+       o.baseline, o.target, o.band_lower, o.band_upper, o.measure_by, o.data_source, o.owner_id, p.name AS owner_name,
+       p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.committed_at IS NOT NULL AS committed,
+       o.leads_to_id,
+       array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints,
+       o.version
   FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id";
 
 /// The outcomes of an epic or an initiative, oldest first, with their loop state.
