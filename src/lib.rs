@@ -33,6 +33,8 @@ pub mod outcomes;
 pub mod people;
 /// Periods (OKR cycles).
 pub mod periods;
+/// Planning: the ranked backlog, capacity, cost and ROI, iterations.
+pub mod planning;
 /// Logging and statement counting.
 pub mod telemetry;
 

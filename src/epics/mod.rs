@@ -1,7 +1,6 @@
 //! Initiatives and epics: the work, each piece starting from a measurable anticipated
 //! outcome with one accountable owner.
 
-pub mod backlog;
 pub mod list;
 pub mod model;
 pub mod owners;
@@ -17,16 +16,6 @@ pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/epics", Access::SignedIn, list::get_epics)
         .get("/needs-owner", Access::SignedIn, owners::get_needs_owner)
-        .get(
-            "/org/units/{id}/backlog",
-            Access::SignedIn,
-            backlog::get_backlog,
-        )
-        .post(
-            "/org/units/{id}/backlog",
-            Access::Contributor,
-            backlog::post_backlog,
-        )
         .post(
             "/epics/{id}/owner",
             Access::Contributor,

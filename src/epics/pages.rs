@@ -21,6 +21,7 @@ use crate::org::model::{optional_id, required_text};
 use crate::outcomes::model::form_number;
 use crate::outcomes::parent::{OutcomeRow, Parent, outcomes_of};
 use crate::people::model::Email;
+use crate::planning::capacity::{Displacement, Room, make_room};
 
 /// The epic form as typed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -521,6 +522,7 @@ pub struct EpicPage {
     missing: Vec<NotReady>,
     next_steps: Vec<(String, String)>,
     refused: bool,
+    cost: crate::planning::cost::EpicCost,
 }
 
 async fn epic_page(
@@ -535,6 +537,8 @@ async fn epic_page(
     let outcomes = outcomes_of(&state.db, &epic.as_parent(), today).await?;
     let history = crate::audit::history(&state.db, "epic", id).await?;
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
+    let cost =
+        crate::planning::cost::epic_cost(&state.db, id, epic.team_id, epic.effort_weeks).await?;
     let missing = definition_of_ready(epic.owner_active, outcomes.len() as i64);
     let next_steps = epic
         .status()
@@ -553,6 +557,7 @@ async fn epic_page(
         missing,
         next_steps,
         refused,
+        cost,
     })
 }
 
@@ -579,11 +584,15 @@ pub async fn get_epic(
     epic_page(&state, &me, id, flash, false).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct StatusForm {
-    status: String,
-    version: String,
+/// The status form: the next status and the version read; when committing work that
+/// does not fit the team's capacity, also what it displaces (see
+/// [`crate::planning::capacity::make_room`]).
+fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
 }
 
 /// `POST /epics/{id}/status`: moves the epic on; ready and in progress need the definition
@@ -593,10 +602,10 @@ pub async fn post_status(
     me: Me,
     Id(id): Id<Uuid>,
     ClientAddr(client): ClientAddr,
-    Form(form): Form<StatusForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
-    let Ok(target) = EpicStatus::parse(&form.status) else {
+    let Ok(target) = EpicStatus::parse(pair(&pairs, "status")) else {
         return Ok(page::see_other(
             &format!("/epics/{id}"),
             "Choose one of the next steps shown",
@@ -625,8 +634,17 @@ pub async fn post_status(
             .into_response());
     }
     let now = state.clock.now();
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let version: i32 = pair(&pairs, "version").trim().parse().unwrap_or(0);
     let mut tx = state.db.begin().await?;
+    // Committing work: it must fit the team's capacity, or say what it displaces.
+    let mut displaced = Vec::new();
+    if target.needs_ready_work() && !from.needs_ready_work() {
+        let displacement = Displacement::from_pairs(&pairs);
+        match make_room(&mut tx, &me, &client, now, &epic, version, &displacement).await? {
+            Room::Fits(moved) => displaced = moved,
+            Room::Ask(page) => return Ok((INVALID, *page).into_response()),
+        }
+    }
     let column = match target {
         EpicStatus::Ready => "ready_at",
         EpicStatus::InProgress => "started_at",
@@ -666,14 +684,19 @@ pub async fn post_status(
         .actor(Some(me.id))
         .entity("epic", id)
         .before(json!({ "status": from.as_str() }))
-        .after(json!({ "status": stored.as_str() }))
+        .after(json!({ "status": stored.as_str(), "displaced": displaced }))
         .client(&client)
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
+    let made_room = match displaced.len() {
+        0 => String::new(),
+        1 => " (1 epic deprioritised to make room)".to_string(),
+        n => format!(" ({n} epics deprioritised to make room)"),
+    };
     Ok(page::see_other(
         &format!("/epics/{id}"),
-        &format!("Epic is now {}", stored.label().to_lowercase()),
+        &format!("Epic is now {}{made_room}", stored.label().to_lowercase()),
     ))
 }
 

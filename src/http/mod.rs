@@ -93,6 +93,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::periods::sitemap(state))
         .merge(crate::initiatives::sitemap(state))
         .merge(crate::epics::sitemap(state))
+        .merge(crate::planning::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)

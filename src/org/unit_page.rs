@@ -11,12 +11,13 @@ use uuid::Uuid;
 
 use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
-use crate::auth::policy::Me;
+use crate::auth::policy::{Me, may_change_record};
 use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, UnitKind};
 use crate::org::save_membership;
 use crate::people::model::Email;
+use crate::planning::iterations::{IterationRow, latest_iterations};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Unit {
@@ -82,6 +83,29 @@ pub struct UnitPage {
     form: MemberForm,
     errors: FormErrors,
     roles: Vec<(String, String)>,
+    iterations: Vec<IterationRow>,
+    may_plan: bool,
+}
+
+impl UnitPage {
+    /// "3 of 5 reviewed goals met, 1 partly" over all the unit's iterations.
+    fn goals_met(&self) -> Option<String> {
+        let first = self.iterations.first()?;
+        if first.reviewed == 0 {
+            return None;
+        }
+        let partly = if first.partly > 0 {
+            format!(", {} partly", first.partly)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{} of {} reviewed {} met{partly}",
+            first.met,
+            first.reviewed,
+            if first.reviewed == 1 { "goal" } else { "goals" }
+        ))
+    }
 }
 
 async fn unit_page(
@@ -123,6 +147,8 @@ async fn unit_page(
     .fetch_all(&state.db)
     .await?;
     let roles = MemberRole::options();
+    let iterations = latest_iterations(&state.db, id).await?;
+    let may_plan = may_change_record(&state.db, me, id, None).await?;
     let layout =
         Layout::new(format!("Unit · {}", unit.name), Section::Organisation, me).with_flash(flash);
     Ok(UnitPage {
@@ -134,6 +160,8 @@ async fn unit_page(
         form,
         errors,
         roles,
+        iterations,
+        may_plan,
     })
 }
 

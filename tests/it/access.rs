@@ -74,6 +74,14 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/initiatives/{id}/owner", RECORD),
     ("GET", "/org/units/{id}/backlog", SIGNED_IN),
     ("POST", "/org/units/{id}/backlog", UNIT),
+    ("POST", "/org/units/{id}/capacity", UNIT),
+    ("POST", "/org/units/{id}/cost-rate", ADMIN),
+    ("GET", "/org/units/{id}/iterations/new", UNIT),
+    ("POST", "/org/units/{id}/iterations", UNIT),
+    ("GET", "/iterations/{id}", SIGNED_IN),
+    ("POST", "/iterations/{id}", UNIT),
+    ("GET", "/iterations/{id}/edit", UNIT),
+    ("POST", "/iterations/{id}/review", UNIT),
     ("GET", "/epics", SIGNED_IN),
     ("GET", "/needs-owner", SIGNED_IN),
     ("POST", "/epics/{id}/owner", RECORD),
@@ -114,6 +122,7 @@ struct World {
     initiative: Uuid,
     epic: Uuid,
     outcome: Uuid,
+    iteration: Uuid,
     people: [Option<Uuid>; 6],
 }
 
@@ -169,6 +178,16 @@ async fn world() -> World {
     .execute(&app.db)
     .await
     .unwrap();
+    let iteration = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO iterations (id, org_unit_id, name, starts_on, ends_on, goal)
+         VALUES ($1, $2, 'Sprint 1', '2026-05-18', '2026-05-29', 'Faster search')",
+    )
+    .bind(iteration)
+    .bind(team)
+    .execute(&app.db)
+    .await
+    .unwrap();
     let admin = app.admin;
     World {
         app,
@@ -177,6 +196,7 @@ async fn world() -> World {
         initiative,
         epic,
         outcome,
+        iteration,
         people: [
             None,
             Some(viewer),
@@ -200,6 +220,8 @@ fn concrete(path: &str, world: &World) -> String {
         world.epic
     } else if path.starts_with("/outcomes") {
         world.outcome
+    } else if path.starts_with("/iterations") {
+        world.iteration
     } else {
         world.owner
     };

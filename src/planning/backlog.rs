@@ -15,8 +15,11 @@ use crate::audit::Entry;
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::epics::model::{EpicStatus, Priority, WorkType};
-use crate::http::page::{self, Flash, Form, Id, Layout, Section};
+use crate::http::page::{self, Flash, Form, FormErrors, Id, Layout, Section};
 use crate::http::{AppError, AppState, Result};
+use crate::periods::{Period, current_period};
+use crate::planning::capacity::{CapacityRow, capacity_rows};
+use crate::planning::cost::{AppliedRate, CostSum, applied_rate, cost_sums};
 
 /// Most epics one backlog ranks (a division's; the whole company's is capped).
 const LIMIT: i64 = 500;
@@ -61,12 +64,51 @@ impl BacklogRow {
 pub struct BacklogQuery {
     /// "0": the unit's own epics only; otherwise with its sub-units'.
     subunits: String,
+    /// The period capacity, cost and return are shown for (default: the current one).
+    period: String,
 }
 
 impl BacklogQuery {
-    fn with_subunits(&self) -> bool {
+    pub fn new(period: &str, subunits: &str) -> BacklogQuery {
+        BacklogQuery {
+            subunits: subunits.to_string(),
+            period: period.to_string(),
+        }
+    }
+
+    pub fn with_subunits(&self) -> bool {
         self.subunits.trim() != "0"
     }
+
+    fn period(&self) -> Option<Uuid> {
+        Uuid::parse_str(self.period.trim()).ok()
+    }
+
+    /// The backlog's address with these choices.
+    pub fn href(&self, unit: Uuid) -> String {
+        let mut query = Vec::new();
+        if let Some(period) = self.period() {
+            query.push(format!("period={period}"));
+        }
+        if !self.with_subunits() {
+            query.push("subunits=0".to_string());
+        }
+        let query = query.join("&");
+        format!(
+            "/org/units/{unit}/backlog{}{query}",
+            if query.is_empty() { "" } else { "?" }
+        )
+    }
+}
+
+/// What was typed into the capacity or cost-rate form when it is shown again with reasons;
+/// empty fields show what is stored.
+#[derive(Debug, Default)]
+pub struct BacklogInput {
+    pub weeks: String,
+    pub rate: String,
+    pub currency: String,
+    pub errors: FormErrors,
 }
 
 /// The unit's open epics (draft, ready, in progress), hand-placed first, then by score,
@@ -99,7 +141,7 @@ fn split(rows: Vec<BacklogRow>) -> (Vec<BacklogRow>, Vec<BacklogRow>) {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "epics/backlog.html")]
+#[template(path = "planning/backlog.html")]
 pub struct BacklogPage {
     layout: Layout,
     unit_id: Uuid,
@@ -109,15 +151,85 @@ pub struct BacklogPage {
     missing: Vec<BacklogRow>,
     manual: bool,
     may_change: bool,
+    is_admin: bool,
+    period: Option<Period>,
+    periods: Vec<(String, String)>,
+    capacity: Vec<CapacityRow>,
+    rate: Option<AppliedRate>,
+    sums: Vec<CostSum>,
+    input: BacklogInput,
 }
 
-/// `GET /org/units/{id}/backlog?subunits=0|1`
-pub async fn get_backlog(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    Query(query): Query<BacklogQuery>,
+impl BacklogPage {
+    /// The capacity row of the unit itself (always the first).
+    fn own_capacity(&self) -> Option<&CapacityRow> {
+        self.capacity.first().filter(|c| c.unit_id == self.unit_id)
+    }
+
+    /// The capacity field's value: as typed, or as stored.
+    fn weeks_value(&self) -> String {
+        if self.input.errors.is_empty() {
+            self.own_capacity()
+                .and_then(|c| c.weeks)
+                .map(|w| w.normalize().to_string())
+                .unwrap_or_default()
+        } else {
+            self.input.weeks.clone()
+        }
+    }
+
+    fn capacity_version(&self) -> String {
+        self.own_capacity()
+            .and_then(|c| c.version)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The unit's own rate, when it has one (not inherited).
+    fn own_rate(&self) -> Option<&AppliedRate> {
+        self.rate.as_ref().filter(|r| r.set_on_id == self.unit_id)
+    }
+
+    fn rate_value(&self) -> String {
+        if self.input.errors.is_empty() {
+            self.own_rate()
+                .map(|r| r.rate.normalize().to_string())
+                .unwrap_or_default()
+        } else {
+            self.input.rate.clone()
+        }
+    }
+
+    fn currency_value(&self) -> String {
+        if self.input.errors.is_empty() {
+            self.own_rate()
+                .map(|r| r.currency.clone())
+                .unwrap_or_default()
+        } else {
+            self.input.currency.clone()
+        }
+    }
+
+    fn rate_version(&self) -> String {
+        self.own_rate()
+            .map(|r| r.version.to_string())
+            .unwrap_or_default()
+    }
+
+    fn subunits_value(&self) -> &'static str {
+        if self.with_subunits { "1" } else { "0" }
+    }
+}
+
+/// The backlog page: ranked epics, capacity against committed effort and cost and return
+/// in the chosen period.
+pub async fn backlog_page(
+    state: &AppState,
+    me: &Me,
+    id: Uuid,
+    query: BacklogQuery,
     flash: Flash,
+    input: BacklogInput,
 ) -> Result<BacklogPage> {
     let unit_name: String = sqlx::query_scalar("SELECT name FROM org_units WHERE id = $1")
         .bind(id)
@@ -127,9 +239,22 @@ pub async fn get_backlog(
     let with_subunits = query.with_subunits();
     let (ranked, missing) = split(open_epics(&state.db, id, with_subunits).await?);
     let manual = ranked.iter().any(|r| r.rank.is_some());
-    let may_change = may_change_record(&state.db, &me, id, None).await?;
+    let may_change = may_change_record(&state.db, me, id, None).await?;
+    let period = match query.period() {
+        Some(period) => Some(load_period(&state.db, period).await?),
+        None => current_period(&state.db, crate::org::settings::today(state).await?).await?,
+    };
+    let periods = crate::periods::options(&state.db).await?;
+    let (capacity, sums) = match &period {
+        Some(p) => (
+            capacity_rows(&state.db, id, with_subunits, p.id).await?,
+            cost_sums(&state.db, id, with_subunits, p.id).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let rate = applied_rate(&state.db, id).await?;
     let layout =
-        Layout::new(format!("Backlog · {unit_name}"), Section::Organisation, &me).with_flash(flash);
+        Layout::new(format!("Backlog · {unit_name}"), Section::Organisation, me).with_flash(flash);
     Ok(BacklogPage {
         layout,
         unit_id: id,
@@ -139,7 +264,35 @@ pub async fn get_backlog(
         missing,
         manual,
         may_change,
+        is_admin: me.is_admin(),
+        period,
+        periods,
+        capacity,
+        rate,
+        sums,
+        input,
     })
+}
+
+async fn load_period(db: &sqlx::PgPool, id: Uuid) -> Result<Period> {
+    sqlx::query_as(
+        "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// `GET /org/units/{id}/backlog?subunits=0|1&period=`
+pub async fn get_backlog(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    Query(query): Query<BacklogQuery>,
+    flash: Flash,
+) -> Result<BacklogPage> {
+    backlog_page(&state, &me, id, query, flash, BacklogInput::default()).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +302,7 @@ pub struct MoveForm {
     /// "up", "down", or "reset" (back to score order).
     direction: String,
     subunits: String,
+    period: String,
 }
 
 /// `POST /org/units/{id}/backlog`: moves one epic up or down the ranked list (every epic
@@ -161,17 +315,8 @@ pub async fn post_backlog(
     Form(form): Form<MoveForm>,
 ) -> Result<Response> {
     ensure_may_change(&state, &me, &client, id, None, "org_unit", id).await?;
-    let query = BacklogQuery {
-        subunits: form.subunits.clone(),
-    };
-    let here = format!(
-        "/org/units/{id}/backlog{}",
-        if query.with_subunits() {
-            ""
-        } else {
-            "?subunits=0"
-        }
-    );
+    let query = BacklogQuery::new(&form.period, &form.subunits);
+    let here = query.href(id);
     let mut tx = state.db.begin().await?;
     // One reorder at a time per unit, so two people moving epics cannot interleave.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('backlog:' || $1::text))")
