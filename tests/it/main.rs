@@ -17,3 +17,4 @@ mod org_units;
 mod pages;
 mod people;
 mod periods;
+mod planning;
