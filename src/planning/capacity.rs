@@ -92,6 +92,9 @@ pub struct Displacement {
     pub chosen: Vec<String>,
     /// "draft", or the id of a later period (`displace_to`).
     pub destination: String,
+    /// Whether the person answered the question (the form sends `make_room`), rather than
+    /// meeting it for the first time.
+    pub answered: bool,
 }
 
 impl Displacement {
@@ -107,6 +110,7 @@ impl Displacement {
                 .find(|(k, _)| k == "displace_to")
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or_default(),
+            answered: pairs.iter().any(|(k, _)| k == "make_room"),
         }
     }
 
@@ -192,7 +196,7 @@ pub async fn make_room(
         .iter()
         .filter(|c| displacement.is_chosen(&c.id))
         .collect();
-    if !displacement.chosen.is_empty() || !displacement.destination.is_empty() {
+    if displacement.answered || !displacement.chosen.is_empty() {
         check_choice(
             &mut errors,
             &capacity,

@@ -8,6 +8,7 @@ mod accounts;
 mod backlog;
 mod browser_epics;
 mod browser_org;
+mod browser_planning;
 mod embedded_cluster;
 mod epics;
 mod epics_schema;

@@ -395,7 +395,10 @@ async fn capacity_refuses_bad_input_keeping_it_refuses_a_stale_version_and_is_au
     .fetch_all(&app.db)
     .await
     .unwrap();
-    assert_eq!(audited, [serde_json::json!("12.5"), serde_json::Value::Null]);
+    assert_eq!(
+        audited,
+        [serde_json::json!("12.5"), serde_json::Value::Null]
+    );
 }
 
 #[tokio::test]

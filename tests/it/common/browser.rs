@@ -190,6 +190,11 @@ impl Browser {
         field.send_keys(text).await.unwrap();
     }
 
+    /// Ticks the checkbox or radio button a label names.
+    pub async fn tick(&self, label: &str) {
+        self.field(label).await.click().await.unwrap();
+    }
+
     /// Chooses the option whose visible text contains `option` in the select a label names.
     pub async fn choose(&self, label: &str, option: &str) {
         let select = self.field(label).await;
