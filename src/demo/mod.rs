@@ -14,6 +14,7 @@ use crate::periods::model::quarter_of;
 
 mod epics;
 mod initiatives;
+mod planning;
 
 /// Namespace of the demo's name-derived ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x5f1d_2c3b_8e4a_4b6f_9a7d_0c1e_2f3a_4b5c);
@@ -132,6 +133,7 @@ pub struct Loaded {
     pub accounts: u64,
     pub epics: u64,
     pub initiatives: u64,
+    pub iterations: u64,
     pub units: u64,
     pub people: u64,
     pub periods: u64,
@@ -213,6 +215,7 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
         .map(|p| p.id);
     loaded.epics += epics::load(&mut tx, today, current).await?;
     loaded.initiatives += initiatives::load(&mut tx, today).await?;
+    loaded.iterations += planning::load(&mut tx, today).await?;
     tx.commit().await?;
     Ok(loaded)
 }

@@ -180,10 +180,37 @@ async fn the_demo_can_be_loaded_twice_without_duplicates() {
     let app = TestApp::new().await;
     let first = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!((first.units, first.people, first.periods), (12, 37, 4));
-    assert_eq!(first.epics, 32);
+    assert_eq!((first.epics, first.iterations), (32, 12));
     let second = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!((second.units, second.people, second.periods), (0, 0, 0));
-    assert_eq!(second.epics, 0);
+    assert_eq!((second.epics, second.iterations), (0, 0));
+    // Planning: ranked backlogs with capacity and cost, iterations with reviewed goals.
+    let search: uuid::Uuid = sqlx::query_scalar("SELECT id FROM org_units WHERE name = 'Search'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let backlog = app
+        .get(&format!("/org/units/{search}/backlog"))
+        .await
+        .text();
+    assert!(
+        backlog.contains("of 12 team-weeks committed in 2026 Q2"),
+        "{backlog}"
+    );
+    assert!(
+        backlog.contains("A team-week costs 21,000 EUR (the rate of Platform)"),
+        "{backlog}"
+    );
+    assert!(backlog.contains("ranked epics"), "a ranked list: {backlog}");
+    let unit = app.get(&format!("/org/units/{search}")).await.text();
+    assert!(
+        unit.contains("2 of 3 reviewed goals met, 1 partly over 4 iterations"),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("Improve search response time by 5%"),
+        "{unit}"
+    );
     // The seed examples, and the gaps a real backlog has.
     let epics = app.get("/epics?q=onboarding").await.text();
     assert!(epics.contains("New onboarding for learners"), "{epics}");
