@@ -55,7 +55,8 @@ impl CommittedEpic {
 }
 
 /// The unit's capacity in the period, if one is set, and the epics committed there (apart
-/// from `except`), largest effort first.
+/// from `except`), largest effort first, locked until the transaction ends so none changes
+/// between the question and the answer applied.
 async fn committed(
     tx: &mut PgConnection,
     unit: Uuid,
@@ -75,7 +76,8 @@ async fn committed(
     let epics = sqlx::query_as(
         "SELECT id, title, status, effort_weeks FROM epics
           WHERE team_id = $1 AND period_id = $2 AND status IN ('ready', 'in_progress') AND id <> $3
-          ORDER BY effort_weeks DESC NULLS LAST, title, id",
+          ORDER BY effort_weeks DESC NULLS LAST, title, id
+          FOR UPDATE",
     )
     .bind(unit)
     .bind(period)

@@ -655,3 +655,43 @@ async fn an_iteration_has_an_outcome_goal_and_its_review_at_the_end_counts_on_th
         "{unit}"
     );
 }
+
+#[tokio::test]
+async fn the_backlog_reads_the_same_number_of_statements_for_one_team_or_five() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (q2, _) = quarters(&app).await;
+    planned_epic(&app, &t, "Search ranking", "ready", q2, "6").await;
+    let company: Uuid = sqlx::query_scalar("SELECT parent_id FROM org_units WHERE id = $1")
+        .bind(t.team)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let path = format!("/org/units/{company}/backlog");
+    let before = app.get(&path).await.statements();
+    for n in 0..4 {
+        let unit = app
+            .create_unit(&format!("Team {n}"), "team", Some(company))
+            .await;
+        let other = Team {
+            team: unit,
+            pm: t.pm,
+            pm_cookie: t.pm_cookie.clone(),
+        };
+        planned_epic(&app, &other, &format!("Work {n}"), "in_progress", q2, "2").await;
+        sqlx::query("INSERT INTO team_capacity (org_unit_id, period_id, weeks) VALUES ($1, $2, 5)")
+            .bind(unit)
+            .bind(q2)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    let page = app.get(&path).await;
+    assert!(
+        page.text()
+            .contains("Team 3 5 team-weeks 2 team-weeks (1 epic) 3"),
+        "{}",
+        page.text()
+    );
+    assert_eq!(page.statements(), before);
+}
