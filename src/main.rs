@@ -115,9 +115,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Some(cluster) => tracing::info!(data_dir = %cluster.data_dir().display(), "using the embedded PostgreSQL"),
             None => tracing::info!("using the PostgreSQL server at DATABASE_URL"),
         }
+        let shutdown = http::shutdown_signal();
         println!("Yardstick is serving at http://{address}");
         let state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
-        http::serve(listener, state, http::shutdown_signal(), Duration::from_secs(20)).await?;
+        http::serve(listener, state, shutdown, Duration::from_secs(20)).await?;
         anyhow::Ok(())
     }
     .await;

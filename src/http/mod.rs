@@ -94,6 +94,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::initiatives::sitemap(state))
         .merge(crate::epics::sitemap(state))
         .merge(crate::planning::sitemap(state))
+        .merge(crate::okrs::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)
@@ -248,18 +249,23 @@ pub async fn serve(
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives as soon as the server has said
+/// where it serves is not lost to the default action (which would kill the process
+/// without draining or stopping the embedded cluster).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+        };
+        tokio::select! { _ = wait(interrupt) => {}, _ = wait(terminate) => {} }
+    }
 }
