@@ -285,28 +285,14 @@ async fn resolve_owner(
     errors: &mut FormErrors,
 ) -> Result<Option<Uuid>> {
     if let Some(email) = &valid.owner_email {
-        let found: Option<(Uuid, bool)> =
-            sqlx::query_as("SELECT id, active FROM people WHERE lower(email) = lower($1)")
-                .bind(email.as_str())
-                .fetch_optional(&state.db)
-                .await?;
-        return Ok(match found {
-            Some((id, true)) => Some(id),
-            Some((_, false)) => {
-                errors.add(
-                    "owner_email",
-                    "This person is inactive: choose an active owner",
-                );
-                None
-            }
-            None => {
-                errors.add(
-                    "owner_email",
-                    "Nobody has this email: add the person first, or leave it empty",
-                );
-                None
-            }
-        });
+        return Ok(crate::people::active_owner(
+            &state.db,
+            email,
+            errors,
+            "owner_email",
+            "Nobody has this email: add the person first, or leave it empty",
+        )
+        .await?);
     }
     let role = valid.work_type.usual_owner();
     let proposed: Option<Uuid> = sqlx::query_scalar(

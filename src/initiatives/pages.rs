@@ -197,25 +197,14 @@ async fn resolve_owner(
     email: &Email,
     errors: &mut FormErrors,
 ) -> Result<Option<Uuid>> {
-    let found: Option<(Uuid, bool)> =
-        sqlx::query_as("SELECT id, active FROM people WHERE lower(email) = lower($1)")
-            .bind(email.as_str())
-            .fetch_optional(&state.db)
-            .await?;
-    Ok(match found {
-        Some((id, true)) => Some(id),
-        Some((_, false)) => {
-            errors.add(
-                "owner_email",
-                "This person is inactive: choose an active owner",
-            );
-            None
-        }
-        None => {
-            errors.add("owner_email", "Nobody has this email: add the person first");
-            None
-        }
-    })
+    Ok(crate::people::active_owner(
+        &state.db,
+        email,
+        errors,
+        "owner_email",
+        "Nobody has this email: add the person first",
+    )
+    .await?)
 }
 
 /// Replaces the initiative's planned periods; false when one no longer exists.

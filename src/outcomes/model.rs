@@ -171,6 +171,63 @@ impl Goal {
     }
 }
 
+/// The typed fields that say where a metric starts and should get to.
+pub struct GoalFields<'a> {
+    pub direction: &'a str,
+    /// The starting value: a baseline, or a key result's start.
+    pub start: &'a str,
+    pub target: &'a str,
+    pub band_lower: &'a str,
+    pub band_upper: &'a str,
+}
+
+impl GoalFields<'_> {
+    /// Reads direction, start and target (or band), recording each problem under its field;
+    /// `start_field` and `start_what` name the starting value ("baseline", "start_value").
+    pub fn parse(
+        &self,
+        errors: &mut crate::http::page::FormErrors,
+        start_field: &'static str,
+        start_what: &str,
+    ) -> Option<(Decimal, Goal)> {
+        use crate::http::page::check;
+        let before = errors.iter().count();
+        let direction = check(errors, "direction", Direction::parse(self.direction));
+        let start = check(errors, start_field, parse_value(self.start, start_what));
+        let (target, band) = match direction {
+            Some(Direction::StayWithin) => {
+                let lower = check(
+                    errors,
+                    "band_lower",
+                    parse_value(self.band_lower, "lower bound"),
+                );
+                let upper = check(
+                    errors,
+                    "band_upper",
+                    parse_value(self.band_upper, "upper bound"),
+                );
+                (None, lower.zip(upper))
+            }
+            Some(_) => (
+                check(errors, "target", parse_value(self.target, "target")),
+                None,
+            ),
+            None => (None, None),
+        };
+        let (direction, start) = (direction?, start?);
+        if errors.iter().count() > before {
+            return None;
+        }
+        match Goal::new(direction, start, target, band) {
+            Ok(goal) => Some((start, goal)),
+            Err((field, message)) => {
+                errors.add(field, message);
+                None
+            }
+        }
+    }
+}
+
 text_enum! {
     /// The closing record's judgement of an outcome.
     pub enum Verdict (error = "Choose a verdict") {

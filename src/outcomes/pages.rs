@@ -19,7 +19,7 @@ use crate::http::page::{
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::required_text;
 use crate::outcomes::model::{
-    Direction, Goal, MetricUnit, OutcomeKind, form_number, parse_value, sentence,
+    Direction, Goal, GoalFields, MetricUnit, OutcomeKind, form_number, sentence,
 };
 use crate::outcomes::parent::{
     OutcomeRow, Parent, leads_to_options, load_parent, outcome_row, outcomes_leading_to,
@@ -111,43 +111,17 @@ impl OutcomeForm {
             "data_source",
             required_text(&self.data_source, "where the numbers come from", 1000),
         );
-        let direction = check(&mut errors, "direction", Direction::parse(&self.direction));
-        let baseline = check(
-            &mut errors,
-            "baseline",
-            parse_value(&self.baseline, "baseline"),
-        );
-        let (target, band) = match direction {
-            Some(Direction::StayWithin) => {
-                let lower = check(
-                    &mut errors,
-                    "band_lower",
-                    parse_value(&self.band_lower, "lower bound"),
-                );
-                let upper = check(
-                    &mut errors,
-                    "band_upper",
-                    parse_value(&self.band_upper, "upper bound"),
-                );
-                (None, lower.zip(upper))
-            }
-            Some(_) => (
-                check(&mut errors, "target", parse_value(&self.target, "target")),
-                None,
-            ),
+        let parsed = GoalFields {
+            direction: &self.direction,
+            start: &self.baseline,
+            target: &self.target,
+            band_lower: &self.band_lower,
+            band_upper: &self.band_upper,
+        }
+        .parse(&mut errors, "baseline", "baseline");
+        let (baseline, goal) = match parsed {
+            Some((baseline, goal)) => (Some(baseline), Some(goal)),
             None => (None, None),
-        };
-        let goal = match (direction, baseline) {
-            (Some(direction), Some(baseline)) if errors.is_empty() => {
-                match Goal::new(direction, baseline, target, band) {
-                    Ok(goal) => Some(goal),
-                    Err((field, message)) => {
-                        errors.add(field, message);
-                        None
-                    }
-                }
-            }
-            _ => None,
         };
         let measure_by = check(
             &mut errors,

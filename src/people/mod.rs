@@ -35,3 +35,30 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             crate::auth::admin::post_reset_link,
         )
 }
+
+/// The active person with `email`, as a record's owner; otherwise the reason on `field` —
+/// inactive, or nobody with that email (`missing` says what to do then).
+pub async fn active_owner(
+    db: &sqlx::PgPool,
+    email: &model::Email,
+    errors: &mut crate::http::page::FormErrors,
+    field: &'static str,
+    missing: &str,
+) -> sqlx::Result<Option<uuid::Uuid>> {
+    let found: Option<(uuid::Uuid, bool)> =
+        sqlx::query_as("SELECT id, active FROM people WHERE lower(email) = lower($1)")
+            .bind(email.as_str())
+            .fetch_optional(db)
+            .await?;
+    Ok(match found {
+        Some((id, true)) => Some(id),
+        Some((_, false)) => {
+            errors.add(field, "This person is inactive: choose an active owner");
+            None
+        }
+        None => {
+            errors.add(field, missing);
+            None
+        }
+    })
+}
