@@ -25,6 +25,8 @@ pub mod home;
 pub mod http;
 /// Initiatives: the largest bodies of work, with epics and outcomes of their own.
 pub mod initiatives;
+/// OKRs: objectives, key results, check-ins, the cascade and its roll-up.
+pub mod okrs;
 /// Org units, memberships and organisation settings.
 pub mod org;
 /// Anticipated outcomes: direction, target or band, progress, proposed verdicts.

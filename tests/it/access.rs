@@ -98,6 +98,19 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/outcomes/{id}", SIGNED_IN),
     ("POST", "/outcomes/{id}", RECORD),
     ("GET", "/outcomes/{id}/edit", RECORD),
+    ("GET", "/okrs", SIGNED_IN),
+    ("GET", "/objectives/new", CONTRIBUTOR),
+    ("POST", "/objectives", CONTRIBUTOR),
+    ("GET", "/objectives/{id}", SIGNED_IN),
+    ("POST", "/objectives/{id}", RECORD),
+    ("GET", "/objectives/{id}/edit", RECORD),
+    ("POST", "/objectives/{id}/status", RECORD),
+    ("GET", "/key-results/new", RECORD),
+    ("POST", "/key-results", CONTRIBUTOR),
+    ("GET", "/key-results/{id}", SIGNED_IN),
+    ("POST", "/key-results/{id}", RECORD),
+    ("GET", "/key-results/{id}/edit", RECORD),
+    ("POST", "/key-results/{id}/check-ins", RECORD),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),
@@ -123,6 +136,8 @@ struct World {
     epic: Uuid,
     outcome: Uuid,
     iteration: Uuid,
+    objective: Uuid,
+    key_result: Uuid,
     people: [Option<Uuid>; 6],
 }
 
@@ -188,6 +203,29 @@ async fn world() -> World {
     .execute(&app.db)
     .await
     .unwrap();
+    // The owner owns the objective and its key result too.
+    let (objective, key_result) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "WITH p AS (INSERT INTO periods (id, name, cadence, starts_on, ends_on)
+                    VALUES (gen_random_uuid(), '2026 Q2', 'quarter', '2026-04-01', '2026-06-30') RETURNING id)
+         INSERT INTO objectives (id, org_unit_id, period_id, owner_id, title) SELECT $1, $2, p.id, $3, 'Faster search' FROM p",
+    )
+    .bind(objective)
+    .bind(team)
+    .bind(owner)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO key_results (id, objective_id, owner_id, title, metric, unit, direction, start_value, target)
+         VALUES ($1, $2, $3, 'p95 under 300 ms', 'p95 latency', 'duration', 'decrease', 800, 300)",
+    )
+    .bind(key_result)
+    .bind(objective)
+    .bind(owner)
+    .execute(&app.db)
+    .await
+    .unwrap();
     let admin = app.admin;
     World {
         app,
@@ -197,6 +235,8 @@ async fn world() -> World {
         epic,
         outcome,
         iteration,
+        objective,
+        key_result,
         people: [
             None,
             Some(viewer),
@@ -212,6 +252,9 @@ fn concrete(path: &str, world: &World) -> String {
     if path == "/outcomes/new" {
         return format!("/outcomes/new?epic={}", world.epic);
     }
+    if path == "/key-results/new" {
+        return format!("/key-results/new?objective={}", world.objective);
+    }
     let id = if path.starts_with("/org/units") {
         world.team
     } else if path.starts_with("/initiatives") {
@@ -222,6 +265,10 @@ fn concrete(path: &str, world: &World) -> String {
         world.outcome
     } else if path.starts_with("/iterations") {
         world.iteration
+    } else if path.starts_with("/objectives") {
+        world.objective
+    } else if path.starts_with("/key-results") {
+        world.key_result
     } else {
         world.owner
     };

@@ -1,0 +1,232 @@
+//! The cascade as pages read it: objectives with everything cascaded beneath them, their
+//! key results with the value each follows, and progress rolled up through it all — in two
+//! statements, however deep the tree.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::okrs::model::{
+    ConfidenceBand, KrNode, ObjectiveStatus, Progress, ProgressSource, check_in_due, percent,
+};
+use crate::outcomes::model::{Direction, Goal, MetricUnit, with_unit};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ObjectiveRow {
+    pub id: Uuid,
+    pub title: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub period_id: Uuid,
+    pub period_name: String,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub owner_active: bool,
+    pub status: String,
+    pub parent_key_result_id: Option<Uuid>,
+}
+
+impl ObjectiveRow {
+    pub fn status_label(&self) -> &str {
+        ObjectiveStatus::label_of(&self.status)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyResultRow {
+    pub id: Uuid,
+    pub objective_id: Uuid,
+    pub title: String,
+    pub metric: String,
+    pub unit: String,
+    pub unit_label: String,
+    pub direction: String,
+    pub start_value: Decimal,
+    pub target: Option<Decimal>,
+    pub band_lower: Option<Decimal>,
+    pub band_upper: Option<Decimal>,
+    pub weight: Decimal,
+    pub progress_source: String,
+    /// The value it follows: its latest check-in's, or the linked outcome's latest
+    /// measurement.
+    pub value: Option<Decimal>,
+    pub confidence: Option<i16>,
+    /// The latest check-in, or the day it was set before any.
+    pub since: NaiveDate,
+    pub check_in_days: i32,
+    pub owner_id: Option<Uuid>,
+    pub owner_name: Option<String>,
+    pub owner_active: bool,
+}
+
+impl KeyResultRow {
+    pub fn goal(&self) -> Option<Goal> {
+        let direction = Direction::parse(&self.direction).ok()?;
+        let band = self.band_lower.zip(self.band_upper);
+        Goal::new(direction, self.start_value, self.target, band).ok()
+    }
+
+    fn metric_unit(&self) -> MetricUnit {
+        MetricUnit::parse(&self.unit).unwrap_or(MetricUnit::Custom)
+    }
+
+    /// "40% → 80%", or "within 95–99.9%".
+    pub fn goal_text(&self) -> String {
+        let unit = self.metric_unit();
+        match self.goal() {
+            Some(Goal::StayWithin { lower, upper }) => format!(
+                "within {}–{}",
+                lower.normalize(),
+                with_unit(upper, unit, &self.unit_label)
+            ),
+            Some(Goal::Increase { target } | Goal::Decrease { target }) => format!(
+                "{} → {}",
+                with_unit(self.start_value, unit, &self.unit_label),
+                with_unit(target, unit, &self.unit_label)
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The current value with its unit, if any is known.
+    pub fn value_text(&self) -> Option<String> {
+        self.value
+            .map(|v| with_unit(v, self.metric_unit(), &self.unit_label))
+    }
+
+    /// Progress from its own source, before any roll-up.
+    pub fn own_progress(&self) -> Option<Decimal> {
+        Some(self.goal()?.progress(self.start_value, self.value?))
+    }
+
+    pub fn rolled_up(&self) -> bool {
+        self.progress_source == ProgressSource::RollUp.as_str()
+    }
+
+    pub fn source_label(&self) -> &str {
+        ProgressSource::label_of(&self.progress_source)
+    }
+
+    pub fn band(&self) -> Option<ConfidenceBand> {
+        self.confidence.map(ConfidenceBand::of)
+    }
+
+    /// A key result followed by check-ins is due one when its cadence has passed.
+    pub fn check_in_due(&self, today: &NaiveDate) -> bool {
+        self.progress_source == ProgressSource::CheckIns.as_str()
+            && check_in_due(self.since, *today, self.check_in_days)
+    }
+
+    fn node(&self) -> KrNode {
+        KrNode {
+            id: self.id,
+            objective_id: self.objective_id,
+            weight: self.weight,
+            rolled_up: self.rolled_up(),
+            own: self.own_progress(),
+        }
+    }
+}
+
+/// Objectives (roots first, then what is cascaded beneath), their key results, progress.
+#[derive(Debug, Default)]
+pub struct Cascade {
+    pub objectives: Vec<ObjectiveRow>,
+    pub key_results: Vec<KeyResultRow>,
+    pub progress: Progress,
+}
+
+impl Cascade {
+    pub fn objective_progress(&self, id: &Uuid) -> Decimal {
+        self.progress.of_objective(id)
+    }
+
+    pub fn objective_percent(&self, id: &Uuid) -> String {
+        percent(self.progress.of_objective(id))
+    }
+
+    pub fn key_result_progress(&self, id: &Uuid) -> Decimal {
+        self.progress.of_key_result(id)
+    }
+
+    pub fn key_result_percent(&self, id: &Uuid) -> String {
+        percent(self.progress.of_key_result(id))
+    }
+
+    pub fn key_results_of(&self, objective: &Uuid) -> impl Iterator<Item = &KeyResultRow> {
+        let objective = *objective;
+        self.key_results
+            .iter()
+            .filter(move |k| k.objective_id == objective)
+    }
+
+    pub fn cascaded_from(&self, key_result: &Uuid) -> impl Iterator<Item = &ObjectiveRow> {
+        let key_result = *key_result;
+        self.objectives
+            .iter()
+            .filter(move |o| o.parent_key_result_id == Some(key_result))
+    }
+}
+
+const OBJECTIVE_COLUMNS: &str = "o.id, o.title, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
+       pe.name AS period_name, o.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active,
+       o.status, o.parent_key_result_id";
+
+/// `roots` and every objective cascaded beneath them, with their key results; two
+/// statements.
+pub async fn load(db: &sqlx::PgPool, roots: &[Uuid]) -> sqlx::Result<Cascade> {
+    let objectives: Vec<ObjectiveRow> = sqlx::query_as(&format!(
+        "WITH RECURSIVE tree (id, depth) AS (
+             SELECT id, 0 FROM objectives WHERE id = ANY($1)
+             UNION
+             SELECT o.id, t.depth + 1 FROM tree t
+               JOIN key_results k ON k.objective_id = t.id
+               JOIN objectives o ON o.parent_key_result_id = k.id
+              WHERE t.depth < 20)
+         SELECT {OBJECTIVE_COLUMNS}
+           FROM (SELECT id, min(depth) AS depth FROM tree GROUP BY id) t
+           JOIN objectives o ON o.id = t.id
+           JOIN org_units u ON u.id = o.org_unit_id
+           JOIN periods pe ON pe.id = o.period_id
+           LEFT JOIN people p ON p.id = o.owner_id
+          ORDER BY t.depth, pe.starts_on, lower(u.name), lower(o.title), o.id"
+    ))
+    .bind(roots)
+    .fetch_all(db)
+    .await?;
+    let ids: Vec<Uuid> = objectives.iter().map(|o| o.id).collect();
+    let key_results: Vec<KeyResultRow> = sqlx::query_as(
+        "SELECT k.id, k.objective_id, k.title, k.metric, k.unit, k.unit_label, k.direction, k.start_value,
+                k.target, k.band_lower, k.band_upper, k.weight, k.progress_source,
+                CASE WHEN k.progress_source = 'outcome'
+                     THEN (SELECT m.value FROM measurements m WHERE m.outcome_id = k.source_outcome_id
+                            ORDER BY m.measured_on DESC, m.created_at DESC LIMIT 1)
+                     ELSE k.current_value END AS value,
+                k.confidence, coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days,
+                k.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active
+           FROM key_results k
+           JOIN objectives o ON o.id = k.objective_id
+           JOIN periods pe ON pe.id = o.period_id
+           LEFT JOIN people p ON p.id = k.owner_id
+          WHERE k.objective_id = ANY($1)
+          ORDER BY k.position, k.created_at, k.id",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?;
+    let progress = Progress::compute(
+        &objectives
+            .iter()
+            .map(|o| (o.id, o.parent_key_result_id))
+            .collect::<Vec<_>>(),
+        &key_results
+            .iter()
+            .map(KeyResultRow::node)
+            .collect::<Vec<_>>(),
+    );
+    Ok(Cascade {
+        objectives,
+        key_results,
+        progress,
+    })
+}

@@ -1,0 +1,799 @@
+//! Key results: how an objective is known to be met. The form (new, edit), the page with
+//! its progress, check-ins, what is cascaded from it and the outcomes that serve it, and
+//! check-ins (value, confidence 0–10, note).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{Change, Entry};
+use crate::auth::guard::{ClientAddr, ensure_may_change};
+use crate::auth::policy::{Me, may_change_record};
+use crate::epics::model::confidence_options;
+use crate::http::page::{
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+};
+use crate::http::{AppError, AppState, Result};
+use crate::okrs::cascade::{self, Cascade, KeyResultRow};
+use crate::okrs::model::ProgressSource;
+use crate::okrs::objectives::{Objective, load_objective};
+use crate::org::model::required_text;
+use crate::outcomes::model::{Direction, Goal, GoalFields, MetricUnit, form_number, parse_value};
+use crate::people::model::Email;
+use crate::periods::model::{human_date, parse_date};
+
+/// The key result form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct KeyResultForm {
+    objective_id: String,
+    title: String,
+    metric: String,
+    unit: String,
+    unit_label: String,
+    direction: String,
+    start_value: String,
+    target: String,
+    band_lower: String,
+    band_upper: String,
+    owner_email: String,
+    weight: String,
+    progress_source: String,
+    version: String,
+}
+
+struct ValidKeyResult {
+    title: String,
+    metric: String,
+    unit: MetricUnit,
+    unit_label: String,
+    start: Decimal,
+    goal: Goal,
+    owner_email: Email,
+    weight: Decimal,
+    source: ProgressSource,
+}
+
+impl ValidKeyResult {
+    fn goal_columns(&self) -> (Option<Decimal>, Option<Decimal>, Option<Decimal>) {
+        match self.goal {
+            Goal::Increase { target } | Goal::Decrease { target } => (Some(target), None, None),
+            Goal::StayWithin { lower, upper } => (None, Some(lower), Some(upper)),
+        }
+    }
+
+    fn to_json(&self, owner: Option<Uuid>) -> serde_json::Value {
+        let (target, lower, upper) = self.goal_columns();
+        json!({ "title": self.title, "metric": self.metric, "unit": self.unit.as_str(), "unit_label": self.unit_label,
+                "direction": self.goal.direction().as_str(), "start_value": self.start, "target": target,
+                "band_lower": lower, "band_upper": upper, "owner_id": owner, "weight": self.weight,
+                "progress_source": self.source.as_str() })
+    }
+}
+
+impl KeyResultForm {
+    fn parse(&self) -> std::result::Result<ValidKeyResult, FormErrors> {
+        let mut errors = FormErrors::default();
+        let title = check(
+            &mut errors,
+            "title",
+            required_text(&self.title, "a title", 200),
+        );
+        let metric = check(
+            &mut errors,
+            "metric",
+            required_text(&self.metric, "the metric", 200),
+        );
+        let unit = check(&mut errors, "unit", MetricUnit::parse(&self.unit));
+        if unit == Some(MetricUnit::Custom) && self.unit_label.trim().is_empty() {
+            errors.add(
+                "unit_label",
+                "Name the unit, for example “learners” or “tickets”",
+            );
+        }
+        let parsed = GoalFields {
+            direction: &self.direction,
+            start: &self.start_value,
+            target: &self.target,
+            band_lower: &self.band_lower,
+            band_upper: &self.band_upper,
+        }
+        .parse(&mut errors, "start_value", "start value");
+        let owner_email = if self.owner_email.trim().is_empty() {
+            errors.add(
+                "owner_email",
+                "Enter the email of the one person accountable for this key result",
+            );
+            None
+        } else {
+            check(&mut errors, "owner_email", Email::parse(&self.owner_email))
+        };
+        let weight = match self.weight.trim() {
+            "" => Some(Decimal::ONE),
+            text => match parse_value(text, "weight") {
+                Ok(w) if w > Decimal::ZERO && w.scale() <= 2 && w < Decimal::from(10_000) => {
+                    Some(w)
+                }
+                Ok(_) => {
+                    errors.add("weight", "The weight is a number above 0, like 1 or 2.5");
+                    None
+                }
+                Err(message) => {
+                    errors.add("weight", message);
+                    None
+                }
+            },
+        };
+        let source = check(
+            &mut errors,
+            "progress_source",
+            ProgressSource::parse(&self.progress_source),
+        );
+        if source == Some(ProgressSource::Outcome) {
+            errors.add(
+                "progress_source",
+                "Following an outcome starts from the outcome: use “Propose as a key result” on it",
+            );
+        }
+        match (title, metric, unit, parsed, owner_email, weight, source) {
+            (
+                Some(title),
+                Some(metric),
+                Some(unit),
+                Some((start, goal)),
+                Some(owner_email),
+                Some(weight),
+                Some(source),
+            ) if errors.is_empty() => Ok(ValidKeyResult {
+                title,
+                metric,
+                unit,
+                unit_label: self.unit_label.trim().chars().take(40).collect(),
+                start,
+                goal,
+                owner_email,
+                weight,
+                source,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "okrs/key_result_form.html")]
+pub struct KeyResultFormPage {
+    layout: Layout,
+    key_result_id: Option<Uuid>,
+    objective: Objective,
+    form: KeyResultForm,
+    errors: FormErrors,
+    changes: Vec<ChangedField>,
+    units: Vec<(String, String)>,
+    directions: Vec<(String, String)>,
+    sources: Vec<(String, String)>,
+}
+
+async fn form_page(
+    state: &AppState,
+    me: &Me,
+    key_result_id: Option<Uuid>,
+    objective: Objective,
+    form: KeyResultForm,
+    errors: FormErrors,
+) -> Result<KeyResultFormPage> {
+    let title = if key_result_id.is_some() {
+        "Edit key result"
+    } else {
+        "New key result"
+    };
+    let _ = state;
+    Ok(KeyResultFormPage {
+        layout: Layout::new(title, Section::Okrs, me),
+        key_result_id,
+        objective,
+        form,
+        errors,
+        changes: Vec::new(),
+        units: MetricUnit::options(),
+        directions: Direction::options(),
+        sources: ProgressSource::options()
+            .into_iter()
+            .filter(|(v, _)| v != ProgressSource::Outcome.as_str())
+            .collect(),
+    })
+}
+
+async fn refused(
+    state: &AppState,
+    me: &Me,
+    key_result_id: Option<Uuid>,
+    objective: Objective,
+    form: KeyResultForm,
+    errors: FormErrors,
+) -> Result<Response> {
+    let page = form_page(state, me, key_result_id, objective, form, errors).await?;
+    Ok((INVALID, page).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewKeyResultQuery {
+    objective: String,
+}
+
+/// The objective a key result is added to, when `me` may change it and its period is open.
+async fn objective_for_change(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    id: &str,
+) -> Result<std::result::Result<Objective, Response>> {
+    let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
+    crate::okrs::objectives::objective_to_change(state, me, client, id).await
+}
+
+/// `GET /key-results/new?objective=`
+pub async fn get_new_key_result(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Query(query): Query<NewKeyResultQuery>,
+) -> Result<Response> {
+    let objective = match objective_for_change(&state, &me, &client, &query.objective).await? {
+        Ok(objective) => objective,
+        Err(back) => return Ok(back),
+    };
+    let form = KeyResultForm {
+        objective_id: objective.id.to_string(),
+        owner_email: objective.owner_email.clone().unwrap_or_default(),
+        direction: Direction::Increase.as_str().into(),
+        unit: MetricUnit::Percent.as_str().into(),
+        weight: "1".into(),
+        progress_source: ProgressSource::CheckIns.as_str().into(),
+        ..KeyResultForm::default()
+    };
+    Ok(
+        form_page(&state, &me, None, objective, form, FormErrors::default())
+            .await?
+            .into_response(),
+    )
+}
+
+/// `POST /key-results`
+pub async fn post_key_result(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<KeyResultForm>,
+) -> Result<Response> {
+    let objective = match objective_for_change(&state, &me, &client, &form.objective_id).await? {
+        Ok(objective) => objective,
+        Err(back) => return Ok(back),
+    };
+    let valid = match form.parse() {
+        Ok(valid) => valid,
+        Err(errors) => return refused(&state, &me, None, objective, form, errors).await,
+    };
+    let mut errors = FormErrors::default();
+    let owner = crate::people::active_owner(
+        &state.db,
+        &valid.owner_email,
+        &mut errors,
+        "owner_email",
+        "Nobody has this email: add the person first",
+    )
+    .await?;
+    if !errors.is_empty() {
+        return refused(&state, &me, None, objective, form, errors).await;
+    }
+    let id = Uuid::new_v4();
+    let (target, lower, upper) = valid.goal_columns();
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "INSERT INTO key_results (id, objective_id, owner_id, title, metric, unit, unit_label, direction, start_value,
+                                  target, band_lower, band_upper, weight, progress_source, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                 (SELECT coalesce(max(position), 0) + 1 FROM key_results WHERE objective_id = $2))",
+    )
+    .bind(id)
+    .bind(objective.id)
+    .bind(owner)
+    .bind(&valid.title)
+    .bind(&valid.metric)
+    .bind(valid.unit.as_str())
+    .bind(&valid.unit_label)
+    .bind(valid.goal.direction().as_str())
+    .bind(valid.start)
+    .bind(target)
+    .bind(lower)
+    .bind(upper)
+    .bind(valid.weight)
+    .bind(valid.source.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Entry::new("key_result_created")
+        .actor(Some(me.id))
+        .entity("key_result", id)
+        .after(valid.to_json(owner))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/objectives/{}", objective.id),
+        "Key result added",
+    ))
+}
+
+/// A key result as its page and edit form read it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyResult {
+    pub id: Uuid,
+    pub objective_id: Uuid,
+    pub owner_email: Option<String>,
+    pub metric: String,
+    pub unit: String,
+    pub unit_label: String,
+    pub direction: String,
+    pub title: String,
+    pub start_value: Decimal,
+    pub target: Option<Decimal>,
+    pub band_lower: Option<Decimal>,
+    pub band_upper: Option<Decimal>,
+    pub weight: Decimal,
+    pub progress_source: String,
+    pub version: i32,
+}
+
+async fn load_key_result(db: &sqlx::PgPool, id: Uuid) -> Result<KeyResult> {
+    sqlx::query_as(
+        "SELECT k.id, k.objective_id, p.email AS owner_email, k.metric, k.unit, k.unit_label, k.direction, k.title,
+                k.start_value, k.target, k.band_lower, k.band_upper, k.weight, k.progress_source, k.version
+           FROM key_results k LEFT JOIN people p ON p.id = k.owner_id WHERE k.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+impl From<&KeyResult> for KeyResultForm {
+    fn from(k: &KeyResult) -> KeyResultForm {
+        KeyResultForm {
+            objective_id: k.objective_id.to_string(),
+            title: k.title.clone(),
+            metric: k.metric.clone(),
+            unit: k.unit.clone(),
+            unit_label: k.unit_label.clone(),
+            direction: k.direction.clone(),
+            start_value: form_number(Some(k.start_value)),
+            target: form_number(k.target),
+            band_lower: form_number(k.band_lower),
+            band_upper: form_number(k.band_upper),
+            owner_email: k.owner_email.clone().unwrap_or_default(),
+            weight: form_number(Some(k.weight)),
+            progress_source: k.progress_source.clone(),
+            version: k.version.to_string(),
+        }
+    }
+}
+
+/// The key result and its objective, when `me` may change them: the objective's unit's
+/// members (or above), the key result's owner, admins; never in a closed period.
+async fn key_result_to_change(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    id: Uuid,
+) -> Result<std::result::Result<(KeyResult, Objective), Response>> {
+    let key_result = load_key_result(&state.db, id).await?;
+    let objective = load_objective(&state.db, key_result.objective_id).await?;
+    let owner: Option<Uuid> = sqlx::query_scalar("SELECT owner_id FROM key_results WHERE id = $1")
+        .bind(id)
+        .fetch_one(&state.db)
+        .await?;
+    ensure_may_change(
+        state,
+        me,
+        client,
+        objective.unit_id,
+        owner,
+        "key_result",
+        id,
+    )
+    .await?;
+    if objective.period_closed {
+        return Ok(Err(page::see_other(
+            &format!("/key-results/{id}"),
+            "This key result's period is closed: it is read-only until an administrator reopens it",
+        )));
+    }
+    Ok(Ok((key_result, objective)))
+}
+
+/// `GET /key-results/{id}/edit`
+pub async fn get_edit_key_result(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+) -> Result<Response> {
+    let (key_result, objective) = match key_result_to_change(&state, &me, &client, id).await? {
+        Ok(found) => found,
+        Err(back) => return Ok(back),
+    };
+    let form = KeyResultForm::from(&key_result);
+    Ok(form_page(
+        &state,
+        &me,
+        Some(id),
+        objective,
+        form,
+        FormErrors::default(),
+    )
+    .await?
+    .into_response())
+}
+
+/// `POST /key-results/{id}`
+pub async fn post_key_result_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<KeyResultForm>,
+) -> Result<Response> {
+    let (key_result, objective) = match key_result_to_change(&state, &me, &client, id).await? {
+        Ok(found) => found,
+        Err(back) => return Ok(back),
+    };
+    // A key result following an outcome keeps that source; the form does not offer it.
+    let mut form = form;
+    if key_result.progress_source == ProgressSource::Outcome.as_str() {
+        form.progress_source = ProgressSource::CheckIns.as_str().into();
+    }
+    let valid = match form.parse() {
+        Ok(mut valid) => {
+            if key_result.progress_source == ProgressSource::Outcome.as_str() {
+                valid.source = ProgressSource::Outcome;
+            }
+            valid
+        }
+        Err(errors) => return refused(&state, &me, Some(id), objective, form, errors).await,
+    };
+    let mut errors = FormErrors::default();
+    let owner = crate::people::active_owner(
+        &state.db,
+        &valid.owner_email,
+        &mut errors,
+        "owner_email",
+        "Nobody has this email: add the person first",
+    )
+    .await?;
+    if !errors.is_empty() {
+        return refused(&state, &me, Some(id), objective, form, errors).await;
+    }
+    let before = {
+        let old = KeyResultForm::from(&key_result);
+        json!({ "title": old.title, "metric": old.metric, "start_value": key_result.start_value,
+                "target": key_result.target, "direction": key_result.direction, "weight": key_result.weight,
+                "progress_source": key_result.progress_source })
+    };
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let (target, lower, upper) = valid.goal_columns();
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE key_results SET owner_id = $3, title = $4, metric = $5, unit = $6, unit_label = $7, direction = $8,
+                start_value = $9, target = $10, band_lower = $11, band_upper = $12, weight = $13, progress_source = $14,
+                version = version + 1, updated_at = now()
+          WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(owner)
+    .bind(&valid.title)
+    .bind(&valid.metric)
+    .bind(valid.unit.as_str())
+    .bind(&valid.unit_label)
+    .bind(valid.goal.direction().as_str())
+    .bind(valid.start)
+    .bind(target)
+    .bind(lower)
+    .bind(upper)
+    .bind(valid.weight)
+    .bind(valid.source.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        drop(tx);
+        let current = load_key_result(&state.db, id).await?;
+        let stored = KeyResultForm::from(&current);
+        let changes = page::changed_fields(&[
+            ("Title", stored.title.clone(), form.title.trim().to_string()),
+            (
+                "Start",
+                stored.start_value.clone(),
+                form.start_value.trim().to_string(),
+            ),
+            (
+                "Target",
+                stored.target.clone(),
+                form.target.trim().to_string(),
+            ),
+            (
+                "Owner",
+                stored.owner_email.clone(),
+                form.owner_email.trim().to_string(),
+            ),
+        ]);
+        let form = KeyResultForm {
+            version: current.version.to_string(),
+            ..form
+        };
+        let mut page = form_page(
+            &state,
+            &me,
+            Some(id),
+            objective,
+            form,
+            FormErrors::default(),
+        )
+        .await?;
+        page.changes = changes;
+        return Ok((CONFLICT, page).into_response());
+    }
+    Entry::new("key_result_updated")
+        .actor(Some(me.id))
+        .entity("key_result", id)
+        .before(before)
+        .after(valid.to_json(owner))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/key-results/{id}"),
+        "Key result saved",
+    ))
+}
+
+/// One check-in as the key result's page lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CheckInRow {
+    pub value: Decimal,
+    pub confidence: i16,
+    pub note: String,
+    pub author_name: Option<String>,
+    pub checked_on: NaiveDate,
+}
+
+impl CheckInRow {
+    pub fn day(&self) -> String {
+        human_date(self.checked_on)
+    }
+
+    pub fn band(&self) -> crate::okrs::model::ConfidenceBand {
+        crate::okrs::model::ConfidenceBand::of(self.confidence)
+    }
+}
+
+/// An outcome serving the key result.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ServingOutcome {
+    pub id: Uuid,
+    pub statement: String,
+    pub epic_id: Option<Uuid>,
+    pub parent_title: String,
+    pub epic_status: Option<String>,
+}
+
+/// The check-in form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CheckInForm {
+    value: String,
+    confidence: String,
+    note: String,
+    checked_on: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "okrs/key_result.html")]
+pub struct KeyResultPage {
+    layout: Layout,
+    objective: Objective,
+    cascade: Cascade,
+    key_result_id: Uuid,
+    check_ins: Vec<CheckInRow>,
+    outcomes: Vec<ServingOutcome>,
+    history: Vec<Change>,
+    may_change: bool,
+    today: NaiveDate,
+    check_in: CheckInForm,
+    errors: FormErrors,
+    confidences: Vec<(String, String)>,
+}
+
+impl KeyResultPage {
+    fn key_result(&self) -> Option<&KeyResultRow> {
+        self.cascade
+            .key_results
+            .iter()
+            .find(|k| k.id == self.key_result_id)
+    }
+
+    fn takes_check_ins(&self) -> bool {
+        self.key_result()
+            .is_some_and(|k| k.progress_source == ProgressSource::CheckIns.as_str())
+    }
+}
+
+async fn key_result_page(
+    state: &AppState,
+    me: &Me,
+    id: Uuid,
+    check_in: Option<CheckInForm>,
+    errors: FormErrors,
+    flash: Flash,
+) -> Result<KeyResultPage> {
+    let objective_id: Uuid =
+        sqlx::query_scalar("SELECT objective_id FROM key_results WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let objective = load_objective(&state.db, objective_id).await?;
+    let cascade = cascade::load(&state.db, &[objective_id]).await?;
+    let check_ins = sqlx::query_as(
+        "SELECT c.value, c.confidence, c.note, p.name AS author_name, c.checked_on
+           FROM check_ins c LEFT JOIN people p ON p.id = c.author_id
+          WHERE c.key_result_id = $1 ORDER BY c.checked_on DESC, c.created_at DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
+    let outcomes = sqlx::query_as(
+        "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title, e.status AS epic_status
+           FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
+           LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
+          WHERE l.key_result_id = $1 ORDER BY lower(coalesce(e.title, i.title)), o.id",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
+    let history = crate::audit::history(&state.db, "key_result", id).await?;
+    let owner = cascade
+        .key_results
+        .iter()
+        .find(|k| k.id == id)
+        .and_then(|k| k.owner_id);
+    let may_change = !objective.period_closed
+        && may_change_record(&state.db, me, objective.unit_id, owner).await?;
+    let today = crate::org::settings::today(state).await?;
+    let check_in = check_in.unwrap_or_else(|| CheckInForm {
+        checked_on: today.to_string(),
+        ..CheckInForm::default()
+    });
+    let title = cascade
+        .key_results
+        .iter()
+        .find(|k| k.id == id)
+        .map(|k| k.title.clone())
+        .unwrap_or_default();
+    let layout = Layout::new(format!("Key result · {title}"), Section::Okrs, me).with_flash(flash);
+    Ok(KeyResultPage {
+        layout,
+        objective,
+        cascade,
+        key_result_id: id,
+        check_ins,
+        outcomes,
+        history,
+        may_change,
+        today,
+        check_in,
+        errors,
+        confidences: confidence_options(),
+    })
+}
+
+/// `GET /key-results/{id}`
+pub async fn get_key_result(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    flash: Flash,
+) -> Result<KeyResultPage> {
+    key_result_page(&state, &me, id, None, FormErrors::default(), flash).await
+}
+
+/// `POST /key-results/{id}/check-ins`: the key result's current value and confidence
+/// become those of its latest check-in (by day), in the same transaction.
+pub async fn post_check_in(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<CheckInForm>,
+) -> Result<Response> {
+    let (key_result, _) = match key_result_to_change(&state, &me, &client, id).await? {
+        Ok(found) => found,
+        Err(back) => return Ok(back),
+    };
+    let today = crate::org::settings::today(&state).await?;
+    let mut errors = FormErrors::default();
+    if key_result.progress_source != ProgressSource::CheckIns.as_str() {
+        errors.add(
+            "value",
+            "This key result follows another source: its value is not checked in by hand",
+        );
+    }
+    let value = check(&mut errors, "value", parse_value(&form.value, "value"));
+    let confidence = match form.confidence.trim().parse::<i16>() {
+        Ok(c) if (0..=10).contains(&c) => Some(c),
+        _ => {
+            errors.add("confidence", "Choose a confidence from 0 to 10");
+            None
+        }
+    };
+    let checked_on = check(
+        &mut errors,
+        "checked_on",
+        parse_date(&form.checked_on, "day of the check-in"),
+    );
+    if checked_on.is_some_and(|d| d > today) {
+        errors.add("checked_on", "A check-in cannot be in the future");
+    }
+    let note = form.note.trim().to_string();
+    if note.chars().count() > 2_000 {
+        errors.add("note", "The note must be 2000 characters or fewer");
+    }
+    let (Some(value), Some(confidence), Some(checked_on), true) =
+        (value, confidence, checked_on, errors.is_empty())
+    else {
+        let page = key_result_page(&state, &me, id, Some(form), errors, Flash::default()).await?;
+        return Ok((INVALID, page).into_response());
+    };
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "INSERT INTO check_ins (id, key_result_id, value, confidence, note, author_id, checked_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(id)
+    .bind(value)
+    .bind(confidence)
+    .bind(&note)
+    .bind(me.id)
+    .bind(checked_on)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE key_results k SET current_value = c.value, confidence = c.confidence, last_check_in_on = c.checked_on
+           FROM (SELECT value, confidence, checked_on FROM check_ins WHERE key_result_id = $1
+                  ORDER BY checked_on DESC, created_at DESC LIMIT 1) c
+          WHERE k.id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Entry::new("key_result_checked_in")
+        .actor(Some(me.id))
+        .entity("key_result", id)
+        .after(json!({ "value": value, "confidence": confidence, "checked_on": checked_on, "note": note }))
+        .client(&client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/key-results/{id}"),
+        "Check-in recorded",
+    ))
+}

@@ -1,0 +1,79 @@
+//! Cascading OKRs: objectives of a unit for a period, derived from a parent key result;
+//! key results with their progress source; check-ins; progress rolled up the tree.
+
+pub mod cascade;
+pub mod key_results;
+pub mod model;
+pub mod objectives;
+pub mod tree;
+
+use crate::auth::policy::Access;
+use crate::http::AppState;
+use crate::http::sitemap::Sitemap;
+
+/// Everyone reads; members change the OKRs of their units and those they own (checked per
+/// record), admins everything.
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/okrs", Access::SignedIn, tree::get_okrs)
+        .get(
+            "/objectives/new",
+            Access::Contributor,
+            objectives::get_new_objective,
+        )
+        .post(
+            "/objectives",
+            Access::Contributor,
+            objectives::post_objective,
+        )
+        .get(
+            "/objectives/{id}",
+            Access::SignedIn,
+            objectives::get_objective,
+        )
+        .post(
+            "/objectives/{id}",
+            Access::Contributor,
+            objectives::post_objective_update,
+        )
+        .get(
+            "/objectives/{id}/edit",
+            Access::Contributor,
+            objectives::get_edit_objective,
+        )
+        .post(
+            "/objectives/{id}/status",
+            Access::Contributor,
+            objectives::post_objective_status,
+        )
+        .get(
+            "/key-results/new",
+            Access::Contributor,
+            key_results::get_new_key_result,
+        )
+        .post(
+            "/key-results",
+            Access::Contributor,
+            key_results::post_key_result,
+        )
+        .get(
+            "/key-results/{id}",
+            Access::SignedIn,
+            key_results::get_key_result,
+        )
+        .post(
+            "/key-results/{id}",
+            Access::Contributor,
+            key_results::post_key_result_update,
+        )
+        .get(
+            "/key-results/{id}/edit",
+            Access::Contributor,
+            key_results::get_edit_key_result,
+        )
+        .post(
+            "/key-results/{id}/check-ins",
+            Access::Contributor,
+            key_results::post_check_in,
+        )
+}

@@ -1,0 +1,161 @@
+//! `/okrs?unit=&period=`: the alignment tree — objectives of a unit and everything beneath
+//! it for a period (an annual period with the quarterly objectives inside it), their key
+//! results, and the objectives cascaded from each, with progress rolled up. Two statements
+//! to find the objectives, two more for the cascade.
+
+use std::collections::HashSet;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::policy::Me;
+use crate::http::page::{Flash, Layout, Section};
+use crate::http::{AppError, AppState, Result};
+use crate::okrs::cascade::{self, Cascade, KeyResultRow, ObjectiveRow};
+use crate::periods::Period;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TreeQuery {
+    unit: String,
+    period: String,
+}
+
+/// One line of the tree as the template writes it: an objective opens (with its key
+/// results' list), a key result opens (with its cascade's list), or one of them closes.
+#[derive(Debug)]
+pub struct TreeLine {
+    pub objective: Option<ObjectiveRow>,
+    pub key_result: Option<KeyResultRow>,
+    /// "objective" or "key_result" when this line closes one.
+    pub closes: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "okrs/tree.html")]
+pub struct TreePage {
+    layout: Layout,
+    period: Option<Period>,
+    periods: Vec<(String, String)>,
+    units: Vec<(String, String)>,
+    unit: String,
+    cascade: Cascade,
+    lines: Vec<TreeLine>,
+    today: NaiveDate,
+}
+
+/// `GET /okrs?unit=&period=`
+pub async fn get_okrs(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<TreeQuery>,
+    flash: Flash,
+) -> Result<TreePage> {
+    let today = crate::org::settings::today(&state).await?;
+    let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
+        Ok(id) => Some(
+            sqlx::query_as(
+                "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or(AppError::NotFound)?,
+        ),
+        // The longest period containing today: a year shows its quarters' cascades.
+        Err(_) => sqlx::query_as(
+            "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
+               FROM periods WHERE starts_on <= $1 AND ends_on >= $1
+              ORDER BY ends_on - starts_on DESC, starts_on LIMIT 1",
+        )
+        .bind(today)
+        .fetch_optional(&state.db)
+        .await?,
+    };
+    let unit = Uuid::parse_str(query.unit.trim()).ok();
+    let roots: Vec<Uuid> = match &period {
+        Some(p) => {
+            sqlx::query_scalar(
+                "SELECT o.id FROM objectives o JOIN periods pe ON pe.id = o.period_id
+                  WHERE pe.starts_on >= $1 AND pe.ends_on <= $2
+                    AND ($3::uuid IS NULL OR o.org_unit_id IN
+                         (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))
+                  LIMIT 5000",
+            )
+            .bind(p.starts_on)
+            .bind(p.ends_on)
+            .bind(unit)
+            .fetch_all(&state.db)
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let cascade = cascade::load(&state.db, &roots).await?;
+    let lines = lines(&cascade);
+    let periods = crate::periods::options(&state.db).await?;
+    let units = crate::org::unit_options(&state.db, false).await?;
+    let layout = Layout::new("OKRs", Section::Okrs, &me).with_flash(flash);
+    Ok(TreePage {
+        layout,
+        period,
+        periods,
+        units,
+        unit: unit.map(|u| u.to_string()).unwrap_or_default(),
+        cascade,
+        lines,
+        today,
+    })
+}
+
+/// The tree in reading order: each objective whose parent is not shown starts a branch.
+fn lines(cascade: &Cascade) -> Vec<TreeLine> {
+    let shown: HashSet<Uuid> = cascade.key_results.iter().map(|k| k.id).collect();
+    let mut out = Vec::new();
+    let mut visited = HashSet::new();
+    for o in &cascade.objectives {
+        if o.parent_key_result_id.is_none_or(|k| !shown.contains(&k)) {
+            branch(cascade, o, &mut visited, &mut out);
+        }
+    }
+    out
+}
+
+fn branch(
+    cascade: &Cascade,
+    o: &ObjectiveRow,
+    visited: &mut HashSet<Uuid>,
+    out: &mut Vec<TreeLine>,
+) {
+    if !visited.insert(o.id) {
+        return;
+    }
+    out.push(TreeLine {
+        objective: Some(o.clone()),
+        key_result: None,
+        closes: "",
+    });
+    for k in cascade.key_results_of(&o.id) {
+        out.push(TreeLine {
+            objective: None,
+            key_result: Some(k.clone()),
+            closes: "",
+        });
+        for child in cascade.cascaded_from(&k.id) {
+            branch(cascade, child, visited, out);
+        }
+        out.push(TreeLine {
+            objective: None,
+            key_result: None,
+            closes: "key_result",
+        });
+    }
+    out.push(TreeLine {
+        objective: None,
+        key_result: None,
+        closes: "objective",
+    });
+}
