@@ -14,6 +14,7 @@ mod epics;
 mod epics_schema;
 mod health;
 mod initiatives;
+mod okrs;
 mod org_units;
 mod pages;
 mod people;

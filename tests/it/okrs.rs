@@ -1,0 +1,530 @@
+//! Cascading OKRs: objectives and key results through the pages, the cascade rules,
+//! progress for every direction rolled up three levels, check-ins and their cadence, and
+//! closed periods.
+
+use axum::http::StatusCode;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::common::{Page, TestApp};
+
+struct Org {
+    company: Uuid,
+    division: Uuid,
+    team: Uuid,
+    other_division: Uuid,
+    year: Uuid,
+    q2: Uuid,
+    q3: Uuid,
+}
+
+/// Company → Learner Experience → Onboarding, plus Platform; 2026, its Q2 (holding the
+/// test clock's 1 Jun 2026) and Q3.
+async fn org(app: &TestApp) -> Org {
+    let company = app.create_unit("Northwind", "company", None).await;
+    let division = app
+        .create_unit("Learner Experience", "division", Some(company))
+        .await;
+    let team = app.create_unit("Onboarding", "team", Some(division)).await;
+    let other_division = app.create_unit("Platform", "division", Some(company)).await;
+    let mut ids = Vec::new();
+    for (name, cadence, start, end) in [
+        ("2026", "year", "2026-01-01", "2026-12-31"),
+        ("2026 Q2", "quarter", "2026-04-01", "2026-06-30"),
+        ("2026 Q3", "quarter", "2026-07-01", "2026-09-30"),
+    ] {
+        let id = Uuid::new_v4();
+        sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4::date, $5::date)")
+            .bind(id)
+            .bind(name)
+            .bind(cadence)
+            .bind(start)
+            .bind(end)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    Org {
+        company,
+        division,
+        team,
+        other_division,
+        year: ids[0],
+        q2: ids[1],
+        q3: ids[2],
+    }
+}
+
+async fn objective(
+    app: &TestApp,
+    title: &str,
+    unit: Uuid,
+    period: Uuid,
+    parent: Option<Uuid>,
+) -> Page {
+    let (unit, period) = (unit.to_string(), period.to_string());
+    let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+    app.post(
+        "/objectives",
+        &[
+            ("title", title),
+            ("unit_id", &unit),
+            ("period_id", &period),
+            ("owner_email", crate::common::ADMIN_EMAIL),
+            ("parent_key_result_id", &parent),
+        ],
+    )
+    .await
+}
+
+fn id_in(page: &Page, prefix: &str) -> Uuid {
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+    page.location().trim_start_matches(prefix).parse().unwrap()
+}
+
+/// Adds a key result through the form; returns its id.
+async fn key_result(
+    app: &TestApp,
+    objective: Uuid,
+    title: &str,
+    goal: [&str; 3],
+    source: &str,
+    weight: &str,
+) -> Uuid {
+    let objective_id = objective.to_string();
+    let [direction, start, target] = goal;
+    let (target, lower, upper) = match target.split_once('-') {
+        Some((lower, upper)) if direction == "stay_within" => ("", lower, upper),
+        _ => (target, "", ""),
+    };
+    let added = app
+        .post(
+            "/key-results",
+            &[
+                ("objective_id", &objective_id),
+                ("title", title),
+                ("metric", title),
+                ("unit", "percent"),
+                ("direction", direction),
+                ("start_value", start),
+                ("target", target),
+                ("band_lower", lower),
+                ("band_upper", upper),
+                ("owner_email", crate::common::ADMIN_EMAIL),
+                ("weight", weight),
+                ("progress_source", source),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    sqlx::query_scalar("SELECT id FROM key_results WHERE title = $1")
+        .bind(title)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn check_in(
+    app: &TestApp,
+    key_result: Uuid,
+    value: &str,
+    confidence: &str,
+    day: &str,
+) -> Page {
+    app.post(
+        &format!("/key-results/{key_result}/check-ins"),
+        &[
+            ("value", value),
+            ("confidence", confidence),
+            ("checked_on", day),
+            ("note", "weekly check-in"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn progress_follows_each_direction_clamped_and_the_objective_takes_the_weighted_mean() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let created = objective(
+        &app,
+        "Improve onboarding for new learners",
+        o.team,
+        o.q2,
+        None,
+    )
+    .await;
+    let objective = id_in(&created, "/objectives/");
+    let up = key_result(
+        &app,
+        objective,
+        "Completion within 7 days",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    let down = key_result(
+        &app,
+        objective,
+        "Support tickets per 100 learners",
+        ["decrease", "20", "10"],
+        "check_ins",
+        "2",
+    )
+    .await;
+    let band = key_result(
+        &app,
+        objective,
+        "Availability",
+        ["stay_within", "99.5", "99.5-100"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    // 60 of 40 → 80: 50%. 4 of 20 → 10: beyond the target, clamped to 100%. 99 is outside
+    // the band: 0%.
+    for (kr, value) in [(up, "60"), (down, "4"), (band, "99")] {
+        let page = check_in(&app, kr, value, "6", "2026-05-31").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+    }
+    let shown = app.get(&format!("/objectives/{objective}")).await.text();
+    assert!(
+        shown.contains("Completion within 7 days 40% → 80% · now 60%"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Support tickets per 100 learners 20% → 10% · now 4%"),
+        "{shown}"
+    );
+    assert!(shown.contains("Availability within 99.5–100%"), "{shown}");
+    // (0.5 × 1 + 1 × 2 + 0 × 1) ÷ 4 = 62.5%, shown as 62% (halves round to even).
+    let stored: Vec<(Option<Decimal>, Option<i16>)> =
+        sqlx::query_as("SELECT current_value, confidence FROM key_results ORDER BY position")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(stored[0], (Some(60.into()), Some(6)));
+    let progress = &shown[shown.find("Progress").unwrap()..];
+    assert!(progress.starts_with("Progress 62%"), "{progress}");
+    assert!(shown.contains("At risk (6/10)"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_rolled_up_key_result_takes_the_progress_of_objectives_cascaded_three_levels_down() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let company = id_in(
+        &objective(&app, "Expand access to learning", o.company, o.year, None).await,
+        "/objectives/",
+    );
+    let company_kr = key_result(
+        &app,
+        company,
+        "Active learners",
+        ["increase", "100", "200"],
+        "roll_up",
+        "1",
+    )
+    .await;
+    let division = id_in(
+        &objective(
+            &app,
+            "Expand access to dual enrollment",
+            o.division,
+            o.q2,
+            Some(company_kr),
+        )
+        .await,
+        "/objectives/",
+    );
+    let division_kr = key_result(
+        &app,
+        division,
+        "Dual-enrolled learners",
+        ["increase", "0", "100"],
+        "roll_up",
+        "1",
+    )
+    .await;
+    let team = id_in(
+        &objective(
+            &app,
+            "Improve onboarding for new learners",
+            o.team,
+            o.q2,
+            Some(division_kr),
+        )
+        .await,
+        "/objectives/",
+    );
+    let team_kr = key_result(
+        &app,
+        team,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    assert_eq!(
+        check_in(&app, team_kr, "76", "8", "2026-06-01")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    // 76 of 40 → 80 = 90%, rolled up unchanged through both levels.
+    let tree = app.get(&format!("/okrs?period={}", o.year)).await;
+    let text = tree.text();
+    let company_at = text
+        .find("Expand access to learning")
+        .expect("the company objective");
+    let team_at = text
+        .find("Improve onboarding for new learners")
+        .expect("the team objective");
+    assert!(company_at < team_at, "{text}");
+    assert!(
+        text.contains("Expand access to learning Northwind · 2026 · Test Admin 90%"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Dual-enrolled learners 0% → 100% · Test Admin 90% 90% Rolled up"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Onboarding completion 40% → 80% · now 76% · Test Admin 90% 90% On track (8/10)"
+        ),
+        "{text}"
+    );
+    // The same in two statements for the objectives and two for the cascade, however deep.
+    let statements = tree.statements();
+    let deeper = id_in(
+        &objective(&app, "Guided first lessons", o.team, o.q2, Some(team_kr)).await,
+        "/objectives/",
+    );
+    key_result(
+        &app,
+        deeper,
+        "First lesson on day one",
+        ["increase", "30", "60"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/okrs?period={}", o.year))
+            .await
+            .statements(),
+        statements
+    );
+}
+
+#[tokio::test]
+async fn the_cascade_keeps_to_the_parents_unit_and_period_and_cannot_loop() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let division = id_in(
+        &objective(
+            &app,
+            "Expand access to dual enrollment",
+            o.division,
+            o.q2,
+            None,
+        )
+        .await,
+        "/objectives/",
+    );
+    let kr = key_result(
+        &app,
+        division,
+        "Dual-enrolled learners",
+        ["increase", "0", "100"],
+        "roll_up",
+        "1",
+    )
+    .await;
+
+    let elsewhere = objective(&app, "Faster search", o.other_division, o.q2, Some(kr)).await;
+    assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(elsewhere.text().contains(
+        "A cascaded objective belongs to the parent key result's unit or a unit beneath it"
+    ));
+    let later = objective(&app, "Improve onboarding", o.team, o.q3, Some(kr)).await;
+    assert_eq!(later.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        later
+            .text()
+            .contains("A cascaded objective's period must be the parent's period or one inside it")
+    );
+    assert!(
+        later.body.contains("value=\"Improve onboarding\""),
+        "the typing is kept"
+    );
+
+    let team = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, Some(kr)).await,
+        "/objectives/",
+    );
+    let team_kr = key_result(
+        &app,
+        team,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    // The division objective cannot be cascaded from its own team's key result.
+    let version: i32 = sqlx::query_scalar("SELECT version FROM objectives WHERE id = $1")
+        .bind(division)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let looped = app
+        .post(
+            &format!("/objectives/{division}"),
+            &[
+                ("title", "Expand access to dual enrollment"),
+                ("unit_id", &o.team.to_string()),
+                ("period_id", &o.q2.to_string()),
+                ("owner_email", crate::common::ADMIN_EMAIL),
+                ("parent_key_result_id", &team_kr.to_string()),
+                ("version", &version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(looped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        looped.text().contains("the cascade cannot loop"),
+        "{}",
+        looped.text()
+    );
+    let parent: Option<Uuid> =
+        sqlx::query_scalar("SELECT parent_key_result_id FROM objectives WHERE id = $1")
+            .bind(division)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(parent, None);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'objective_created'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+}
+
+#[tokio::test]
+async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_are_refused_and_kept()
+ {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let objective_id = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    let kr = key_result(
+        &app,
+        objective_id,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    sqlx::query("UPDATE key_results SET created_at = '2026-05-20 09:00Z' WHERE id = $1")
+        .bind(kr)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        app.get(&format!("/objectives/{objective_id}"))
+            .await
+            .text()
+            .contains("Check-in due")
+    );
+
+    let future = check_in(&app, kr, "55", "7", "2026-06-02").await;
+    assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(future.text().contains("A check-in cannot be in the future"));
+    assert!(future.body.contains("value=\"55\""), "the value is kept");
+    let bad = check_in(&app, kr, "lots", "11", "2026-06-01").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = bad.text();
+    assert!(
+        text.contains("The value must be a number")
+            && text.contains("Choose a confidence from 0 to 10"),
+        "{text}"
+    );
+
+    // A back-dated check-in does not replace a later one as the current value.
+    assert_eq!(
+        check_in(&app, kr, "55", "7", "2026-05-30").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        check_in(&app, kr, "50", "5", "2026-05-25").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let current: (Option<Decimal>, Option<i16>) =
+        sqlx::query_as("SELECT current_value, confidence FROM key_results WHERE id = $1")
+            .bind(kr)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(current, (Some(55.into()), Some(7)));
+    let page = app.get(&format!("/key-results/{kr}")).await.text();
+    assert!(!page.contains("Check-in due"), "{page}");
+    assert!(
+        page.contains("30 May 2026 55 On track (7/10) weekly check-in"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_period_is_read_only() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let objective_id = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    let kr = key_result(
+        &app,
+        objective_id,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    sqlx::query("UPDATE periods SET closed_at = now() WHERE id = $1")
+        .bind(o.q2)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let refused = check_in(&app, kr, "60", "7", "2026-06-01").await;
+    let shown = app.follow(&refused).await.text();
+    assert!(shown.contains("period is closed"), "{shown}");
+    let check_ins: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(check_ins, 0);
+    let new = objective(&app, "Another", o.team, o.q2, None).await;
+    assert_eq!(new.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        new.text()
+            .contains("That period is closed: its OKRs are read-only")
+    );
+    assert!(
+        !app.get(&format!("/objectives/{objective_id}"))
+            .await
+            .text()
+            .contains("Add a key result")
+    );
+}
