@@ -85,6 +85,35 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     .fetch_one(&app.db)
     .await
     .unwrap();
+    let (objective, key_result) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO objectives (id, org_unit_id, period_id, owner_id, title)
+         SELECT $1, $2, (SELECT id FROM periods ORDER BY starts_on DESC LIMIT 1 OFFSET 2), $3, 'Searches succeed on mobile'",
+    )
+    .bind(objective)
+    .bind(team)
+    .bind(person)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO key_results (id, objective_id, owner_id, title, metric, unit, direction, start_value, target, current_value, confidence)
+         VALUES ($1, $2, $3, 'Mobile search success 80%', 'Search success on mobile', 'percent', 'increase', 62, 80, 70, 5)",
+    )
+    .bind(key_result)
+    .bind(objective)
+    .bind(person)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (past, current): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT (SELECT id FROM iterations WHERE org_unit_id = $1 AND review IS NOT NULL ORDER BY starts_on LIMIT 1),
+                (SELECT id FROM iterations WHERE org_unit_id = $1 AND review IS NULL ORDER BY starts_on LIMIT 1)",
+    )
+    .bind(team)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let base = app.serve().await;
     let Some(browser) = Browser::start(&base).await else {
         return;
@@ -94,6 +123,18 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         .await;
 
     for path in [
+        "/okrs".to_string(),
+        "/objectives/new".into(),
+        format!("/objectives/new?key_result={key_result}"),
+        format!("/objectives/{objective}"),
+        format!("/objectives/{objective}/edit"),
+        format!("/key-results/new?objective={objective}"),
+        format!("/key-results/{key_result}"),
+        format!("/key-results/{key_result}/edit"),
+        format!("/org/units/{team}/iterations/new"),
+        format!("/iterations/{past}"),
+        format!("/iterations/{current}"),
+        format!("/iterations/{current}/edit"),
         "/initiatives".to_string(),
         "/initiatives/new".into(),
         format!("/initiatives/{initiative}"),
@@ -129,6 +170,34 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     }
 
     // Refused forms: the error summary and inline messages must be accessible too.
+    browser.visit(&format!("/key-results/{key_result}")).await;
+    browser.press("Record check-in").await;
+    assert!(browser.text().await.contains("Enter the value"));
+    browser
+        .visit(&format!("/key-results/new?objective={objective}"))
+        .await;
+    browser.press("Add key result").await;
+    assert!(browser.text().await.contains("Enter a title"));
+    browser.visit(&format!("/org/units/{team}/backlog")).await;
+    browser
+        .fill("Capacity of this unit in team-weeks", "-1")
+        .await;
+    browser.press("Save capacity").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("The capacity cannot be negative")
+    );
+    browser.visit(&format!("/iterations/{past}")).await;
+    browser.fill("Note", "").await;
+    browser.press("Save review").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Say in a sentence or two why")
+    );
     browser.visit("/people/new").await;
     browser.fill("Email", "not-an-email").await;
     browser.press("Add person").await;
