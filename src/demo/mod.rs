@@ -14,6 +14,7 @@ use crate::periods::model::quarter_of;
 
 mod epics;
 mod initiatives;
+mod okrs;
 mod planning;
 
 /// Namespace of the demo's name-derived ids.
@@ -134,6 +135,7 @@ pub struct Loaded {
     pub epics: u64,
     pub initiatives: u64,
     pub iterations: u64,
+    pub objectives: u64,
     pub units: u64,
     pub people: u64,
     pub periods: u64,
@@ -216,6 +218,7 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
     loaded.epics += epics::load(&mut tx, today, current).await?;
     loaded.initiatives += initiatives::load(&mut tx, today).await?;
     loaded.iterations += planning::load(&mut tx, today).await?;
+    loaded.objectives += okrs::load(&mut tx, today, current).await?;
     tx.commit().await?;
     Ok(loaded)
 }

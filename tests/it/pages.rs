@@ -180,10 +180,30 @@ async fn the_demo_can_be_loaded_twice_without_duplicates() {
     let app = TestApp::new().await;
     let first = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!((first.units, first.people, first.periods), (12, 37, 4));
-    assert_eq!((first.epics, first.iterations), (32, 12));
+    assert_eq!(
+        (first.epics, first.iterations, first.objectives),
+        (32, 12, 11)
+    );
     let second = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     assert_eq!((second.units, second.people, second.periods), (0, 0, 0));
-    assert_eq!((second.epics, second.iterations), (0, 0));
+    assert_eq!(
+        (second.epics, second.iterations, second.objectives),
+        (0, 0, 0)
+    );
+    // The cascade of DOMAIN.md, with the team's progress rolled up into the division's.
+    let tree = app.get("/okrs").await.text();
+    let division = tree
+        .find("Expand access to dual enrollment opportunities")
+        .expect("the division objective");
+    let team = tree
+        .find("Improve onboarding for new learners")
+        .expect("the team objective");
+    assert!(division < team, "{tree}");
+    assert!(
+        tree.contains("80% of new users complete onboarding within 7 days 45% → 80% · now 66%"),
+        "{tree}"
+    );
+    assert!(tree.contains("Learners find the course they are looking for"));
     // Planning: ranked backlogs with capacity and cost, iterations with reviewed goals.
     let search: uuid::Uuid = sqlx::query_scalar("SELECT id FROM org_units WHERE name = 'Search'")
         .fetch_one(&app.db)
