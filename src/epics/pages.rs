@@ -509,6 +509,9 @@ pub struct EpicPage {
     next_steps: Vec<(String, String)>,
     refused: bool,
     cost: crate::planning::cost::EpicCost,
+    served: Vec<crate::okrs::links::ServedKeyResult>,
+    kr_q: String,
+    matches: Vec<crate::okrs::links::KeyResultMatch>,
 }
 
 async fn epic_page(
@@ -517,6 +520,7 @@ async fn epic_page(
     id: Uuid,
     flash: Flash,
     refused: bool,
+    kr_q: String,
 ) -> Result<EpicPage> {
     let epic = load_epic(&state.db, id).await?;
     let today = crate::org::settings::today(state).await?;
@@ -525,6 +529,13 @@ async fn epic_page(
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
     let cost =
         crate::planning::cost::epic_cost(&state.db, id, epic.team_id, epic.effort_weeks).await?;
+    let outcome_ids: Vec<Uuid> = outcomes.iter().map(|o| o.id).collect();
+    let served = crate::okrs::links::served_by(&state.db, &outcome_ids).await?;
+    let matches = if may_change && !kr_q.trim().is_empty() {
+        crate::okrs::links::search(&state.db, &kr_q).await?
+    } else {
+        Vec::new()
+    };
     let missing = definition_of_ready(epic.owner_active, outcomes.len() as i64);
     let next_steps = epic
         .status()
@@ -544,6 +555,9 @@ async fn epic_page(
         next_steps,
         refused,
         cost,
+        served,
+        kr_q,
+        matches,
     })
 }
 
@@ -561,13 +575,22 @@ fn step_label(status: EpicStatus) -> &'static str {
 }
 
 /// `GET /epics/{id}`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EpicQuery {
+    /// Finding a key result for its outcomes to serve.
+    kr_q: String,
+}
+
+/// `GET /epics/{id}?kr_q=`
 pub async fn get_epic(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
+    Query(query): Query<EpicQuery>,
     flash: Flash,
 ) -> Result<EpicPage> {
-    epic_page(&state, &me, id, flash, false).await
+    epic_page(&state, &me, id, flash, false, query.kr_q).await
 }
 
 /// The status form: the next status and the version read; when committing work that
@@ -615,7 +638,7 @@ pub async fn post_status(
     if target.needs_ready_work() && !definition_of_ready(epic.owner_active, outcomes).is_empty() {
         return Ok((
             INVALID,
-            epic_page(&state, &me, id, Flash::default(), true).await?,
+            epic_page(&state, &me, id, Flash::default(), true, String::new()).await?,
         )
             .into_response());
     }

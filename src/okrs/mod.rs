@@ -3,6 +3,7 @@
 
 pub mod cascade;
 pub mod key_results;
+pub mod links;
 pub mod model;
 pub mod objectives;
 pub mod tree;
@@ -75,5 +76,15 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             "/key-results/{id}/check-ins",
             Access::Contributor,
             key_results::post_check_in,
+        )
+        .post(
+            "/outcomes/{id}/key-results",
+            Access::Contributor,
+            links::post_link,
+        )
+        .post(
+            "/outcomes/{id}/key-results/{key_result_id}/remove",
+            Access::Contributor,
+            links::post_unlink,
         )
 }

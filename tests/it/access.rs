@@ -111,6 +111,12 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/key-results/{id}", RECORD),
     ("GET", "/key-results/{id}/edit", RECORD),
     ("POST", "/key-results/{id}/check-ins", RECORD),
+    ("POST", "/outcomes/{id}/key-results", RECORD),
+    (
+        "POST",
+        "/outcomes/{id}/key-results/{key_result_id}/remove",
+        RECORD,
+    ),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),
@@ -274,6 +280,7 @@ fn concrete(path: &str, world: &World) -> String {
     };
     path.replace("{id}", &id.to_string())
         .replace("{person_id}", &world.owner.to_string())
+        .replace("{key_result_id}", &world.key_result.to_string())
         .replace("{token}", "not-a-live-token")
         .replace(
             "{version}/{*path}",

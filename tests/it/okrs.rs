@@ -528,3 +528,91 @@ async fn a_closed_period_is_read_only() {
             .contains("Add a key result")
     );
 }
+
+#[tokio::test]
+async fn an_epics_outcome_is_linked_to_the_key_result_it_serves_from_the_epic_page() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let objective_id = id_in(
+        &objective(
+            &app,
+            "Improve onboarding for new learners",
+            o.team,
+            o.q2,
+            None,
+        )
+        .await,
+        "/objectives/",
+    );
+    let kr = key_result(
+        &app,
+        objective_id,
+        "80% of new users complete onboarding within 7 days",
+        ["increase", "45", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    let epic = Uuid::new_v4();
+    sqlx::query("INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $2, 'feature', 'New onboarding for learners')")
+        .bind(epic)
+        .bind(o.team)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let outcome = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES ($1, $2, 'behaviour', 'New learners finish onboarding', 'Onboarding completion', 'percent', 'increase', 45, 80, '2026-09-30')",
+    )
+    .bind(outcome)
+    .bind(epic)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let found = app
+        .get(&format!("/epics/{epic}?kr_q=onboarding"))
+        .await
+        .text();
+    assert!(found.contains("80% of new users complete onboarding within 7 days Improve onboarding for new learners · Onboarding · 2026 Q2"), "{found}");
+    let linked = app
+        .post(
+            &format!("/outcomes/{outcome}/key-results"),
+            &[("key_result_id", &kr.to_string())],
+        )
+        .await;
+    assert_eq!(linked.location(), format!("/epics/{epic}#alignment"));
+    let shown = app.follow(&linked).await.text();
+    assert!(
+        shown.contains("Now serves “80% of new users complete onboarding within 7 days”"),
+        "{shown}"
+    );
+    assert!(shown.contains("Key results it serves 80% of new users complete onboarding within 7 days Improve onboarding for new learners"), "{shown}");
+    let kr_page = app.get(&format!("/key-results/{kr}")).await.text();
+    assert!(kr_page.contains("Anticipated outcomes serving it New learners finish onboarding New onboarding for learners"), "{kr_page}");
+    let again = app
+        .post(
+            &format!("/outcomes/{outcome}/key-results"),
+            &[("key_result_id", &kr.to_string())],
+        )
+        .await;
+    assert!(app.follow(&again).await.text().contains("Already linked"));
+
+    let unlinked = app
+        .post(&format!("/outcomes/{outcome}/key-results/{kr}/remove"), &[])
+        .await;
+    assert_eq!(unlinked.status, StatusCode::SEE_OTHER);
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM outcome_key_results")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(links, 0);
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY at, action")
+            .bind(outcome)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, ["outcome_linked", "outcome_unlinked"]);
+}
