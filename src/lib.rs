@@ -9,6 +9,8 @@ mod text_enum;
 pub mod audit;
 /// Accounts and access: sign-in, sessions, invitations, throttling, the policy.
 pub mod auth;
+/// Server-rendered SVG charts: observed values against the anticipated path.
+pub mod chart;
 /// The application's clock and "today" in the organisation's time zone.
 pub mod clock;
 /// Command-line flags and environment variables.

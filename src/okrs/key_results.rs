@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::audit::{Change, Entry};
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
+use crate::chart::{Anticipated, Chart};
 use crate::epics::model::confidence_options;
 use crate::http::page::{
     self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
@@ -619,6 +620,8 @@ pub struct KeyResultPage {
     check_in: CheckInForm,
     errors: FormErrors,
     confidences: Vec<(String, String)>,
+    chart: Option<Chart>,
+    chart_label: String,
 }
 
 impl KeyResultPage {
@@ -651,7 +654,7 @@ async fn key_result_page(
             .ok_or(AppError::NotFound)?;
     let objective = load_objective(&state.db, objective_id).await?;
     let cascade = cascade::load(&state.db, &[objective_id]).await?;
-    let check_ins = sqlx::query_as(
+    let check_ins: Vec<CheckInRow> = sqlx::query_as(
         "SELECT c.value, c.confidence, c.note, p.name AS author_name, c.checked_on
            FROM check_ins c LEFT JOIN people p ON p.id = c.author_id
           WHERE c.key_result_id = $1 ORDER BY c.checked_on DESC, c.created_at DESC LIMIT 100",
@@ -681,12 +684,31 @@ async fn key_result_page(
         checked_on: today.to_string(),
         ..CheckInForm::default()
     });
-    let title = cascade
-        .key_results
+    let row = cascade.key_results.iter().find(|k| k.id == id);
+    let title = row.map(|k| k.title.clone()).unwrap_or_default();
+    let points: Vec<(NaiveDate, Decimal)> = check_ins
         .iter()
-        .find(|k| k.id == id)
-        .map(|k| k.title.clone())
-        .unwrap_or_default();
+        .map(|c: &CheckInRow| (c.checked_on, c.value))
+        .collect();
+    let anticipated = row.and_then(|k| match k.goal()? {
+        Goal::Increase { target } | Goal::Decrease { target } => Some(Anticipated::Path {
+            start: k.start_value,
+            target,
+        }),
+        Goal::StayWithin { lower, upper } => Some(Anticipated::Band { lower, upper }),
+    });
+    let chart = anticipated.filter(|_| !points.is_empty()).map(|a| {
+        Chart::new(
+            objective.period_starts_on,
+            objective.period_ends_on,
+            a,
+            &points,
+        )
+    });
+    let chart_label = format!(
+        "{title}: check-ins over {} against the straight path from start to target",
+        objective.period_name
+    );
     let layout = Layout::new(format!("Key result · {title}"), Section::Okrs, me).with_flash(flash);
     Ok(KeyResultPage {
         layout,
@@ -701,6 +723,8 @@ async fn key_result_page(
         check_in,
         errors,
         confidences: confidence_options(),
+        chart,
+        chart_label,
     })
 }
 

@@ -381,6 +381,8 @@ pub struct Objective {
     pub period_id: Uuid,
     pub period_name: String,
     pub period_closed: bool,
+    pub period_starts_on: chrono::NaiveDate,
+    pub period_ends_on: chrono::NaiveDate,
     pub owner_id: Option<Uuid>,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
@@ -402,7 +404,8 @@ impl Objective {
 pub async fn load_objective(db: &sqlx::PgPool, id: Uuid) -> Result<Objective> {
     sqlx::query_as(
         "SELECT o.id, o.title, o.description, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
-                pe.name AS period_name, pe.closed_at IS NOT NULL AS period_closed, o.owner_id, p.name AS owner_name,
+                pe.name AS period_name, pe.closed_at IS NOT NULL AS period_closed, pe.starts_on AS period_starts_on,
+                pe.ends_on AS period_ends_on, o.owner_id, p.name AS owner_name,
                 p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.status, o.parent_key_result_id,
                 k.title AS parent_title, po.id AS parent_objective_id, po.title AS parent_objective_title, o.version
            FROM objectives o JOIN org_units u ON u.id = o.org_unit_id JOIN periods pe ON pe.id = o.period_id

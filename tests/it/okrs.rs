@@ -477,7 +477,20 @@ async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_
             .await
             .unwrap();
     assert_eq!(current, (Some(55.into()), Some(7)));
-    let page = app.get(&format!("/key-results/{kr}")).await.text();
+    let page = app.get(&format!("/key-results/{kr}")).await;
+    // The chart: the two check-ins against the path, labelled, beside the table.
+    let points = page
+        .body
+        .split("class=\"chart-line\" points=\"")
+        .nth(1)
+        .expect("a chart line");
+    let points = &points[..points.find('"').unwrap()];
+    assert_eq!(points.split(' ').count(), 2, "{points}");
+    assert!(
+        page.body
+            .contains("check-ins over 2026 Q2 against the straight path from start to target")
+    );
+    let page = page.text();
     assert!(!page.contains("Check-in due"), "{page}");
     assert!(
         page.contains("30 May 2026 55 On track (7/10) weekly check-in"),
