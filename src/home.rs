@@ -17,6 +17,30 @@ pub struct Counts {
     pub periods: i64,
 }
 
+/// A key result I own in a period still under way.
+#[derive(Debug, sqlx::FromRow)]
+pub struct MyKeyResult {
+    pub id: uuid::Uuid,
+    pub title: String,
+    pub objective_title: String,
+    pub period_name: String,
+    pub confidence: Option<i16>,
+    pub since: chrono::NaiveDate,
+    pub check_in_days: i32,
+    pub takes_check_ins: bool,
+}
+
+impl MyKeyResult {
+    pub fn due(&self, today: &chrono::NaiveDate) -> bool {
+        self.takes_check_ins
+            && crate::okrs::model::check_in_due(self.since, *today, self.check_in_days)
+    }
+
+    pub fn band(&self) -> Option<crate::okrs::model::ConfidenceBand> {
+        self.confidence.map(crate::okrs::model::ConfidenceBand::of)
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 pub struct HomePage {
@@ -24,6 +48,8 @@ pub struct HomePage {
     org: Organisation,
     counts: Counts,
     current: Option<Period>,
+    key_results: Vec<MyKeyResult>,
+    today: chrono::NaiveDate,
 }
 
 /// `GET /`
@@ -38,11 +64,27 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
     .fetch_one(&state.db)
     .await?;
     let current = current_period(&state.db, today).await?;
+    // Mine, in periods under way, the longest without a check-in first.
+    let key_results = sqlx::query_as(
+        "SELECT k.id, k.title, o.title AS objective_title, pe.name AS period_name, k.confidence,
+                coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days,
+                k.progress_source = 'check_ins' AS takes_check_ins
+           FROM key_results k JOIN objectives o ON o.id = k.objective_id JOIN periods pe ON pe.id = o.period_id
+          WHERE k.owner_id = $1 AND pe.closed_at IS NULL AND pe.starts_on <= $2 AND pe.ends_on >= $2
+            AND o.status <> 'closed'
+          ORDER BY k.progress_source = 'check_ins' DESC, since, lower(k.title) LIMIT 20",
+    )
+    .bind(me.id)
+    .bind(today)
+    .fetch_all(&state.db)
+    .await?;
     let layout = Layout::new("Home", Section::Home, &me).with_flash(flash);
     Ok(HomePage {
         layout,
         org,
         counts,
         current,
+        key_results,
+        today,
     })
 }

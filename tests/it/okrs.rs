@@ -447,6 +447,13 @@ async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_
             .text()
             .contains("Check-in due")
     );
+    let home = app.get("/").await.text();
+    assert!(
+        home.contains(
+            "My key results Onboarding completion Improve onboarding · 2026 Q2 Check-in due"
+        ),
+        "{home}"
+    );
 
     let future = check_in(&app, kr, "55", "7", "2026-06-02").await;
     assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
