@@ -28,6 +28,8 @@ pub struct MyKeyResult {
     pub since: chrono::NaiveDate,
     pub check_in_days: i32,
     pub takes_check_ins: bool,
+    /// Its period is closed and the owner has not reflected on it yet.
+    pub awaiting_reflection: bool,
 }
 
 impl MyKeyResult {
@@ -68,11 +70,12 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
     let key_results = sqlx::query_as(
         "SELECT k.id, k.title, o.title AS objective_title, pe.name AS period_name, k.confidence,
                 coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days,
-                k.progress_source = 'check_ins' AS takes_check_ins
+                k.progress_source = 'check_ins' AS takes_check_ins, pe.closed_at IS NOT NULL AS awaiting_reflection
            FROM key_results k JOIN objectives o ON o.id = k.objective_id JOIN periods pe ON pe.id = o.period_id
-          WHERE k.owner_id = $1 AND pe.closed_at IS NULL AND pe.starts_on <= $2 AND pe.ends_on >= $2
-            AND o.status <> 'closed'
-          ORDER BY k.progress_source = 'check_ins' DESC, since, lower(k.title) LIMIT 20",
+          WHERE k.owner_id = $1
+            AND ((pe.closed_at IS NULL AND pe.starts_on <= $2 AND pe.ends_on >= $2 AND o.status <> 'closed')
+                 OR (pe.closed_at IS NOT NULL AND k.final_score IS NOT NULL AND k.reflection = ''))
+          ORDER BY pe.closed_at IS NULL, k.progress_source = 'check_ins' DESC, since, lower(k.title) LIMIT 20",
     )
     .bind(me.id)
     .bind(today)

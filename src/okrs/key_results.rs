@@ -622,6 +622,22 @@ pub struct KeyResultPage {
     confidences: Vec<(String, String)>,
     chart: Option<Chart>,
     chart_label: String,
+    closing: Closing,
+    may_reflect: bool,
+}
+
+/// How the key result ended, once its period is closed.
+#[derive(Debug, Default, sqlx::FromRow)]
+pub struct Closing {
+    pub final_score: Option<Decimal>,
+    pub reflection: String,
+    pub carried_from_id: Option<Uuid>,
+}
+
+impl Closing {
+    pub fn score(&self) -> Option<String> {
+        self.final_score.map(crate::okrs::model::percent)
+    }
 }
 
 impl KeyResultPage {
@@ -677,8 +693,15 @@ async fn key_result_page(
         .iter()
         .find(|k| k.id == id)
         .and_then(|k| k.owner_id);
-    let may_change = !objective.period_closed
-        && may_change_record(&state.db, me, objective.unit_id, owner).await?;
+    let may_edit = may_change_record(&state.db, me, objective.unit_id, owner).await?;
+    let may_change = !objective.period_closed && may_edit;
+    let may_reflect = objective.period_closed && may_edit;
+    let closing: Closing = sqlx::query_as(
+        "SELECT final_score, reflection, carried_from_id FROM key_results WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.db)
+    .await?;
     let today = crate::org::settings::today(state).await?;
     let check_in = check_in.unwrap_or_else(|| CheckInForm {
         checked_on: today.to_string(),
@@ -725,6 +748,8 @@ async fn key_result_page(
         confidences: confidence_options(),
         chart,
         chart_label,
+        closing,
+        may_reflect,
     })
 }
 
@@ -786,6 +811,21 @@ pub async fn post_check_in(
         return Ok((INVALID, page).into_response());
     };
     let mut tx = state.db.begin().await?;
+    // Closing the period takes this lock exclusively: a check-in is either in its final
+    // scores or refused.
+    let open: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM periods pe JOIN objectives o ON o.period_id = pe.id JOIN key_results k ON k.objective_id = o.id
+          WHERE k.id = $1 AND pe.closed_at IS NULL FOR SHARE OF pe",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if open.is_none() {
+        return Ok(page::see_other(
+            &format!("/key-results/{id}"),
+            "This key result's period has just closed: it is read-only now",
+        ));
+    }
     sqlx::query(
         "INSERT INTO check_ins (id, key_result_id, value, confidence, note, author_id, checked_on)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

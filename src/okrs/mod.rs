@@ -2,6 +2,7 @@
 //! key results with their progress source; check-ins; progress rolled up the tree.
 
 pub mod cascade;
+pub mod closing;
 pub mod key_results;
 pub mod links;
 pub mod model;
@@ -76,6 +77,26 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             "/key-results/{id}/check-ins",
             Access::Contributor,
             key_results::post_check_in,
+        )
+        .post(
+            "/key-results/{id}/reflection",
+            Access::Contributor,
+            closing::post_reflection,
+        )
+        .post(
+            "/objectives/{id}/carry-over",
+            Access::Contributor,
+            closing::post_carry_over,
+        )
+        .post(
+            "/periods/{id}/close",
+            Access::Admin,
+            closing::post_close_period,
+        )
+        .post(
+            "/periods/{id}/reopen",
+            Access::Admin,
+            closing::post_reopen_period,
         )
         .post(
             "/outcomes/{id}/key-results",

@@ -458,6 +458,9 @@ pub struct ObjectivePage {
     may_change: bool,
     today: chrono::NaiveDate,
     next_steps: Vec<(String, String)>,
+    /// Open periods after this one, to carry unfinished key results into.
+    later_periods: Vec<(String, String)>,
+    may_carry_over: bool,
 }
 
 impl ObjectivePage {
@@ -504,9 +507,18 @@ pub async fn get_objective(
     let objective = load_objective(&state.db, id).await?;
     let cascade = cascade::load(&state.db, &[id]).await?;
     let history = crate::audit::history(&state.db, "objective", id).await?;
-    let may_change = !objective.period_closed
-        && may_change_record(&state.db, &me, objective.unit_id, objective.owner_id).await?;
+    let may_edit = may_change_record(&state.db, &me, objective.unit_id, objective.owner_id).await?;
+    let may_change = !objective.period_closed && may_edit;
     let today = crate::org::settings::today(&state).await?;
+    let later_periods: Vec<(String, String)> = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT id, name FROM periods WHERE closed_at IS NULL AND starts_on > $1 ORDER BY starts_on, ends_on - starts_on LIMIT 8",
+    )
+    .bind(objective.period_ends_on)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .map(|(id, name)| (id.to_string(), name))
+    .collect();
     let next_steps = next_steps(objective.status())
         .iter()
         .map(|s| (s.as_str().to_string(), step_label(*s).to_string()))
@@ -525,6 +537,8 @@ pub async fn get_objective(
         may_change,
         today,
         next_steps,
+        may_carry_over: may_edit && !later_periods.is_empty(),
+        later_periods,
     })
 }
 

@@ -111,6 +111,10 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/key-results/{id}", RECORD),
     ("GET", "/key-results/{id}/edit", RECORD),
     ("POST", "/key-results/{id}/check-ins", RECORD),
+    ("POST", "/key-results/{id}/reflection", RECORD),
+    ("POST", "/objectives/{id}/carry-over", RECORD),
+    ("POST", "/periods/{id}/close", ADMIN),
+    ("POST", "/periods/{id}/reopen", ADMIN),
     ("POST", "/outcomes/{id}/key-results", RECORD),
     (
         "POST",

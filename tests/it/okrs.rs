@@ -636,3 +636,145 @@ async fn an_epics_outcome_is_linked_to_the_key_result_it_serves_from_the_epic_pa
             .unwrap();
     assert_eq!(audited, ["outcome_linked", "outcome_unlinked"]);
 }
+
+#[tokio::test]
+async fn closing_a_period_freezes_final_scores_asks_for_reflections_and_unfinished_work_carries_over()
+ {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let objective_id = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    let done = key_result(
+        &app,
+        objective_id,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    let halfway = key_result(
+        &app,
+        objective_id,
+        "Time to first lesson",
+        ["decrease", "25", "10"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    assert_eq!(
+        check_in(&app, done, "85", "9", "2026-05-30").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        check_in(&app, halfway, "17.5", "5", "2026-05-30")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    let closed = app.post(&format!("/periods/{}/close", o.q2), &[]).await;
+    assert!(
+        app.follow(&closed)
+            .await
+            .text()
+            .contains("2026 Q2 is closed: 2 key results have their final score")
+    );
+    let scores: Vec<(String, Option<Decimal>)> =
+        sqlx::query_as("SELECT title, final_score FROM key_results ORDER BY position")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        scores[0],
+        ("Onboarding completion".into(), Some(Decimal::ONE))
+    );
+    assert_eq!(
+        scores[1],
+        ("Time to first lesson".into(), Some("0.5".parse().unwrap()))
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM objectives WHERE id = $1")
+        .bind(objective_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "closed");
+
+    // The owner is asked for a reflection, and may write it although the period is closed.
+    let home = app.get("/").await.text();
+    assert!(
+        home.contains("Time to first lesson Improve onboarding · 2026 Q2 At risk Reflection asked"),
+        "{home}"
+    );
+    let reflected = app
+        .post(
+            &format!("/key-results/{halfway}/reflection"),
+            &[(
+                "reflection",
+                "The video intro helped; the sample lesson did not load fast enough.",
+            )],
+        )
+        .await;
+    assert!(
+        app.follow(&reflected)
+            .await
+            .text()
+            .contains("Final score: 50%")
+    );
+    assert!(
+        !app.get("/")
+            .await
+            .text()
+            .contains("Time to first lesson Improve onboarding · 2026 Q2 At risk Reflection asked")
+    );
+
+    // Carried into Q3: only the unfinished key result, starting where it stood.
+    let carried = app
+        .post(
+            &format!("/objectives/{objective_id}/carry-over"),
+            &[("period_id", &o.q3.to_string())],
+        )
+        .await;
+    let copy = id_in(&carried, "/objectives/");
+    let copied: Vec<(String, Decimal, Option<Uuid>)> = sqlx::query_as(
+        "SELECT title, start_value, carried_from_id FROM key_results WHERE objective_id = $1",
+    )
+    .bind(copy)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        copied,
+        [(
+            "Time to first lesson".to_string(),
+            "17.5".parse().unwrap(),
+            Some(halfway)
+        )]
+    );
+    let (period, from, status): (Uuid, Option<Uuid>, String) =
+        sqlx::query_as("SELECT period_id, carried_from_id, status FROM objectives WHERE id = $1")
+            .bind(copy)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (period, from, status.as_str()),
+        (o.q3, Some(objective_id), "draft")
+    );
+
+    // Reopened, the period takes check-ins again.
+    app.post(&format!("/periods/{}/reopen", o.q2), &[]).await;
+    assert_eq!(
+        check_in(&app, done, "86", "9", "2026-06-01").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('period_closed', 'period_reopened', 'objective_carried_over', 'key_result_reflected') ORDER BY at, action",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(actions.len(), 4, "{actions:?}");
+}
