@@ -46,6 +46,8 @@ pub struct KeyResultForm {
     owner_email: String,
     weight: String,
     progress_source: String,
+    /// Proposed from an anticipated outcome: it stays linked to it, and may follow it.
+    source_outcome_id: String,
     version: String,
 }
 
@@ -136,7 +138,7 @@ impl KeyResultForm {
             "progress_source",
             ProgressSource::parse(&self.progress_source),
         );
-        if source == Some(ProgressSource::Outcome) {
+        if source == Some(ProgressSource::Outcome) && self.source_outcome_id.trim().is_empty() {
             errors.add(
                 "progress_source",
                 "Following an outcome starts from the outcome: use “Propose as a key result” on it",
@@ -294,17 +296,49 @@ pub async fn post_key_result(
     if !errors.is_empty() {
         return refused(&state, &me, None, objective, form, errors).await;
     }
+    let mut tx = state.db.begin().await?;
+    insert_key_result(
+        &mut tx,
+        &me,
+        &client,
+        state.clock.now(),
+        objective.id,
+        owner,
+        &valid,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page::see_other(
+        &format!("/objectives/{}", objective.id),
+        "Key result added",
+    ))
+}
+
+/// Adds a key result at the end of the objective's list, audited; `from_outcome` links it
+/// to the anticipated outcome it was proposed from (and which it may follow).
+#[allow(clippy::too_many_arguments)]
+async fn insert_key_result(
+    tx: &mut sqlx::PgConnection,
+    me: &Me,
+    client: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    objective: Uuid,
+    owner: Option<Uuid>,
+    valid: &ValidKeyResult,
+    from_outcome: Option<Uuid>,
+) -> Result<Uuid> {
     let id = Uuid::new_v4();
     let (target, lower, upper) = valid.goal_columns();
-    let mut tx = state.db.begin().await?;
+    let follows = from_outcome.filter(|_| valid.source == ProgressSource::Outcome);
     sqlx::query(
         "INSERT INTO key_results (id, objective_id, owner_id, title, metric, unit, unit_label, direction, start_value,
-                                  target, band_lower, band_upper, weight, progress_source, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                  target, band_lower, band_upper, weight, progress_source, source_outcome_id, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
                  (SELECT coalesce(max(position), 0) + 1 FROM key_results WHERE objective_id = $2))",
     )
     .bind(id)
-    .bind(objective.id)
+    .bind(objective)
     .bind(owner)
     .bind(&valid.title)
     .bind(&valid.metric)
@@ -317,19 +351,223 @@ pub async fn post_key_result(
     .bind(upper)
     .bind(valid.weight)
     .bind(valid.source.as_str())
+    .bind(follows)
     .execute(&mut *tx)
     .await?;
+    if let Some(outcome) = from_outcome {
+        sqlx::query(
+            "INSERT INTO outcome_key_results (outcome_id, key_result_id, created_by) VALUES ($1, $2, $3)",
+        )
+        .bind(outcome)
+        .bind(id)
+        .bind(me.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut after = valid.to_json(owner);
+    after["proposed_from_outcome_id"] = json!(from_outcome);
     Entry::new("key_result_created")
         .actor(Some(me.id))
         .entity("key_result", id)
-        .after(valid.to_json(owner))
-        .client(&client)
-        .write(&mut *tx, state.clock.now())
+        .after(after)
+        .client(client)
+        .write(&mut *tx, now)
         .await?;
+    Ok(id)
+}
+
+/// The anticipated outcome a key result is proposed from.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ProposedFrom {
+    pub id: Uuid,
+    pub statement: String,
+    pub metric: String,
+    pub unit: String,
+    pub unit_label: String,
+    pub direction: String,
+    pub baseline: Decimal,
+    pub target: Option<Decimal>,
+    pub band_lower: Option<Decimal>,
+    pub band_upper: Option<Decimal>,
+    pub parent_title: String,
+    pub parent_href: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+}
+
+async fn proposed_from(db: &sqlx::PgPool, outcome: &str) -> Result<ProposedFrom> {
+    let id = Uuid::parse_str(outcome.trim()).map_err(|_| AppError::NotFound)?;
+    sqlx::query_as(
+        "SELECT o.id, o.statement, o.metric, o.unit, o.unit_label, o.direction, o.baseline, o.target, o.band_lower,
+                o.band_upper, coalesce(e.title, i.title) AS parent_title,
+                CASE WHEN e.id IS NULL THEN '/initiatives/' || i.id ELSE '/epics/' || e.id END AS parent_href,
+                u.id AS unit_id, u.name AS unit_name
+           FROM outcomes o LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
+           JOIN org_units u ON u.id = coalesce(e.team_id, i.org_unit_id)
+          WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "okrs/propose.html")]
+pub struct ProposePage {
+    layout: Layout,
+    outcome: ProposedFrom,
+    objectives: Vec<(String, String)>,
+    form: KeyResultForm,
+    errors: FormErrors,
+    units: Vec<(String, String)>,
+    directions: Vec<(String, String)>,
+    sources: Vec<(String, String)>,
+}
+
+async fn propose_page(
+    state: &AppState,
+    me: &Me,
+    outcome: ProposedFrom,
+    form: KeyResultForm,
+    errors: FormErrors,
+) -> Result<ProposePage> {
+    let today = crate::org::settings::today(state).await?;
+    // Objectives of the outcome's unit or a unit above it, in periods under way, that `me`
+    // may change (the policy's rule as a filter; the handler still checks the one chosen).
+    let objectives = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT o.id, o.title || ' (' || u.name || ', ' || pe.name || ')'
+           FROM objectives o JOIN org_units u ON u.id = o.org_unit_id JOIN periods pe ON pe.id = o.period_id
+          WHERE o.org_unit_id IN (SELECT ancestor_id FROM org_unit_tree WHERE descendant_id = $1)
+            AND pe.closed_at IS NULL AND pe.ends_on >= $2 AND o.status <> 'closed'
+            AND ($4 OR o.owner_id = $3 OR EXISTS (
+                    SELECT 1 FROM memberships m JOIN org_unit_tree t ON t.ancestor_id = m.org_unit_id
+                     WHERE m.person_id = $3 AND t.descendant_id = o.org_unit_id))
+          ORDER BY pe.starts_on, lower(u.name), lower(o.title) LIMIT 100",
+    )
+    .bind(outcome.unit_id)
+    .bind(today)
+    .bind(me.id)
+    .bind(me.is_admin())
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .map(|(id, title)| (id.to_string(), title))
+    .collect();
+    Ok(ProposePage {
+        layout: Layout::new("Propose as a key result", Section::Okrs, me),
+        outcome,
+        objectives,
+        form,
+        errors,
+        units: MetricUnit::options(),
+        directions: Direction::options(),
+        sources: ProgressSource::options(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProposeQuery {
+    outcome: String,
+}
+
+/// `GET /key-results/propose?outcome=`: a new key result prefilled from an anticipated
+/// outcome (metric, baseline as its start, target or band), following its measurements.
+pub async fn get_propose(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<ProposeQuery>,
+) -> Result<ProposePage> {
+    let outcome = proposed_from(&state.db, &query.outcome).await?;
+    let owner_email: Option<String> = sqlx::query_scalar("SELECT email FROM people WHERE id = $1")
+        .bind(me.id)
+        .fetch_optional(&state.db)
+        .await?;
+    let form = KeyResultForm {
+        title: outcome.statement.chars().take(200).collect(),
+        metric: outcome.metric.clone(),
+        unit: outcome.unit.clone(),
+        unit_label: outcome.unit_label.clone(),
+        direction: outcome.direction.clone(),
+        start_value: form_number(Some(outcome.baseline)),
+        target: form_number(outcome.target),
+        band_lower: form_number(outcome.band_lower),
+        band_upper: form_number(outcome.band_upper),
+        owner_email: owner_email.unwrap_or_default(),
+        weight: "1".into(),
+        progress_source: ProgressSource::Outcome.as_str().into(),
+        source_outcome_id: outcome.id.to_string(),
+        ..KeyResultForm::default()
+    };
+    propose_page(&state, &me, outcome, form, FormErrors::default()).await
+}
+
+/// `POST /key-results/propose`
+pub async fn post_propose(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<KeyResultForm>,
+) -> Result<Response> {
+    let outcome = proposed_from(&state.db, &form.source_outcome_id).await?;
+    let (valid, mut errors) = match form.parse() {
+        Ok(valid) => (Some(valid), FormErrors::default()),
+        Err(errors) => (None, errors),
+    };
+    let objective = match Uuid::parse_str(form.objective_id.trim()) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.add(
+                "objective_id",
+                "Choose the objective this key result serves",
+            );
+            None
+        }
+    };
+    let (Some(valid), Some(objective)) = (valid, objective) else {
+        let page = propose_page(&state, &me, outcome, form, errors).await?;
+        return Ok((INVALID, page).into_response());
+    };
+    let objective = match crate::okrs::objectives::objective_to_change(
+        &state, &me, &client, objective,
+    )
+    .await?
+    {
+        Ok(objective) => objective,
+        Err(back) => return Ok(back),
+    };
+    let owner = crate::people::active_owner(
+        &state.db,
+        &valid.owner_email,
+        &mut errors,
+        "owner_email",
+        "Nobody has this email: add the person first",
+    )
+    .await?;
+    if !errors.is_empty() {
+        let page = propose_page(&state, &me, outcome, form, errors).await?;
+        return Ok((INVALID, page).into_response());
+    }
+    let mut tx = state.db.begin().await?;
+    let id = insert_key_result(
+        &mut tx,
+        &me,
+        &client,
+        state.clock.now(),
+        objective.id,
+        owner,
+        &valid,
+        Some(outcome.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(page::see_other(
-        &format!("/objectives/{}", objective.id),
-        "Key result added",
+        &format!("/key-results/{id}"),
+        &format!(
+            "Key result added to “{}”, linked to the outcome",
+            objective.title
+        ),
     ))
 }
 
@@ -381,6 +619,7 @@ impl From<&KeyResult> for KeyResultForm {
             owner_email: k.owner_email.clone().unwrap_or_default(),
             weight: form_number(Some(k.weight)),
             progress_source: k.progress_source.clone(),
+            source_outcome_id: String::new(),
             version: k.version.to_string(),
         }
     }

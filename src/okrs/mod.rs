@@ -78,6 +78,16 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             Access::Contributor,
             key_results::post_check_in,
         )
+        .get(
+            "/key-results/propose",
+            Access::Contributor,
+            key_results::get_propose,
+        )
+        .post(
+            "/key-results/propose",
+            Access::Contributor,
+            key_results::post_propose,
+        )
         .post(
             "/key-results/{id}/reflection",
             Access::Contributor,

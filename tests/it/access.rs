@@ -111,6 +111,8 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/key-results/{id}", RECORD),
     ("GET", "/key-results/{id}/edit", RECORD),
     ("POST", "/key-results/{id}/check-ins", RECORD),
+    ("GET", "/key-results/propose", CONTRIBUTOR),
+    ("POST", "/key-results/propose", CONTRIBUTOR),
     ("POST", "/key-results/{id}/reflection", RECORD),
     ("POST", "/objectives/{id}/carry-over", RECORD),
     ("POST", "/periods/{id}/close", ADMIN),
@@ -261,6 +263,9 @@ async fn world() -> World {
 fn concrete(path: &str, world: &World) -> String {
     if path == "/outcomes/new" {
         return format!("/outcomes/new?epic={}", world.epic);
+    }
+    if path == "/key-results/propose" {
+        return format!("/key-results/propose?outcome={}", world.outcome);
     }
     if path == "/key-results/new" {
         return format!("/key-results/new?objective={}", world.objective);

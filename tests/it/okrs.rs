@@ -78,6 +78,13 @@ async fn objective(
     .await
 }
 
+fn as_pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect()
+}
+
 fn id_in(page: &Page, prefix: &str) -> Uuid {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
     page.location().trim_start_matches(prefix).parse().unwrap()
@@ -777,4 +784,100 @@ async fn closing_a_period_freezes_final_scores_asks_for_reflections_and_unfinish
     .await
     .unwrap();
     assert_eq!(actions.len(), 4, "{actions:?}");
+}
+
+#[tokio::test]
+async fn an_outcome_is_proposed_bottom_up_as_a_team_key_result_that_follows_it() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let objective_id = id_in(
+        &objective(
+            &app,
+            "Improve onboarding for new learners",
+            o.team,
+            o.q2,
+            None,
+        )
+        .await,
+        "/objectives/",
+    );
+    let epic = Uuid::new_v4();
+    sqlx::query("INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $2, 'feature', 'New onboarding for learners')")
+        .bind(epic)
+        .bind(o.team)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let outcome = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES ($1, $2, 'behaviour', 'New learners finish onboarding', 'Onboarding completion', 'percent', 'increase', 45, 80, '2026-09-30')",
+    )
+    .bind(outcome)
+    .bind(epic)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let form = app
+        .get(&format!("/key-results/propose?outcome={outcome}"))
+        .await;
+    assert!(
+        form.text()
+            .contains("Improve onboarding for new learners (Onboarding, 2026 Q2)"),
+        "{}",
+        form.text()
+    );
+    for prefilled in [
+        "value=\"Onboarding completion\"",
+        "value=\"45\"",
+        "value=\"80\"",
+    ] {
+        assert!(form.body.contains(prefilled), "{prefilled}");
+    }
+    let fields = |objective: &str| {
+        vec![
+            ("source_outcome_id".to_string(), outcome.to_string()),
+            ("objective_id".into(), objective.to_string()),
+            ("title".into(), "New learners finish onboarding".into()),
+            ("metric".into(), "Onboarding completion".into()),
+            ("unit".into(), "percent".into()),
+            ("direction".into(), "increase".into()),
+            ("start_value".into(), "45".into()),
+            ("target".into(), "80".into()),
+            ("owner_email".into(), crate::common::ADMIN_EMAIL.into()),
+            ("weight".into(), "1".into()),
+            ("progress_source".into(), "outcome".into()),
+        ]
+    };
+    let unchosen = fields("");
+    let refused = app.post("/key-results/propose", &as_pairs(&unchosen)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("Choose the objective this key result serves")
+    );
+    let chosen = fields(&objective_id.to_string());
+    let added = app.post("/key-results/propose", &as_pairs(&chosen)).await;
+    let kr = id_in(&added, "/key-results/");
+    let (source, follows): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT progress_source, source_outcome_id FROM key_results WHERE id = $1")
+            .bind(kr)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((source.as_str(), follows), ("outcome", Some(outcome)));
+    // It follows the outcome's latest measurement: 62.5 of 45 → 80 is 50%.
+    sqlx::query("INSERT INTO measurements (id, outcome_id, value, measured_on) VALUES (gen_random_uuid(), $1, 62.5, '2026-05-30')")
+        .bind(outcome)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = app.get(&format!("/key-results/{kr}")).await.text();
+    assert!(page.contains("Now 62.5%"), "{page}");
+    assert!(page.contains("Progress 50%"), "{page}");
+    assert!(
+        page.contains("Anticipated outcomes serving it New learners finish onboarding"),
+        "{page}"
+    );
 }
