@@ -580,23 +580,7 @@ async fn an_epics_outcome_is_linked_to_the_key_result_it_serves_from_the_epic_pa
         "1",
     )
     .await;
-    let epic = Uuid::new_v4();
-    sqlx::query("INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $2, 'feature', 'New onboarding for learners')")
-        .bind(epic)
-        .bind(o.team)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    let outcome = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
-         VALUES ($1, $2, 'behaviour', 'New learners finish onboarding', 'Onboarding completion', 'percent', 'increase', 45, 80, '2026-09-30')",
-    )
-    .bind(outcome)
-    .bind(epic)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let (epic, outcome) = epic_with_outcome(&app, o.team).await;
 
     let found = app
         .get(&format!("/epics/{epic}?kr_q=onboarding"))
@@ -801,23 +785,7 @@ async fn an_outcome_is_proposed_bottom_up_as_a_team_key_result_that_follows_it()
         .await,
         "/objectives/",
     );
-    let epic = Uuid::new_v4();
-    sqlx::query("INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $2, 'feature', 'New onboarding for learners')")
-        .bind(epic)
-        .bind(o.team)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    let outcome = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
-         VALUES ($1, $2, 'behaviour', 'New learners finish onboarding', 'Onboarding completion', 'percent', 'increase', 45, 80, '2026-09-30')",
-    )
-    .bind(outcome)
-    .bind(epic)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let (_, outcome) = epic_with_outcome(&app, o.team).await;
     let form = app
         .get(&format!("/key-results/propose?outcome={outcome}"))
         .await;
@@ -880,4 +848,26 @@ async fn an_outcome_is_proposed_bottom_up_as_a_team_key_result_that_follows_it()
         page.contains("Anticipated outcomes serving it New learners finish onboarding"),
         "{page}"
     );
+}
+
+/// The epic "New onboarding for learners" of `team` with one outcome (45% → 80%).
+async fn epic_with_outcome(app: &TestApp, team: Uuid) -> (Uuid, Uuid) {
+    let epic = Uuid::new_v4();
+    sqlx::query("INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $2, 'feature', 'New onboarding for learners')")
+        .bind(epic)
+        .bind(team)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let outcome = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES ($1, $2, 'behaviour', 'New learners finish onboarding', 'Onboarding completion', 'percent', 'increase', 45, 80, '2026-09-30')",
+    )
+    .bind(outcome)
+    .bind(epic)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    (epic, outcome)
 }
