@@ -156,6 +156,8 @@ pub struct PeriodForm {
     cadence: String,
     starts_on: String,
     ends_on: String,
+    /// Days between key-result check-ins (7: weekly).
+    check_in_days: String,
 }
 
 struct ValidPeriod {
@@ -163,6 +165,7 @@ struct ValidPeriod {
     cadence: Cadence,
     starts_on: NaiveDate,
     ends_on: NaiveDate,
+    check_in_days: i32,
 }
 
 impl PeriodForm {
@@ -185,13 +188,29 @@ impl PeriodForm {
         {
             errors.add("ends_on", "The end date must be on or after the start date");
         }
-        match (name, cadence, starts_on, ends_on) {
-            (Some(name), Some(cadence), Some(starts_on), Some(ends_on)) if errors.is_empty() => {
+        let check_in_days = match self.check_in_days.trim() {
+            "" => Some(7),
+            text => match text.parse::<i32>() {
+                Ok(days) if (1..=92).contains(&days) => Some(days),
+                _ => {
+                    errors.add(
+                        "check_in_days",
+                        "Enter how many days apart check-ins are, from 1 to 92 (7 is weekly)",
+                    );
+                    None
+                }
+            },
+        };
+        match (name, cadence, starts_on, ends_on, check_in_days) {
+            (Some(name), Some(cadence), Some(starts_on), Some(ends_on), Some(check_in_days))
+                if errors.is_empty() =>
+            {
                 Ok(ValidPeriod {
                     name,
                     cadence,
                     starts_on,
                     ends_on,
+                    check_in_days,
                 })
             }
             _ => Err(errors),
@@ -235,6 +254,7 @@ pub async fn get_new_period(State(state): State<AppState>, me: Me) -> Result<Per
         cadence: Cadence::Quarter.as_str().into(),
         starts_on: start.to_string(),
         ends_on: end.to_string(),
+        check_in_days: "7".into(),
     };
     Ok(PeriodFormPage::new(&me, form, FormErrors::default()))
 }
@@ -253,13 +273,14 @@ pub async fn post_period(
     let id = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
-        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO periods (id, name, cadence, starts_on, ends_on, check_in_days) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(&valid.name)
     .bind(valid.cadence.as_str())
     .bind(valid.starts_on)
     .bind(valid.ends_on)
+    .bind(valid.check_in_days)
     .execute(&mut *tx)
     .await;
     let mut errors = FormErrors::default();
@@ -271,6 +292,7 @@ pub async fn post_period(
                 .after(serde_json::json!({
                     "name": valid.name, "cadence": valid.cadence.as_str(),
                     "starts_on": valid.starts_on, "ends_on": valid.ends_on,
+                    "check_in_days": valid.check_in_days,
                 }))
                 .client(&client)
                 .write(&mut *tx, state.clock.now())

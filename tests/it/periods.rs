@@ -174,3 +174,40 @@ async fn the_new_period_form_proposes_the_quarter_after_the_last() {
         next.body.contains(r#"value="2027 Q1""#) && next.body.contains(r#"value="2027-03-31""#)
     );
 }
+
+#[tokio::test]
+async fn a_period_checks_in_weekly_unless_it_says_otherwise() {
+    let app = TestApp::new().await;
+    let fields = |days: &'static str| {
+        [
+            ("name", "2026 Q3"),
+            ("cadence", "quarter"),
+            ("starts_on", "2026-07-01"),
+            ("ends_on", "2026-09-30"),
+            ("check_in_days", days),
+        ]
+    };
+    let refused = app.post("/periods", &fields("0")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("from 1 to 92 (7 is weekly)"));
+    assert!(refused.body.contains("value=\"0\""), "the typing is kept");
+    assert_eq!(
+        app.post("/periods", &fields("14")).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        add(&app, "2026 Q4", "quarter", "2026-10-01", "2026-12-31")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let cadences: Vec<(String, i32)> =
+        sqlx::query_as("SELECT name, check_in_days FROM periods ORDER BY starts_on")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        cadences,
+        [("2026 Q3".to_string(), 14), ("2026 Q4".to_string(), 7)]
+    );
+}
