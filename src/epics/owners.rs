@@ -266,7 +266,13 @@ pub async fn post_reassign_all(
     let mut tx = state.db.begin().await?;
     let mut handed = serde_json::Map::new();
     let mut count = 0;
-    for table in ["initiatives", "epics", "outcomes"] {
+    for table in [
+        "initiatives",
+        "epics",
+        "outcomes",
+        "objectives",
+        "key_results",
+    ] {
         let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
             "UPDATE {table} SET owner_id = $2, version = version + 1, updated_at = now() WHERE owner_id = $1 RETURNING id"
         ))
@@ -306,13 +312,15 @@ pub struct Unowned {
 
 impl Unowned {
     pub fn href(&self) -> String {
-        format!("/{}s/{}", self.kind, self.id)
+        crate::http::page::record_href(&self.kind, self.id)
     }
 
     pub fn kind_label(&self) -> &'static str {
         match self.kind.as_str() {
             "initiative" => "Initiative",
             "epic" => "Epic",
+            "objective" => "Objective",
+            "key_result" => "Key result",
             _ => "Outcome",
         }
     }
@@ -363,6 +371,17 @@ pub async fn get_needs_owner(
               FROM outcomes o JOIN initiatives i ON i.id = o.initiative_id JOIN org_units u ON u.id = i.org_unit_id
               LEFT JOIN people p ON p.id = o.owner_id
              WHERE i.status <> 'cancelled' AND (p.id IS NULL OR NOT p.active)
+            UNION ALL
+            -- Objectives and key results of periods still open.
+            SELECT 'objective', ob.id, ob.title, u.id, u.name, p.name
+              FROM objectives ob JOIN org_units u ON u.id = ob.org_unit_id JOIN periods pe ON pe.id = ob.period_id
+              LEFT JOIN people p ON p.id = ob.owner_id
+             WHERE pe.closed_at IS NULL AND ob.status <> 'closed' AND (p.id IS NULL OR NOT p.active)
+            UNION ALL
+            SELECT 'key_result', k.id, k.title, u.id, u.name, p.name
+              FROM key_results k JOIN objectives ob ON ob.id = k.objective_id JOIN org_units u ON u.id = ob.org_unit_id
+              JOIN periods pe ON pe.id = ob.period_id LEFT JOIN people p ON p.id = k.owner_id
+             WHERE pe.closed_at IS NULL AND ob.status <> 'closed' AND (p.id IS NULL OR NOT p.active)
          ) r
          WHERE $1::uuid IS NULL OR r.unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
          ORDER BY r.unit_name, r.kind, r.title",

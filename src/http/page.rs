@@ -262,3 +262,8 @@ where
         }
     }
 }
+
+/// The page of a record by its kind ("epic", "key_result", …): "/key-results/{id}".
+pub fn record_href(kind: &str, id: uuid::Uuid) -> String {
+    format!("/{}s/{id}", kind.replace('_', "-"))
+}

@@ -342,7 +342,7 @@ pub struct Owned {
 
 impl Owned {
     pub fn href(&self) -> String {
-        format!("/{}s/{}", self.kind, self.id)
+        crate::http::page::record_href(&self.kind, self.id)
     }
 }
 
@@ -402,6 +402,13 @@ async fn person_page(
          SELECT 'outcome', o.id, o.metric || ' (' || coalesce(e.title, i.title) || ')' FROM outcomes o
            LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
           WHERE o.owner_id = $1 AND coalesce(e.status NOT IN ('cancelled', 'closed'), i.status <> 'cancelled')
+         UNION ALL
+         SELECT 'objective', ob.id, ob.title FROM objectives ob JOIN periods pe ON pe.id = ob.period_id
+          WHERE ob.owner_id = $1 AND pe.closed_at IS NULL AND ob.status <> 'closed'
+         UNION ALL
+         SELECT 'key_result', k.id, k.title FROM key_results k JOIN objectives ob ON ob.id = k.objective_id
+           JOIN periods pe ON pe.id = ob.period_id
+          WHERE k.owner_id = $1 AND pe.closed_at IS NULL AND ob.status <> 'closed'
          ORDER BY 1, 3",
     )
     .bind(id)

@@ -871,3 +871,79 @@ async fn epic_with_outcome(app: &TestApp, team: Uuid) -> (Uuid, Uuid) {
     .unwrap();
     (epic, outcome)
 }
+
+#[tokio::test]
+async fn objectives_and_key_results_of_a_departed_owner_need_an_owner_and_are_handed_over_at_once()
+{
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let objective_id = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    let kr = key_result(
+        &app,
+        objective_id,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    let leaver = app
+        .create_person("Sam Porter", "sam@northwind.example")
+        .await;
+    let heir = app
+        .create_person("Tomás Herrera", "tomas@northwind.example")
+        .await;
+    sqlx::query("UPDATE objectives SET owner_id = $1")
+        .bind(leaver)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE key_results SET owner_id = $1")
+        .bind(leaver)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let person = app.get(&format!("/people/{leaver}")).await;
+    assert!(
+        person.body.contains(&format!("href=\"/key-results/{kr}\"")),
+        "{}",
+        person.text()
+    );
+    sqlx::query("UPDATE people SET active = false WHERE id = $1")
+        .bind(leaver)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let needs = app.get("/needs-owner").await.text();
+    assert!(
+        needs.contains("Onboarding Improve onboarding Objective Sam Porter Inactive"),
+        "{needs}"
+    );
+    assert!(
+        needs.contains("Onboarding Onboarding completion Key result Sam Porter Inactive"),
+        "{needs}"
+    );
+
+    let handed = app
+        .post(
+            &format!("/people/{leaver}/reassign"),
+            &[("owner_email", "tomas@northwind.example")],
+        )
+        .await;
+    assert!(
+        app.follow(&handed)
+            .await
+            .text()
+            .contains("2 records now owned by Tomás Herrera")
+    );
+    let owners: Vec<Option<Uuid>> = sqlx::query_scalar(
+        "SELECT owner_id FROM objectives UNION ALL SELECT owner_id FROM key_results",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(owners, [Some(heir), Some(heir)]);
+}
