@@ -172,12 +172,40 @@ const OBJECTIVE_COLUMNS: &str = "o.id, o.title, o.org_unit_id AS unit_id, u.name
        pe.name AS period_name, o.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active,
        o.status, o.parent_key_result_id";
 
-/// `roots` and every objective cascaded beneath them, with their key results; two
-/// statements.
+/// Where a cascade starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Roots<'a> {
+    /// These objectives.
+    Objectives(&'a [Uuid]),
+    /// The objectives of periods within these dates (a year holds its quarters), of a
+    /// unit and everything beneath it, or of every unit.
+    Scope {
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+        unit: Option<Uuid>,
+    },
+}
+
+/// The objectives where the cascade starts, as the recursive query's first part.
+const ROOTS_BY_ID: &str = "SELECT id, 0 FROM objectives WHERE id = ANY($1)";
+const ROOTS_IN_SCOPE: &str = "SELECT o.id, 0 FROM objectives o JOIN periods pe ON pe.id = o.period_id
+              WHERE pe.starts_on >= $1 AND pe.ends_on <= $2
+                AND ($3::uuid IS NULL OR o.org_unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))";
+
+/// The roots and every objective cascaded beneath them, with their key results and
+/// progress; two statements however deep the tree.
 pub async fn load(db: &sqlx::PgPool, roots: &[Uuid]) -> sqlx::Result<Cascade> {
-    let objectives: Vec<ObjectiveRow> = sqlx::query_as(&format!(
+    load_from(db, Roots::Objectives(roots)).await
+}
+
+pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Cascade> {
+    let base = match roots {
+        Roots::Objectives(_) => ROOTS_BY_ID,
+        Roots::Scope { .. } => ROOTS_IN_SCOPE,
+    };
+    let sql = format!(
         "WITH RECURSIVE tree (id, depth) AS (
-             SELECT id, 0 FROM objectives WHERE id = ANY($1)
+             {base}
              UNION
              SELECT o.id, t.depth + 1 FROM tree t
                JOIN key_results k ON k.objective_id = t.id
@@ -189,11 +217,19 @@ pub async fn load(db: &sqlx::PgPool, roots: &[Uuid]) -> sqlx::Result<Cascade> {
            JOIN org_units u ON u.id = o.org_unit_id
            JOIN periods pe ON pe.id = o.period_id
            LEFT JOIN people p ON p.id = o.owner_id
-          ORDER BY t.depth, pe.starts_on, lower(u.name), lower(o.title), o.id"
-    ))
-    .bind(roots)
-    .fetch_all(db)
-    .await?;
+          ORDER BY t.depth, pe.starts_on, lower(u.name), lower(o.title), o.id
+          LIMIT 20000"
+    );
+    let query = sqlx::query_as(&sql);
+    let query = match roots {
+        Roots::Objectives(ids) => query.bind(ids),
+        Roots::Scope {
+            starts_on,
+            ends_on,
+            unit,
+        } => query.bind(starts_on).bind(ends_on).bind(unit),
+    };
+    let objectives: Vec<ObjectiveRow> = query.fetch_all(db).await?;
     let ids: Vec<Uuid> = objectives.iter().map(|o| o.id).collect();
     let key_results: Vec<KeyResultRow> = sqlx::query_as(
         "SELECT k.id, k.objective_id, k.title, k.metric, k.unit, k.unit_label, k.direction, k.start_value,

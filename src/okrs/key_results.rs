@@ -831,7 +831,14 @@ pub struct ServingOutcome {
     pub statement: String,
     pub epic_id: Option<Uuid>,
     pub parent_title: String,
-    pub epic_status: Option<String>,
+    pub parent_status: String,
+    pub measure_by: NaiveDate,
+}
+
+impl ServingOutcome {
+    pub fn loop_state(&self, today: &NaiveDate) -> Option<crate::outcomes::model::LoopState> {
+        crate::outcomes::parent::loop_state(&self.parent_status, self.measure_by, *today)
+    }
 }
 
 /// The check-in form as typed.
@@ -918,7 +925,8 @@ async fn key_result_page(
     .fetch_all(&state.db)
     .await?;
     let outcomes = sqlx::query_as(
-        "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title, e.status AS epic_status
+        "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title,
+                coalesce(e.status, i.status) AS parent_status, o.measure_by
            FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
            LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
           WHERE l.key_result_id = $1 ORDER BY lower(coalesce(e.title, i.title)), o.id",

@@ -1,7 +1,7 @@
 //! `/okrs?unit=&period=`: the alignment tree — objectives of a unit and everything beneath
 //! it for a period (an annual period with the quarterly objectives inside it), their key
 //! results, and the objectives cascaded from each, with progress rolled up. Two statements
-//! to find the objectives, two more for the cascade.
+//! for the whole cascade.
 
 use std::collections::HashSet;
 
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::policy::Me;
 use crate::http::page::{Flash, Layout, Section};
 use crate::http::{AppError, AppState, Result};
-use crate::okrs::cascade::{self, Cascade, KeyResultRow, ObjectiveRow};
+use crate::okrs::cascade::{self, Cascade, KeyResultRow, ObjectiveRow, Roots};
 use crate::periods::Period;
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,24 +77,20 @@ pub async fn get_okrs(
         .await?,
     };
     let unit = Uuid::parse_str(query.unit.trim()).ok();
-    let roots: Vec<Uuid> = match &period {
+    let cascade = match &period {
         Some(p) => {
-            sqlx::query_scalar(
-                "SELECT o.id FROM objectives o JOIN periods pe ON pe.id = o.period_id
-                  WHERE pe.starts_on >= $1 AND pe.ends_on <= $2
-                    AND ($3::uuid IS NULL OR o.org_unit_id IN
-                         (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))
-                  LIMIT 5000",
+            cascade::load_from(
+                &state.db,
+                Roots::Scope {
+                    starts_on: p.starts_on,
+                    ends_on: p.ends_on,
+                    unit,
+                },
             )
-            .bind(p.starts_on)
-            .bind(p.ends_on)
-            .bind(unit)
-            .fetch_all(&state.db)
             .await?
         }
-        None => Vec::new(),
+        None => Cascade::default(),
     };
-    let cascade = cascade::load(&state.db, &roots).await?;
     let lines = lines(&cascade);
     let periods = crate::periods::options(&state.db).await?;
     let units = crate::org::unit_options(&state.db, false).await?;

@@ -71,7 +71,7 @@ impl Parent {
 
 /// The loop state of an outcome of work (epic or initiative) in `status`: none once the
 /// work is cancelled; measuring once it is delivered (or done).
-fn loop_state(status: &str, measure_by: NaiveDate, today: NaiveDate) -> Option<LoopState> {
+pub fn loop_state(status: &str, measure_by: NaiveDate, today: NaiveDate) -> Option<LoopState> {
     let delivered = matches!(status, "delivered" | "measuring" | "closed" | "done");
     LoopState::of(false, status == "cancelled", delivered, measure_by, today)
 }

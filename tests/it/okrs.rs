@@ -601,7 +601,7 @@ async fn an_epics_outcome_is_linked_to_the_key_result_it_serves_from_the_epic_pa
     );
     assert!(shown.contains("Key results it serves 80% of new users complete onboarding within 7 days Improve onboarding for new learners"), "{shown}");
     let kr_page = app.get(&format!("/key-results/{kr}")).await.text();
-    assert!(kr_page.contains("Anticipated outcomes serving it New learners finish onboarding New onboarding for learners"), "{kr_page}");
+    assert!(kr_page.contains("Anticipated outcomes serving it New learners finish onboarding New onboarding for learners · draft Loop: Not started"), "{kr_page}");
     let again = app
         .post(
             &format!("/outcomes/{outcome}/key-results"),
