@@ -158,12 +158,21 @@ async fn form_page(
     form: ObjectiveForm,
     errors: FormErrors,
 ) -> Result<ObjectiveFormPage> {
-    let units = crate::org::unit_options(&state.db, true).await?;
+    let mut units = crate::org::unit_options(&state.db, true).await?;
     let periods = crate::periods::options(&state.db).await?;
     let parent = match Uuid::parse_str(form.parent_key_result_id.trim()) {
         Ok(id) => parent_key_result(&state.db, id).await?,
         Err(_) => None,
     };
+    // Cascading: only the parent's unit and the units beneath it.
+    if let Some(p) = &parent {
+        let beneath: Vec<Uuid> =
+            sqlx::query_scalar("SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1")
+                .bind(p.unit_id)
+                .fetch_all(&state.db)
+                .await?;
+        units.retain(|(id, _)| beneath.iter().any(|b| b.to_string() == *id));
+    }
     let title = match (objective_id, &parent) {
         (Some(_), _) => "Edit objective",
         (None, Some(_)) => "Cascade to a team",

@@ -947,3 +947,75 @@ async fn objectives_and_key_results_of_a_departed_owner_need_an_owner_and_are_ha
     .unwrap();
     assert_eq!(owners, [Some(heir), Some(heir)]);
 }
+
+#[tokio::test]
+async fn a_stale_objective_edit_answers_409_with_both_versions_and_the_typing_kept() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let id = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    assert_eq!(
+        edit_objective(&app, id, &o, "Improve onboarding for new learners")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let stale = edit_objective(&app, id, &o, "Onboarding that keeps learners").await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let text = stale.text();
+    assert!(
+        text.contains("Someone else changed this objective while you were editing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Title Improve onboarding for new learners Onboarding that keeps learners"),
+        "{text}"
+    );
+    assert!(
+        stale
+            .body
+            .contains("value=\"Onboarding that keeps learners\"")
+    );
+    let stored: String = sqlx::query_scalar("SELECT title FROM objectives WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, "Improve onboarding for new learners");
+    // Cascading offers only the parent's unit and the units beneath it.
+    let kr = key_result(
+        &app,
+        id,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "roll_up",
+        "1",
+    )
+    .await;
+    let form = app
+        .get(&format!("/objectives/new?key_result={kr}"))
+        .await
+        .text();
+    assert!(
+        form.contains("Onboarding") && !form.contains("Platform"),
+        "{form}"
+    );
+}
+
+/// Saves the objective's title as someone who read version 1.
+async fn edit_objective(app: &TestApp, id: Uuid, o: &Org, title: &str) -> Page {
+    let (unit, period) = (o.team.to_string(), o.q2.to_string());
+    app.post(
+        &format!("/objectives/{id}"),
+        &[
+            ("title", title),
+            ("unit_id", &unit),
+            ("period_id", &period),
+            ("owner_email", crate::common::ADMIN_EMAIL),
+            ("version", "1"),
+        ],
+    )
+    .await
+}
