@@ -296,16 +296,18 @@ async fn check_cascade(
     Ok(())
 }
 
-/// Checks that need the database: permission on the unit, the owner, the cascade, and that
-/// the period is open.
+/// Checks that need the database: permission on the unit (for a new objective, or one
+/// moving to another unit), the owner, the cascade, and that the period is open. `this` is
+/// the objective being edited and the unit it is in.
 async fn check_valid(
     state: &AppState,
     me: &Me,
     valid: &ValidObjective,
-    this: Option<Uuid>,
+    this: Option<(Uuid, Uuid)>,
     errors: &mut FormErrors,
 ) -> Result<Option<Uuid>> {
-    if !may_change_record(&state.db, me, valid.unit, None).await? {
+    let moves = this.is_none_or(|(_, unit)| unit != valid.unit);
+    if moves && !may_change_record(&state.db, me, valid.unit, None).await? {
         errors.add(
             "unit_id",
             "You can set objectives only for the units you belong to",
@@ -329,7 +331,7 @@ async fn check_valid(
         Some(true) => errors.add("period_id", "That period is closed: its OKRs are read-only"),
         Some(false) => {}
     }
-    check_cascade(&state.db, valid, this, errors).await?;
+    check_cascade(&state.db, valid, this.map(|(id, _)| id), errors).await?;
     Ok(owner)
 }
 
@@ -604,7 +606,14 @@ pub async fn post_objective_update(
         Err(errors) => return refused(&state, &me, Some(id), form, errors).await,
     };
     let mut errors = FormErrors::default();
-    let owner = check_valid(&state, &me, &valid, Some(id), &mut errors).await?;
+    let owner = check_valid(
+        &state,
+        &me,
+        &valid,
+        Some((id, objective.unit_id)),
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
         return refused(&state, &me, Some(id), form, errors).await;
     }

@@ -1019,3 +1019,59 @@ async fn edit_objective(app: &TestApp, id: Uuid, o: &Org, title: &str) -> Page {
     )
     .await
 }
+
+#[tokio::test]
+async fn an_objectives_owner_from_another_unit_may_edit_it_but_not_move_it_to_a_unit_they_are_not_in()
+ {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let id = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    let owner = app
+        .account("Omar Owner", "omar@northwind.example", "member")
+        .await;
+    sqlx::query("UPDATE objectives SET owner_id = $1")
+        .bind(owner)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let cookie = app.session_for(owner).await;
+    let save = |unit: Uuid, version: &'static str| {
+        let (unit, period) = (unit.to_string(), o.q2.to_string());
+        let (app, cookie) = (&app, &cookie);
+        async move {
+            app.post_as(
+                cookie,
+                &format!("/objectives/{id}"),
+                &[
+                    ("title", "Improve onboarding for new learners"),
+                    ("unit_id", &unit),
+                    ("period_id", &period),
+                    ("owner_email", "omar@northwind.example"),
+                    ("version", version),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(save(o.team, "1").await.status, StatusCode::SEE_OTHER);
+    let moved = save(o.other_division, "2").await;
+    assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        moved
+            .text()
+            .contains("You can set objectives only for the units you belong to")
+    );
+    let (title, unit): (String, Uuid) =
+        sqlx::query_as("SELECT title, org_unit_id FROM objectives WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (title.as_str(), unit),
+        ("Improve onboarding for new learners", o.team)
+    );
+}
