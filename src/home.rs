@@ -51,6 +51,8 @@ pub struct HomePage {
     counts: Counts,
     current: Option<Period>,
     key_results: Vec<MyKeyResult>,
+    /// My loops that are overdue or due soon.
+    loops: Vec<crate::loops::queue::OpenLoop>,
     today: chrono::NaiveDate,
 }
 
@@ -81,6 +83,15 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
     .bind(today)
     .fetch_all(&state.db)
     .await?;
+    let loops = crate::loops::queue::open_loops(
+        &state.db,
+        &me,
+        crate::loops::queue::Scope::Me,
+        today,
+        true,
+        20,
+    )
+    .await?;
     let layout = Layout::new("Home", Section::Home, &me).with_flash(flash);
     Ok(HomePage {
         layout,
@@ -88,6 +99,7 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
         counts,
         current,
         key_results,
+        loops,
         today,
     })
 }

@@ -27,6 +27,8 @@ pub mod home;
 pub mod http;
 /// Initiatives: the largest bodies of work, with epics and outcomes of their own.
 pub mod initiatives;
+/// Closing the loop: measurements, verdicts, learnings, the loops queue.
+pub mod loops;
 /// OKRs: objectives, key results, check-ins, the cascade and its roll-up.
 pub mod okrs;
 /// Org units, memberships and organisation settings.

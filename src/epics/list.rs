@@ -141,10 +141,10 @@ pub async fn get_epics(
             AND ($7::text IS NULL OR e.title ILIKE $7 OR e.description ILIKE $7
                  OR EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.statement ILIKE $7))
             AND ($8::uuid IS NULL OR (e.created_at, e.id) < (SELECT created_at, id FROM epics WHERE id = $8))
-            -- An open loop: an outcome of work neither cancelled nor closed, overdue (measure-by
+            -- An open loop: an outcome not closed, of work neither cancelled nor closed, overdue (measure-by
             -- before today) or due soon (within 14 days).
             AND ($10::text IS NULL OR (e.status NOT IN ('cancelled', 'closed') AND EXISTS (
-                    SELECT 1 FROM outcomes o WHERE o.epic_id = e.id
+                    SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.closed_at IS NULL
                        AND (($10 = 'overdue' AND o.measure_by < $11)
                             OR ($10 = 'due_soon' AND o.measure_by BETWEEN $11 AND $11 + 14)))))
           ORDER BY e.created_at DESC, e.id DESC

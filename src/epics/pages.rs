@@ -42,6 +42,8 @@ pub struct EpicForm {
     value_label: String,
     confidence: String,
     effort_weeks: String,
+    /// A follow-up of a closed outcome (new epics only).
+    follow_up_of: String,
     version: String,
 }
 
@@ -252,9 +254,11 @@ pub struct NewEpicQuery {
     initiative: String,
     #[serde(rename = "type")]
     work_type: String,
+    /// A closed outcome to follow up on: the new epic starts from what it taught.
+    follow_up: String,
 }
 
-/// `GET /epics/new?team=…&type=…`
+/// `GET /epics/new?team=…&type=…&follow_up=…`
 pub async fn get_new_epic(
     State(state): State<AppState>,
     me: Me,
@@ -267,14 +271,55 @@ pub async fn get_new_epic(
     } else {
         query.work_type
     };
-    let form = EpicForm {
+    let mut form = EpicForm {
         team_id: query.team,
         initiative_id: query.initiative,
         work_type,
         period_id: current.map(|p| p.id.to_string()).unwrap_or_default(),
         ..EpicForm::default()
     };
+    if let Ok(outcome) = Uuid::parse_str(query.follow_up.trim()) {
+        let closed: Option<FollowedUp> = sqlx::query_as(
+            "SELECT e.title, e.team_id, e.initiative_id, e.work_type, o.metric, o.verdict, o.learnings, o.next_step
+               FROM outcomes o JOIN epics e ON e.id = o.epic_id
+              WHERE o.id = $1 AND o.closed_at IS NOT NULL",
+        )
+        .bind(outcome)
+        .fetch_optional(&state.db)
+        .await?;
+        if let Some(f) = closed {
+            form.title = format!("Follow-up: {}", f.title)
+                .chars()
+                .take(200)
+                .collect();
+            form.team_id = f.team_id.to_string();
+            form.initiative_id = f.initiative_id.map(|i| i.to_string()).unwrap_or_default();
+            form.work_type = f.work_type;
+            form.description = format!(
+                "Follows up on “{}” ({}: {}). Next step: {}.\n\nWhat we learned: {}",
+                f.metric,
+                f.title,
+                crate::outcomes::model::Verdict::label_of(&f.verdict).to_lowercase(),
+                crate::loops::model::NextStep::label_of(&f.next_step).to_lowercase(),
+                f.learnings
+            );
+            form.follow_up_of = outcome.to_string();
+        }
+    }
     form_page(&state, &me, None, form, FormErrors::default()).await
+}
+
+/// The closed outcome a follow-up epic starts from.
+#[derive(Debug, sqlx::FromRow)]
+struct FollowedUp {
+    title: String,
+    team_id: Uuid,
+    initiative_id: Option<Uuid>,
+    work_type: String,
+    metric: String,
+    verdict: String,
+    learnings: String,
+    next_step: String,
 }
 
 /// The owner: the person with the email typed, or the team's usual owner for this type of
@@ -345,8 +390,10 @@ pub async fn post_epic(
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO epics (id, team_id, owner_id, period_id, work_type, title, description, why_now, validation_plan,
-                            tracker_key, tracker_url, initiative_id, value, value_label, confidence, effort_weeks)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                            tracker_key, tracker_url, initiative_id, value, value_label, confidence, effort_weeks,
+                            follow_up_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 (SELECT id FROM outcomes WHERE id = $17 AND closed_at IS NOT NULL))",
     )
     .bind(id)
     .bind(valid.team)
@@ -364,6 +411,7 @@ pub async fn post_epic(
     .bind(&valid.priority.value_label)
     .bind(valid.priority.confidence)
     .bind(valid.priority.effort)
+    .bind(Uuid::parse_str(form.follow_up_of.trim()).ok())
     .execute(&mut *tx)
     .await;
     if let Err(err) = inserted {
@@ -390,7 +438,7 @@ pub async fn post_epic(
         .actor(Some(me.id))
         .entity("epic", id)
         .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
-                       "initiative_id": valid.initiative }))
+                       "initiative_id": valid.initiative, "follow_up_of": Uuid::parse_str(form.follow_up_of.trim()).ok() }))
         .client(&client)
         .write(&mut *tx, state.clock.now())
         .await?;
@@ -730,6 +778,7 @@ impl From<&Epic> for EpicForm {
             value_label: epic.value_label.clone(),
             confidence: epic.confidence.map(|c| c.to_string()).unwrap_or_default(),
             effort_weeks: form_number(epic.effort_weeks),
+            follow_up_of: String::new(),
             version: epic.version.to_string(),
         }
     }

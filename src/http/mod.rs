@@ -95,6 +95,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::epics::sitemap(state))
         .merge(crate::planning::sitemap(state))
         .merge(crate::okrs::sitemap(state))
+        .merge(crate::loops::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)

@@ -833,11 +833,17 @@ pub struct ServingOutcome {
     pub parent_title: String,
     pub parent_status: String,
     pub measure_by: NaiveDate,
+    pub closed: bool,
 }
 
 impl ServingOutcome {
     pub fn loop_state(&self, today: &NaiveDate) -> Option<crate::outcomes::model::LoopState> {
-        crate::outcomes::parent::loop_state(&self.parent_status, self.measure_by, *today)
+        crate::outcomes::parent::loop_state(
+            &self.parent_status,
+            self.closed,
+            self.measure_by,
+            *today,
+        )
     }
 }
 
@@ -926,7 +932,7 @@ async fn key_result_page(
     .await?;
     let outcomes = sqlx::query_as(
         "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title,
-                coalesce(e.status, i.status) AS parent_status, o.measure_by
+                coalesce(e.status, i.status) AS parent_status, o.measure_by, o.closed_at IS NOT NULL AS closed
            FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
            LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
           WHERE l.key_result_id = $1 ORDER BY lower(coalesce(e.title, i.title)), o.id",

@@ -17,6 +17,7 @@ use crate::http::page::{
     self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
 };
 use crate::http::{AppError, AppState, Result};
+use crate::loops::outcome::{LoopInput, LoopView};
 use crate::org::model::required_text;
 use crate::outcomes::model::{
     Direction, Goal, GoalFields, MetricUnit, OutcomeKind, form_number, sentence,
@@ -510,6 +511,8 @@ pub struct OutcomePage {
     leads_to: Option<OutcomeRow>,
     led_by: Vec<OutcomeRow>,
     may_change: bool,
+    /// The loop: measurements, proposal, closing.
+    lp: LoopView,
 }
 
 /// `GET /outcomes/{id}`
@@ -519,24 +522,37 @@ pub async fn get_outcome(
     Id(id): Id<Uuid>,
     flash: Flash,
 ) -> Result<OutcomePage> {
+    outcome_page(&state, &me, id, flash, LoopInput::default()).await
+}
+
+/// The outcome's page: anticipated vs actual, its loop, and (with `input`) the forms as
+/// typed.
+pub async fn outcome_page(
+    state: &AppState,
+    me: &Me,
+    id: Uuid,
+    flash: Flash,
+    input: LoopInput,
+) -> Result<OutcomePage> {
     let mut outcome = outcome_row(&state.db, id).await?;
     let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
-    let today = crate::org::settings::today(&state).await?;
-    outcome.loop_state = parent.loop_state(outcome.measure_by, today);
+    let today = crate::org::settings::today(state).await?;
+    outcome.loop_state = parent.loop_state(outcome.closed, outcome.measure_by, today);
     let leads_to = match outcome.leads_to_id {
         Some(other) => Some(outcome_row(&state.db, other).await?),
         None => None,
     };
     let led_by = outcomes_leading_to(&state.db, id).await?;
     let revisions = revisions(&state.db, id).await?;
-    let may_change = may_change_record(&state.db, &me, parent.unit_id, parent.owner_id).await?;
+    let may_change = may_change_record(&state.db, me, parent.unit_id, parent.owner_id).await?;
+    let lp = crate::loops::outcome::loop_view(state, me, &outcome, &parent, input).await?;
     let section = if parent.is_epic() {
         Section::Epics
     } else {
         Section::Initiatives
     };
     let layout =
-        Layout::new(format!("Outcome · {}", outcome.metric), section, &me).with_flash(flash);
+        Layout::new(format!("Outcome · {}", outcome.metric), section, me).with_flash(flash);
     Ok(OutcomePage {
         layout,
         parent,
@@ -545,6 +561,7 @@ pub async fn get_outcome(
         leads_to,
         led_by,
         may_change,
+        lp,
     })
 }
 

@@ -64,16 +64,26 @@ impl Parent {
     }
 
     /// The loop state of one of its outcomes.
-    pub fn loop_state(&self, measure_by: NaiveDate, today: NaiveDate) -> Option<LoopState> {
-        loop_state(&self.status, measure_by, today)
+    pub fn loop_state(
+        &self,
+        closed: bool,
+        measure_by: NaiveDate,
+        today: NaiveDate,
+    ) -> Option<LoopState> {
+        loop_state(&self.status, closed, measure_by, today)
     }
 }
 
 /// The loop state of an outcome of work (epic or initiative) in `status`: none once the
 /// work is cancelled; measuring once it is delivered (or done).
-pub fn loop_state(status: &str, measure_by: NaiveDate, today: NaiveDate) -> Option<LoopState> {
+pub fn loop_state(
+    status: &str,
+    closed: bool,
+    measure_by: NaiveDate,
+    today: NaiveDate,
+) -> Option<LoopState> {
     let delivered = matches!(status, "delivered" | "measuring" | "closed" | "done");
-    LoopState::of(false, status == "cancelled", delivered, measure_by, today)
+    LoopState::of(closed, status == "cancelled", delivered, measure_by, today)
 }
 
 /// Loads the epic or the initiative (pass exactly one id).
@@ -168,6 +178,9 @@ pub struct OutcomeRow {
     /// Interim checkpoint dates, earliest first.
     pub checkpoints: Vec<NaiveDate>,
     pub version: i32,
+    /// The loop is closed (a verdict is recorded).
+    pub closed: bool,
+    pub verdict: Option<String>,
     #[sqlx(skip)]
     pub loop_state: Option<LoopState>,
 }
@@ -224,7 +237,7 @@ const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement, o.
        p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.committed_at IS NOT NULL AS committed,
        o.leads_to_id,
        array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints,
-       o.version
+       o.version, o.closed_at IS NOT NULL AS closed, o.verdict
   FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id";
 
 /// The outcomes of an epic or an initiative, oldest first, with their loop state.
@@ -245,7 +258,7 @@ pub async fn outcomes_of(
     .fetch_all(db)
     .await?;
     for row in &mut rows {
-        row.loop_state = parent.loop_state(row.measure_by, today);
+        row.loop_state = parent.loop_state(row.closed, row.measure_by, today);
     }
     Ok(rows)
 }
@@ -339,7 +352,8 @@ pub async fn epics_of_initiative(
     .await?;
     for mut outcome in outcomes {
         if let Some(epic) = epics.iter_mut().find(|e| Some(e.id) == outcome.epic_id) {
-            outcome.loop_state = loop_state(&epic.status, outcome.measure_by, today);
+            outcome.loop_state =
+                loop_state(&epic.status, outcome.closed, outcome.measure_by, today);
             epic.outcomes.push(outcome);
         }
     }

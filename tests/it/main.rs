@@ -15,6 +15,7 @@ mod epics;
 mod epics_schema;
 mod health;
 mod initiatives;
+mod loops;
 mod okrs;
 mod org_units;
 mod pages;

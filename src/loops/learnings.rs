@@ -1,0 +1,177 @@
+//! `/learnings?unit=&type=&verdict=&period=&q=&after=`: the learning log — every closed
+//! outcome with its verdict, what was learned and the next step, newest first; searchable
+//! and filterable with the sitemap's names, paged by a keyset cursor. One statement.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::policy::Me;
+use crate::epics::model::WorkType;
+use crate::http::page::{Flash, Layout, Section};
+use crate::http::{AppState, Result};
+use crate::loops::model::NextStep;
+use crate::outcomes::model::Verdict;
+use crate::periods::model::human_date;
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Learning {
+    pub id: Uuid,
+    pub statement: String,
+    pub metric: String,
+    pub verdict: String,
+    pub verdict_reason: String,
+    pub learnings: String,
+    pub next_step: String,
+    pub realised_value: Option<Decimal>,
+    pub closed_on: NaiveDate,
+    pub closed_by: Option<String>,
+    pub parent_kind: String,
+    pub parent_id: Uuid,
+    pub parent_title: String,
+    pub work_type: Option<String>,
+    pub unit_name: String,
+}
+
+impl Learning {
+    pub fn verdict_label(&self) -> &str {
+        Verdict::label_of(&self.verdict)
+    }
+
+    pub fn verdict_tag(&self) -> &'static str {
+        match self.verdict.as_str() {
+            "achieved" => "tag-good",
+            "partially_achieved" => "tag-warn",
+            "not_achieved" => "tag-bad",
+            _ => "tag-muted",
+        }
+    }
+
+    pub fn next_step_label(&self) -> &str {
+        NextStep::label_of(&self.next_step)
+    }
+
+    pub fn type_label(&self) -> Option<&str> {
+        self.work_type.as_deref().map(WorkType::label_of)
+    }
+
+    pub fn day(&self) -> String {
+        human_date(self.closed_on)
+    }
+
+    pub fn parent_href(&self) -> String {
+        crate::http::page::record_href(&self.parent_kind, self.parent_id)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LearningsQuery {
+    unit: String,
+    #[serde(rename = "type")]
+    work_type: String,
+    verdict: String,
+    period: String,
+    q: String,
+    after: String,
+}
+
+impl LearningsQuery {
+    fn next(&self, after: Uuid) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("unit", &self.unit),
+            ("type", &self.work_type),
+            ("verdict", &self.verdict),
+            ("period", &self.period),
+            ("q", &self.q),
+        ] {
+            if !value.trim().is_empty() {
+                query.append_pair(key, value.trim());
+            }
+        }
+        query.append_pair("after", &after.to_string());
+        format!("/learnings?{}", query.finish())
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "loops/learnings.html")]
+pub struct LearningsPage {
+    layout: Layout,
+    query: LearningsQuery,
+    learnings: Vec<Learning>,
+    next: Option<String>,
+    units: Vec<(String, String)>,
+    periods: Vec<(String, String)>,
+    types: Vec<(String, String)>,
+    verdicts: Vec<(String, String)>,
+}
+
+/// `GET /learnings`
+pub async fn get_learnings(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<LearningsQuery>,
+    flash: Flash,
+) -> Result<LearningsPage> {
+    let id = |text: &str| Uuid::parse_str(text.trim()).ok();
+    let text = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
+    let mut learnings: Vec<Learning> = sqlx::query_as(
+        "SELECT o.id, o.statement, o.metric, o.verdict, o.verdict_reason, o.learnings, o.next_step, o.realised_value,
+                o.closed_on, p.name AS closed_by,
+                CASE WHEN e.id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
+                coalesce(e.id, i.id) AS parent_id, coalesce(e.title, i.title) AS parent_title, e.work_type,
+                u.name AS unit_name
+           FROM outcomes o
+           LEFT JOIN epics e ON e.id = o.epic_id
+           LEFT JOIN initiatives i ON i.id = o.initiative_id
+           JOIN org_units u ON u.id = coalesce(e.team_id, i.org_unit_id)
+           LEFT JOIN people p ON p.id = o.closed_by
+          WHERE o.closed_at IS NOT NULL
+            AND ($1::uuid IS NULL OR u.id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
+            AND ($2::text IS NULL OR e.work_type = $2)
+            AND ($3::text IS NULL OR o.verdict = $3)
+            AND ($4::uuid IS NULL OR o.closed_on BETWEEN (SELECT starts_on FROM periods WHERE id = $4)
+                                                      AND (SELECT ends_on FROM periods WHERE id = $4))
+            AND ($5::text IS NULL OR o.learnings ILIKE $5 OR o.statement ILIKE $5 OR o.metric ILIKE $5
+                 OR coalesce(e.title, i.title) ILIKE $5)
+            AND ($6::uuid IS NULL OR (o.closed_on, o.id) < (SELECT closed_on, id FROM outcomes WHERE id = $6))
+          ORDER BY o.closed_on DESC, o.id DESC
+          LIMIT $7",
+    )
+    .bind(id(&query.unit))
+    .bind(WorkType::parse(&query.work_type).ok().map(WorkType::as_str))
+    .bind(Verdict::parse(&query.verdict).ok().map(Verdict::as_str))
+    .bind(id(&query.period))
+    .bind(text(&query.q).map(|q| crate::people::like_pattern(&q)))
+    .bind(id(&query.after))
+    .bind(PAGE_SIZE + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let next = if learnings.len() as i64 > PAGE_SIZE {
+        learnings.truncate(PAGE_SIZE as usize);
+        learnings.last().map(|l| query.next(l.id))
+    } else {
+        None
+    };
+    let units = crate::org::unit_options(&state.db, false).await?;
+    let periods = crate::periods::options(&state.db).await?;
+    let layout = Layout::new("Learnings", Section::Learnings, &me).with_flash(flash);
+    Ok(LearningsPage {
+        layout,
+        query,
+        learnings,
+        next,
+        units,
+        periods,
+        types: WorkType::options(),
+        verdicts: Verdict::options(),
+    })
+}

@@ -1,0 +1,34 @@
+//! Closing the loop: measurements of anticipated outcomes, verdicts proposed from them and
+//! confirmed or overridden, learnings and next steps, the loops queue and the learning log.
+
+pub mod learnings;
+pub mod model;
+pub mod outcome;
+pub mod queue;
+
+use crate::auth::policy::Access;
+use crate::http::AppState;
+use crate::http::sitemap::Sitemap;
+
+/// Everyone reads; recording on a loop is for whoever may edit the record (checked per
+/// outcome).
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/loops", Access::SignedIn, queue::get_loops)
+        .get("/learnings", Access::SignedIn, learnings::get_learnings)
+        .post(
+            "/outcomes/{id}/measurements",
+            Access::Contributor,
+            outcome::post_measurement,
+        )
+        .post(
+            "/outcomes/{id}/close",
+            Access::Contributor,
+            outcome::post_close,
+        )
+        .post(
+            "/outcomes/{id}/reopen",
+            Access::Contributor,
+            outcome::post_reopen,
+        )
+}

@@ -1,0 +1,167 @@
+//! `/loops?scope=me|unit|org&unit=`: the loops queue — the technical lead's working list —
+//! open loops sorted by urgency: overdue first (longest overdue first), then due soon,
+//! then measuring. One statement.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::policy::Me;
+use crate::http::page::{Flash, Layout, Section};
+use crate::http::{AppState, Result};
+use crate::outcomes::model::{DUE_SOON_DAYS, LoopState};
+use crate::periods::model::human_date;
+
+/// An open loop in the queue.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OpenLoop {
+    pub id: Uuid,
+    pub metric: String,
+    pub statement: String,
+    pub measure_by: NaiveDate,
+    pub owner_name: Option<String>,
+    pub parent_kind: String,
+    pub parent_id: Uuid,
+    pub parent_title: String,
+    pub parent_status: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+}
+
+impl OpenLoop {
+    pub fn state(&self, today: &NaiveDate) -> Option<LoopState> {
+        crate::outcomes::parent::loop_state(&self.parent_status, false, self.measure_by, *today)
+    }
+
+    /// "12 days overdue", "due in 3 days", "due today", "due 30 Sep 2026".
+    pub fn when(&self, today: &NaiveDate) -> String {
+        let days = (self.measure_by - *today).num_days();
+        match days {
+            d if d < 0 => format!("{} day{} overdue", -d, if d == -1 { "" } else { "s" }),
+            0 => "due today".to_string(),
+            d if d <= DUE_SOON_DAYS => format!("due in {d} day{}", if d == 1 { "" } else { "s" }),
+            _ => format!("due {}", human_date(self.measure_by)),
+        }
+    }
+
+    pub fn parent_href(&self) -> String {
+        crate::http::page::record_href(&self.parent_kind, self.parent_id)
+    }
+}
+
+/// Whose loops: mine (the outcome's owner, or the work's when the outcome has none), a
+/// unit's with everything beneath, or the whole organisation's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Me,
+    Unit(Uuid),
+    Org,
+}
+
+/// Open loops in `scope` that are overdue, due soon or measuring, most urgent first;
+/// `urgent_only` keeps the overdue and due-soon ones. Cancelled work has no loop.
+pub async fn open_loops(
+    db: &sqlx::PgPool,
+    me: &Me,
+    scope: Scope,
+    today: NaiveDate,
+    urgent_only: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<OpenLoop>> {
+    let (kind, unit) = match scope {
+        Scope::Me => ("me", None),
+        Scope::Unit(unit) => ("unit", Some(unit)),
+        Scope::Org => ("org", None),
+    };
+    sqlx::query_as(
+        "SELECT o.id, o.metric, o.statement, o.measure_by, p.name AS owner_name,
+                CASE WHEN e.id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
+                coalesce(e.id, i.id) AS parent_id, coalesce(e.title, i.title) AS parent_title,
+                coalesce(e.status, i.status) AS parent_status, u.id AS unit_id, u.name AS unit_name
+           FROM outcomes o
+           LEFT JOIN epics e ON e.id = o.epic_id
+           LEFT JOIN initiatives i ON i.id = o.initiative_id
+           JOIN org_units u ON u.id = coalesce(e.team_id, i.org_unit_id)
+           LEFT JOIN people p ON p.id = o.owner_id
+          WHERE o.closed_at IS NULL AND coalesce(e.status, i.status) <> 'cancelled'
+            AND (o.measure_by <= $2::date + $6::int
+                 OR (NOT $5 AND coalesce(e.status, i.status) IN ('delivered', 'measuring', 'closed', 'done')))
+            AND CASE $1
+                  WHEN 'me' THEN o.owner_id = $3 OR (o.owner_id IS NULL AND coalesce(e.owner_id, i.owner_id) = $3)
+                  WHEN 'unit' THEN u.id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $4)
+                  ELSE true END
+          ORDER BY o.measure_by, lower(u.name), o.id
+          LIMIT $7",
+    )
+    .bind(kind)
+    .bind(today)
+    .bind(me.id)
+    .bind(unit)
+    .bind(urgent_only)
+    .bind(DUE_SOON_DAYS as i32)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoopsQuery {
+    scope: String,
+    unit: String,
+}
+
+/// Most loops one queue lists.
+const LIMIT: i64 = 300;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "loops/queue.html")]
+pub struct LoopsPage {
+    layout: Layout,
+    scope: &'static str,
+    unit: String,
+    units: Vec<(String, String)>,
+    loops: Vec<OpenLoop>,
+    today: NaiveDate,
+    limit: i64,
+}
+
+impl LoopsPage {
+    fn count(&self, state: LoopState) -> usize {
+        self.loops
+            .iter()
+            .filter(|l| l.state(&self.today) == Some(state))
+            .count()
+    }
+}
+
+/// `GET /loops?scope=me|unit|org&unit=`
+pub async fn get_loops(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<LoopsQuery>,
+    flash: Flash,
+) -> Result<LoopsPage> {
+    let unit = Uuid::parse_str(query.unit.trim()).ok();
+    let (scope, name) = match (query.scope.as_str(), unit) {
+        ("unit", Some(unit)) => (Scope::Unit(unit), "unit"),
+        ("org", _) => (Scope::Org, "org"),
+        _ => (Scope::Me, "me"),
+    };
+    let today = crate::org::settings::today(&state).await?;
+    let loops = open_loops(&state.db, &me, scope, today, false, LIMIT).await?;
+    let units = crate::org::unit_options(&state.db, false).await?;
+    let layout = Layout::new("Loops", Section::Loops, &me).with_flash(flash);
+    Ok(LoopsPage {
+        layout,
+        scope: name,
+        unit: unit.map(|u| u.to_string()).unwrap_or_default(),
+        units,
+        loops,
+        today,
+        limit: LIMIT,
+    })
+}

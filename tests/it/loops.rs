@@ -1,0 +1,602 @@
+//! Closing the loop: measurements, the verdict proposed against the committed goal and
+//! confirmed or overridden, learnings, epics closing with their last loop, reopening, the
+//! loops queue at the day boundaries, the learning log and follow-up epics.
+
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use crate::common::{Page, TestApp};
+use crate::epics::{Team, team};
+
+/// An epic of the team in `status` with one outcome per (direction, baseline, target or
+/// "lower-upper", measure-by); returns the epic and its outcomes.
+async fn epic_with(
+    app: &TestApp,
+    t: &Team,
+    title: &str,
+    status: &str,
+    outcomes: &[(&str, &str, &str, &str)],
+) -> (Uuid, Vec<Uuid>) {
+    let epic = Uuid::new_v4();
+    sqlx::query("INSERT INTO epics (id, team_id, owner_id, work_type, title, status) VALUES ($1, $2, $3, 'feature', $4, $5)")
+        .bind(epic)
+        .bind(t.team)
+        .bind(t.pm)
+        .bind(title)
+        .bind(status)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (n, (direction, baseline, goal, measure_by)) in outcomes.iter().enumerate() {
+        let id = Uuid::new_v4();
+        let (target, lower, upper) = match goal.split_once('-') {
+            Some((l, u)) => (None, Some(l.to_string()), Some(u.to_string())),
+            None => (Some(goal.to_string()), None, None),
+        };
+        sqlx::query(
+            "INSERT INTO outcomes (id, epic_id, owner_id, kind, statement, metric, unit, direction, baseline, target,
+                                   band_lower, band_upper, measure_by, committed_at)
+             VALUES ($1, $2, $3, 'behaviour', $4, $5, 'percent', $6, $7::numeric, $8::numeric, $9::numeric, $10::numeric,
+                     $11::date, now())",
+        )
+        .bind(id)
+        .bind(epic)
+        .bind(t.pm)
+        .bind(format!("{title}: outcome {n}"))
+        .bind(format!("{title} metric {n}"))
+        .bind(direction)
+        .bind(baseline)
+        .bind(target)
+        .bind(lower)
+        .bind(upper)
+        .bind(measure_by)
+        .execute(&app.db)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    (epic, ids)
+}
+
+async fn measure(app: &TestApp, t: &Team, outcome: Uuid, value: &str, day: &str) -> Page {
+    app.post_as(
+        &t.pm_cookie,
+        &format!("/outcomes/{outcome}/measurements"),
+        &[
+            ("value", value),
+            ("measured_on", day),
+            ("source", "https://analytics.example/onboarding"),
+            ("note", "weekly cohort"),
+        ],
+    )
+    .await
+}
+
+async fn version(app: &TestApp, outcome: Uuid) -> String {
+    sqlx::query_scalar::<_, i32>("SELECT version FROM outcomes WHERE id = $1")
+        .bind(outcome)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+        .to_string()
+}
+
+async fn close(
+    app: &TestApp,
+    t: &Team,
+    outcome: Uuid,
+    verdict: &str,
+    reason: &str,
+    learnings: &str,
+) -> Page {
+    let v = version(app, outcome).await;
+    app.post_as(
+        &t.pm_cookie,
+        &format!("/outcomes/{outcome}/close"),
+        &[
+            ("verdict", verdict),
+            ("reason", reason),
+            ("learnings", learnings),
+            ("next_step", "iterate"),
+            ("realised_value", ""),
+            ("version", &v),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_verdict_is_proposed_from_the_latest_measurement_in_every_direction_and_overriding_it_needs_a_reason()
+ {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Onboarding",
+        "measuring",
+        &[
+            ("increase", "40", "80", "2026-05-31"),
+            ("decrease", "20", "10", "2026-05-31"),
+            ("stay_within", "99.5", "99.5-100", "2026-05-31"),
+        ],
+    )
+    .await;
+    // 60 of 40 → 80 is half-way: partially achieved (an earlier 30 no longer counts).
+    assert_eq!(
+        measure(&app, &t, o[0], "30", "2026-04-30").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        measure(&app, &t, o[0], "60", "2026-05-31").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        measure(&app, &t, o[1], "9", "2026-05-31").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        measure(&app, &t, o[2], "99.1", "2026-05-31").await.status,
+        StatusCode::SEE_OTHER
+    );
+    for (outcome, proposed) in [
+        (o[0], "Partially achieved"),
+        (o[1], "Achieved"),
+        (o[2], "Not achieved"),
+    ] {
+        let page = app.get(&format!("/outcomes/{outcome}")).await.text();
+        assert!(
+            page.contains(&format!(
+                "Yardstick proposes {proposed} from the latest measurement"
+            )),
+            "{page}"
+        );
+    }
+    let overridden = close(
+        &app,
+        &t,
+        o[0],
+        "achieved",
+        "",
+        "Completion rose after the shorter form",
+    )
+    .await;
+    assert_eq!(overridden.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = overridden.text();
+    assert!(
+        text.contains(
+            "The latest measurement proposes “partially achieved”: say why the verdict is different"
+        ),
+        "{text}"
+    );
+    assert!(
+        overridden
+            .body
+            .contains("Completion rose after the shorter form</textarea>"),
+        "the learnings are kept"
+    );
+    let no_learnings = close(&app, &t, o[1], "achieved", "", " ").await;
+    assert!(no_learnings.text().contains("Write what you learned"));
+
+    let confirmed = close(
+        &app,
+        &t,
+        o[0],
+        "partially_achieved",
+        "",
+        "Completion rose after the shorter form; the video step still loses people",
+    )
+    .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text()
+    );
+    let stored: (String, String, String, serde_json::Value, Option<chrono::NaiveDate>, Option<Uuid>) = sqlx::query_as(
+        "SELECT verdict, proposed_verdict, next_step, judged_against, closed_on, closed_by FROM outcomes WHERE id = $1",
+    )
+    .bind(o[0])
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (stored.0.as_str(), stored.1.as_str(), stored.2.as_str()),
+        ("partially_achieved", "partially_achieved", "iterate")
+    );
+    assert_eq!(stored.3["baseline"], "40");
+    assert_eq!(stored.4.unwrap().to_string(), "2026-06-01");
+    assert_eq!(stored.5, Some(t.pm));
+    let with_reason = close(
+        &app,
+        &t,
+        o[2],
+        "achieved",
+        "The outage was a provider incident outside our band",
+        "Alerting worked",
+    )
+    .await;
+    assert_eq!(with_reason.status, StatusCode::SEE_OTHER);
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'loop_closed'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+}
+
+#[tokio::test]
+async fn without_a_measurement_a_loop_closes_only_as_inconclusive_with_a_reason() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Risk",
+        "measuring",
+        &[("increase", "40", "80", "2026-05-31")],
+    )
+    .await;
+    let page = app.get(&format!("/outcomes/{}", o[0])).await.text();
+    assert!(
+        page.contains("without one, the loop can only close as inconclusive"),
+        "{page}"
+    );
+    let achieved = close(
+        &app,
+        &t,
+        o[0],
+        "achieved",
+        "we think so",
+        "Nothing measured",
+    )
+    .await;
+    assert!(
+        achieved
+            .text()
+            .contains("Without any measurement the loop can only close as inconclusive")
+    );
+    let no_reason = close(&app, &t, o[0], "inconclusive", "", "Nothing measured").await;
+    assert!(
+        no_reason
+            .text()
+            .contains("Say why the result is inconclusive")
+    );
+    let closed = close(
+        &app,
+        &t,
+        o[0],
+        "inconclusive",
+        "The event was never tracked",
+        "Track before shipping",
+    )
+    .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_epic_closes_with_its_last_loop_and_reopening_one_sends_it_back_to_measuring() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (epic, o) = epic_with(
+        &app,
+        &t,
+        "Search",
+        "measuring",
+        &[
+            ("increase", "70", "90", "2026-05-31"),
+            ("increase", "20", "23", "2026-05-31"),
+        ],
+    )
+    .await;
+    for outcome in &o {
+        assert_eq!(
+            measure(&app, &t, *outcome, "95", "2026-05-31").await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    close(&app, &t, o[0], "achieved", "", "The index split did it").await;
+    let status: String = sqlx::query_scalar("SELECT status FROM epics WHERE id = $1")
+        .bind(epic)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "measuring", "one loop is still open");
+    let last = close(&app, &t, o[1], "achieved", "", "Engagement followed").await;
+    assert!(
+        app.follow(&last)
+            .await
+            .text()
+            .contains("the epic is closed too")
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM epics WHERE id = $1")
+        .bind(epic)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "closed");
+    assert!(
+        app.get(&format!("/epics/{epic}"))
+            .await
+            .text()
+            .contains("Status: Closed")
+    );
+
+    let no_reason = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/outcomes/{}/reopen", o[1]),
+            &[("reason", "")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reopened = app
+        .post_as(
+            &t.pm_cookie,
+            &format!("/outcomes/{}/reopen", o[1]),
+            &[("reason", "The June cohort changed the picture")],
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::SEE_OTHER);
+    let (status, verdict): (String, Option<String>) = sqlx::query_as(
+        "SELECT e.status, o.verdict FROM epics e JOIN outcomes o ON o.epic_id = e.id WHERE o.id = $1",
+    )
+    .bind(o[1])
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), verdict), ("measuring", None));
+    let reason: serde_json::Value =
+        sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'loop_reopened'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(reason["reason"], "The June cohort changed the picture");
+}
+
+#[tokio::test]
+async fn the_queue_orders_loops_by_urgency_with_the_day_boundaries_of_the_loop_state() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    // Today is 1 Jun 2026.
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Loops",
+        "measuring",
+        &[
+            ("increase", "1", "2", "2026-06-15"), // due in 14 days: due soon
+            ("increase", "1", "2", "2026-05-31"), // yesterday: 1 day overdue
+            ("increase", "1", "2", "2026-06-01"), // today: due soon, due today
+            ("increase", "1", "2", "2026-06-16"), // 15 days: measuring (the work is delivered)
+            ("increase", "1", "2", "2026-05-20"), // 12 days overdue
+        ],
+    )
+    .await;
+    epic_with(
+        &app,
+        &t,
+        "Not started yet",
+        "in_progress",
+        &[("increase", "1", "2", "2026-09-30")],
+    )
+    .await;
+    let (_, done) = epic_with(
+        &app,
+        &t,
+        "Closed loops",
+        "measuring",
+        &[("increase", "1", "2", "2026-05-01")],
+    )
+    .await;
+    measure(&app, &t, done[0], "2", "2026-05-01").await;
+    close(&app, &t, done[0], "achieved", "", "Done").await;
+
+    let page = app.get_as(&t.pm_cookie, "/loops").await.text();
+    let order: Vec<usize> = [o[4], o[1], o[2], o[0], o[3]]
+        .iter()
+        .map(|id| {
+            let n = o.iter().position(|x| x == id).unwrap();
+            page.find(&format!("Loops metric {n} "))
+                .unwrap_or_else(|| panic!("outcome {n} listed: {page}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{page}");
+    assert!(
+        page.contains("2 overdue · 2 due soon · 1 measuring"),
+        "{page}"
+    );
+    assert!(page.contains("Overdue 12 days overdue"));
+    assert!(page.contains("Overdue 1 day overdue"));
+    assert!(page.contains("Due soon due today"));
+    assert!(page.contains("Due soon due in 14 days"));
+    assert!(page.contains("Measuring due 16 Jun 2026"));
+    assert!(
+        !page.contains("Not started yet") && !page.contains("Closed loops"),
+        "{page}"
+    );
+    // Overdue loops on the epics list exclude closed outcomes; home shows the urgent ones.
+    let overdue = app.get("/epics?loop=overdue").await.text();
+    assert!(
+        overdue.contains("Loops") && !overdue.contains("Closed loops"),
+        "{overdue}"
+    );
+    let home = app.get_as(&t.pm_cookie, "/").await.text();
+    assert!(
+        home.contains("My loops to close Loops metric 4 Loops Overdue 12 days overdue"),
+        "{home}"
+    );
+    assert!(
+        !home.contains("Loops metric 3"),
+        "measuring loops are not urgent: {home}"
+    );
+}
+
+#[tokio::test]
+async fn measurements_cannot_be_in_the_future_and_the_typing_is_kept() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Onboarding",
+        "measuring",
+        &[("increase", "40", "80", "2026-05-31")],
+    )
+    .await;
+    let future = measure(&app, &t, o[0], "61.5", "2026-06-02").await;
+    assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        future
+            .text()
+            .contains("A measurement cannot be in the future")
+    );
+    assert!(future.body.contains("value=\"61.5\""));
+    let bad = measure(&app, &t, o[0], "about 60", "2026-05-31").await;
+    assert!(bad.text().contains("The value must be a number"));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM measurements")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    let outsider = app
+        .account("Olga Outsider", "olga@northwind.example", "member")
+        .await;
+    let cookie = app.session_for(outsider).await;
+    let refused = app
+        .post_as(
+            &cookie,
+            &format!("/outcomes/{}/measurements", o[0]),
+            &[("value", "60"), ("measured_on", "2026-05-31")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_revised_goal_is_judged_against_what_was_first_committed() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Onboarding",
+        "measuring",
+        &[("increase", "40", "60", "2026-05-31")],
+    )
+    .await;
+    // Committed 40 → 80, revised later down to 40 → 60.
+    sqlx::query(
+        "INSERT INTO outcome_revisions (outcome_id, revised_at, revised_by, reason, before, after)
+         VALUES ($1, now(), $2, 'Lower the bar', $3, '{}')",
+    )
+    .bind(o[0])
+    .bind(t.pm)
+    .bind(serde_json::json!({ "direction": "increase", "baseline": "40", "target": "80", "band_lower": null, "band_upper": null, "measure_by": "2026-05-31" }))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    measure(&app, &t, o[0], "62", "2026-05-31").await;
+    let page = app.get(&format!("/outcomes/{}", o[0])).await.text();
+    // 62 reaches the revised 60 but is only 55% of the way to the committed 80.
+    assert!(page.contains("Result 40% → 80% 62%"), "{page}");
+    assert!(
+        page.contains("Yardstick proposes Partially achieved"),
+        "{page}"
+    );
+    assert!(page.contains("judged against the goal as first committed"));
+}
+
+#[tokio::test]
+async fn the_learning_log_lists_closed_loops_and_a_follow_up_epic_starts_from_one() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Guided first lesson",
+        "measuring",
+        &[
+            ("increase", "30", "60", "2026-05-31"),
+            ("increase", "10", "20", "2026-05-31"),
+        ],
+    )
+    .await;
+    measure(&app, &t, o[0], "35", "2026-05-31").await;
+    measure(&app, &t, o[1], "21", "2026-05-31").await;
+    close(
+        &app,
+        &t,
+        o[0],
+        "not_achieved",
+        "",
+        "Learners skipped the guided lesson when it autoplayed",
+    )
+    .await;
+    close(
+        &app,
+        &t,
+        o[1],
+        "achieved",
+        "",
+        "Reminder emails brought learners back",
+    )
+    .await;
+
+    let all = app.get("/learnings").await.text();
+    assert!(
+        all.contains("Not achieved")
+            && all.contains("Learners skipped the guided lesson when it autoplayed"),
+        "{all}"
+    );
+    let missed = app.get("/learnings?verdict=not_achieved").await.text();
+    assert!(
+        missed.contains("autoplayed") && !missed.contains("Reminder emails"),
+        "{missed}"
+    );
+    let searched = app.get("/learnings?q=reminder").await.text();
+    assert!(
+        searched.contains("Reminder emails") && !searched.contains("autoplayed"),
+        "{searched}"
+    );
+
+    let form = app.get(&format!("/epics/new?follow_up={}", o[0])).await;
+    assert!(
+        form.body
+            .contains("value=\"Follow-up: Guided first lesson\""),
+        "{}",
+        form.text()
+    );
+    assert!(
+        form.text()
+            .contains("What we learned: Learners skipped the guided lesson when it autoplayed")
+    );
+    let follow_up_of = o[0].to_string();
+    let team_id = t.team.to_string();
+    let created = app
+        .post_as(
+            &t.pm_cookie,
+            "/epics",
+            &[
+                ("title", "Follow-up: Guided first lesson"),
+                ("team_id", &team_id),
+                ("work_type", "feature"),
+                ("follow_up_of", &follow_up_of),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+    let linked: Option<Uuid> = sqlx::query_scalar(
+        "SELECT follow_up_of FROM epics WHERE title = 'Follow-up: Guided first lesson'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(linked, Some(o[0]));
+    let outcome = app.get(&format!("/outcomes/{}", o[0])).await.text();
+    assert!(
+        outcome.contains("Followed up by Follow-up: Guided first lesson"),
+        "{outcome}"
+    );
+}
