@@ -81,7 +81,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             database.close().await?;
             let loaded = result?;
             println!(
-                "Demo organisation loaded: {} units, {} people, {} accounts, {} periods, {} initiatives, {} epics, {} iterations, {} objectives added (existing records kept).\n\
+                "Demo organisation loaded: {} units, {} people, {} accounts, {} periods, {} initiatives, {} epics, {} iterations, {} objectives, {} closed loops added (existing records kept).\n\
                  Sign in as {} (administrator) or any demo person, with the password {}.",
                 loaded.units,
                 loaded.people,
@@ -91,6 +91,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 loaded.epics,
                 loaded.iterations,
                 loaded.objectives,
+                loaded.closed_loops,
                 yardstick::demo::DEMO_ADMIN,
                 yardstick::demo::DEMO_PASSWORD
             );

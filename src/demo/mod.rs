@@ -14,6 +14,7 @@ use crate::periods::model::quarter_of;
 
 mod epics;
 mod initiatives;
+mod loops;
 mod okrs;
 mod planning;
 
@@ -136,6 +137,7 @@ pub struct Loaded {
     pub initiatives: u64,
     pub iterations: u64,
     pub objectives: u64,
+    pub closed_loops: u64,
     pub units: u64,
     pub people: u64,
     pub periods: u64,
@@ -219,6 +221,7 @@ pub async fn load(db: &PgPool, clock: &Clock) -> anyhow::Result<Loaded> {
     loaded.initiatives += initiatives::load(&mut tx, today).await?;
     loaded.iterations += planning::load(&mut tx, today).await?;
     loaded.objectives += okrs::load(&mut tx, today, current).await?;
+    loaded.closed_loops += loops::load(&mut tx, today).await?;
     tx.commit().await?;
     Ok(loaded)
 }
