@@ -114,6 +114,13 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     .fetch_one(&app.db)
     .await
     .unwrap();
+    let (open_loop, closed_loop): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT (SELECT o.id FROM outcomes o JOIN epics e ON e.id = o.epic_id WHERE e.title = 'Fix lost progress after sign-up'),
+                (SELECT o.id FROM outcomes o JOIN epics e ON e.id = o.epic_id WHERE e.title = 'LMS grade sync')",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
     let base = app.serve().await;
     let Some(browser) = Browser::start(&base).await else {
         return;
@@ -123,7 +130,13 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
         .await;
 
     for path in [
-        "/okrs".to_string(),
+        "/loops?scope=org".to_string(),
+        "/learnings".into(),
+        "/learnings?verdict=achieved".into(),
+        format!("/outcomes/{open_loop}"),
+        format!("/outcomes/{closed_loop}"),
+        format!("/epics/new?follow_up={closed_loop}"),
+        "/okrs".into(),
         "/objectives/new".into(),
         format!("/objectives/new?key_result={key_result}"),
         format!("/objectives/{objective}"),
@@ -170,6 +183,17 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
     }
 
     // Refused forms: the error summary and inline messages must be accessible too.
+    browser.visit(&format!("/outcomes/{open_loop}")).await;
+    browser.press("Close the loop").await;
+    assert!(browser.text().await.contains("Write what you learned"));
+    browser.visit(&format!("/outcomes/{closed_loop}")).await;
+    browser.press("Reopen the loop").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Say why the loop is reopened")
+    );
     browser.visit(&format!("/key-results/{key_result}")).await;
     browser.press("Record check-in").await;
     assert!(browser.text().await.contains("Enter the value"));

@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod backlog;
 mod browser_epics;
+mod browser_loops;
 mod browser_okrs;
 mod browser_org;
 mod browser_planning;
