@@ -37,6 +37,16 @@ pub struct Config {
     #[arg(long, env = "YARDSTICK_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
+    /// How often (seconds) the server looks for reminders to send; 0 turns it off. Several
+    /// servers may run it: one at a time works, and nobody is reminded twice.
+    #[arg(
+        long,
+        env = "YARDSTICK_REMINDERS_EVERY",
+        default_value_t = 300,
+        global = true
+    )]
+    pub reminders_every: u64,
+
     /// Log filter, e.g. `info` or `yardstick=debug,tower_http=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -117,6 +117,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Some(cluster) => tracing::info!(data_dir = %cluster.data_dir().display(), "using the embedded PostgreSQL"),
             None => tracing::info!("using the PostgreSQL server at DATABASE_URL"),
         }
+        if config.reminders_every > 0 {
+            tokio::spawn(remind_every(
+                database.pool.clone(),
+                Duration::from_secs(config.reminders_every),
+            ));
+        }
         let shutdown = http::shutdown_signal();
         println!("Yardstick is serving at http://{address}");
         let state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
@@ -127,4 +133,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     database.close().await?;
     tracing::info!("stopped");
     result
+}
+
+/// The reminders' timer: every `every`, the day's reminders in the organisation's time zone.
+/// A failed round is logged and the next one tries again.
+async fn remind_every(db: sqlx::PgPool, every: Duration) {
+    let mut timer = tokio::time::interval(every);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        timer.tick().await;
+        let round = async {
+            let org = yardstick::org::Organisation::load(&db).await?;
+            let today = Clock::system().today(org.zone());
+            yardstick::loops::reminders::remind(&db, today).await
+        };
+        match round.await {
+            Ok(0) => {}
+            Ok(added) => tracing::info!(added, "reminders"),
+            Err(err) => tracing::warn!(error = %err, "reminders failed; trying again later"),
+        }
+    }
 }

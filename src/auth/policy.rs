@@ -39,6 +39,9 @@ pub struct Me {
     pub name: String,
     pub email: String,
     pub account_role: String,
+    /// Unread notifications (the navigation shows the count).
+    #[sqlx(default)]
+    pub unread: i64,
 }
 
 impl Me {
@@ -114,6 +117,7 @@ mod tests {
             name: "P".into(),
             email: "p@example.org".into(),
             account_role: role.into(),
+            unread: 0,
         }
     }
 

@@ -97,7 +97,8 @@ struct Found {
 pub async fn find(db: &sqlx::PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Result<Option<Me>> {
     let hash = token::hash(token);
     let found: Option<Found> = sqlx::query_as(
-        "SELECT p.id, p.name, p.email, p.account_role, s.last_seen_at
+        "SELECT p.id, p.name, p.email, p.account_role, s.last_seen_at,
+                (SELECT count(*) FROM notifications n WHERE n.person_id = p.id AND n.read_at IS NULL) AS unread
            FROM sessions s JOIN people p ON p.id = s.person_id
           WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3
             AND p.active AND p.account_role IS NOT NULL",

@@ -96,6 +96,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::planning::sitemap(state))
         .merge(crate::okrs::sitemap(state))
         .merge(crate::loops::sitemap(state))
+        .merge(crate::notifications::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)

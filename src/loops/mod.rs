@@ -5,6 +5,7 @@ pub mod learnings;
 pub mod model;
 pub mod outcome;
 pub mod queue;
+pub mod reminders;
 
 use crate::auth::policy::Access;
 use crate::http::AppState;

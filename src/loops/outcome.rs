@@ -509,6 +509,19 @@ pub async fn post_close(
         .client(&client)
         .write(&mut *tx, now)
         .await?;
+    crate::loops::reminders::loop_closed(
+        &mut tx,
+        id,
+        me.id,
+        today,
+        &format!(
+            "Loop closed: {} ({}) — {}",
+            outcome.metric,
+            parent.title,
+            valid.verdict.label().to_lowercase()
+        ),
+    )
+    .await?;
     let epic_closed = if parent.is_epic() {
         close_epic_when_every_loop_is(&mut tx, &me, &client, now, parent.id).await?
     } else {

@@ -23,3 +23,4 @@ mod pages;
 mod people;
 mod periods;
 mod planning;
+mod reminders;
