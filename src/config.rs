@@ -47,6 +47,26 @@ pub struct Config {
     )]
     pub reminders_every: u64,
 
+    /// SMTP server for mail (digests, invitation and reset links), e.g.
+    /// `smtp://localhost:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. Unset: nothing is mailed.
+    #[arg(
+        long,
+        env = "YARDSTICK_SMTP_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Yardstick's mail.
+    #[arg(
+        long,
+        env = "YARDSTICK_MAIL_FROM",
+        default_value = "Yardstick <yardstick@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
     /// Log filter, e.g. `info` or `yardstick=debug,tower_http=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,

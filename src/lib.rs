@@ -29,6 +29,8 @@ pub mod http;
 pub mod initiatives;
 /// Closing the loop: measurements, verdicts, learnings, the loops queue.
 pub mod loops;
+/// Mail over SMTP.
+pub mod mail;
 /// In-app notifications: reminders and notices.
 pub mod notifications;
 /// OKRs: objectives, key results, check-ins, the cascade and its roll-up.

@@ -117,15 +117,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Some(cluster) => tracing::info!(data_dir = %cluster.data_dir().display(), "using the embedded PostgreSQL"),
             None => tracing::info!("using the PostgreSQL server at DATABASE_URL"),
         }
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(yardstick::mail::Mailer::from_url(url, &config.mail_from)?),
+            None => None,
+        };
         if config.reminders_every > 0 {
             tokio::spawn(remind_every(
                 database.pool.clone(),
                 Duration::from_secs(config.reminders_every),
+                mailer.clone(),
+                config.public_url(),
             ));
         }
         let shutdown = http::shutdown_signal();
         println!("Yardstick is serving at http://{address}");
-        let state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
+        let mut state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
+        if let Some(mailer) = mailer {
+            state = state.with_mailer(mailer);
+        }
         http::serve(listener, state, shutdown, Duration::from_secs(20)).await?;
         anyhow::Ok(())
     }
@@ -135,9 +144,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     result
 }
 
-/// The reminders' timer: every `every`, the day's reminders in the organisation's time zone.
-/// A failed round is logged and the next one tries again.
-async fn remind_every(db: sqlx::PgPool, every: Duration) {
+/// The reminders' timer: every `every`, the day's reminders in the organisation's time zone,
+/// then (with SMTP) the digests due. A failed round is logged and the next one tries again.
+async fn remind_every(
+    db: sqlx::PgPool,
+    every: Duration,
+    mailer: Option<yardstick::mail::Mailer>,
+    public_url: String,
+) {
+    let public_url = public_url.trim_end_matches('/').to_string();
     let mut timer = tokio::time::interval(every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -145,11 +160,18 @@ async fn remind_every(db: sqlx::PgPool, every: Duration) {
         let round = async {
             let org = yardstick::org::Organisation::load(&db).await?;
             let today = Clock::system().today(org.zone());
-            yardstick::loops::reminders::remind(&db, today).await
+            let added = yardstick::loops::reminders::remind(&db, today).await?;
+            let mailed = match &mailer {
+                Some(mailer) => {
+                    yardstick::loops::digest::send_digests(&db, mailer, &public_url, today).await?
+                }
+                None => 0,
+            };
+            anyhow::Ok((added, mailed))
         };
         match round.await {
-            Ok(0) => {}
-            Ok(added) => tracing::info!(added, "reminders"),
+            Ok((0, 0)) => {}
+            Ok((added, mailed)) => tracing::info!(added, mailed, "reminders"),
             Err(err) => tracing::warn!(error = %err, "reminders failed; trying again later"),
         }
     }

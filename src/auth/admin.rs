@@ -29,13 +29,19 @@ pub struct LinkPage {
     purpose: &'static str,
     link: String,
     expires: String,
+    /// With SMTP: to whom the link was mailed, or why it could not be.
+    mailed: Option<std::result::Result<String, String>>,
 }
 
-fn link_page(
+/// The page with the link; with SMTP configured the link is also mailed to the person (a
+/// failed send is said on the page, and the link is still there to copy).
+#[allow(clippy::too_many_arguments)]
+async fn link_page(
     state: &AppState,
     me: &Me,
     person: Uuid,
     name: String,
+    email: &str,
     purpose: &'static str,
     token: &str,
     expires: DateTime<Utc>,
@@ -45,13 +51,39 @@ fn link_page(
     } else {
         "Password reset link"
     };
+    let link = format!("{}/invitations/{token}", state.public_url);
+    let expires = expires.format("%-d %b %Y %H:%M UTC").to_string();
+    let mailed = match &state.mailer {
+        None => None,
+        Some(mailer) => {
+            let (subject, what) = if purpose == "invitation" {
+                (
+                    "You are invited to Yardstick",
+                    "choose a password and sign in",
+                )
+            } else {
+                ("Reset your Yardstick password", "choose a new password")
+            };
+            let body = format!(
+                "Hello {name},\n\nFollow this link to {what}:\n\n{link}\n\nIt works once, until {expires}. If you did not expect this, ignore it.\n"
+            );
+            Some(match mailer.send(&name, email, subject, body).await {
+                Ok(()) => Ok(email.to_string()),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the link could not be mailed");
+                    Err(err.to_string())
+                }
+            })
+        }
+    };
     LinkPage {
         layout: Layout::new(title, Section::Organisation, me),
         person_id: person,
         name,
         purpose,
-        link: format!("{}/invitations/{token}", state.public_url),
-        expires: expires.format("%-d %b %Y %H:%M UTC").to_string(),
+        link,
+        expires,
+        mailed,
     }
 }
 
@@ -91,12 +123,13 @@ pub struct AccountForm {
 #[derive(sqlx::FromRow)]
 struct Holder {
     name: String,
+    email: String,
     account_role: Option<String>,
     has_password: bool,
 }
 
 async fn holder(tx: &mut sqlx::PgConnection, id: Uuid) -> Result<Holder> {
-    sqlx::query_as("SELECT name, account_role, password_hash IS NOT NULL AS has_password FROM people WHERE id = $1 FOR UPDATE")
+    sqlx::query_as("SELECT name, email, account_role, password_hash IS NOT NULL AS has_password FROM people WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
@@ -183,7 +216,18 @@ pub async fn post_account(
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
-    Ok(link_page(&state, &me, id, before.name, "invitation", &token, expires).into_response())
+    Ok(link_page(
+        &state,
+        &me,
+        id,
+        before.name,
+        &before.email,
+        "invitation",
+        &token,
+        expires,
+    )
+    .await
+    .into_response())
 }
 
 /// `POST /people/{id}/reset-link`
@@ -220,5 +264,16 @@ pub async fn post_reset_link(
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
-    Ok(link_page(&state, &me, id, person.name, purpose, &token, expires).into_response())
+    Ok(link_page(
+        &state,
+        &me,
+        id,
+        person.name,
+        &person.email,
+        purpose,
+        &token,
+        expires,
+    )
+    .await
+    .into_response())
 }

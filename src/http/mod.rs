@@ -46,6 +46,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The address people reach Yardstick at, without a trailing slash (for links).
     pub public_url: String,
+    /// Mail, when SMTP is configured: invitation and reset links are sent, not only shown.
+    pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {
@@ -56,7 +58,14 @@ impl AppState {
             expose_query_count: false,
             secure_cookies: false,
             public_url: String::new(),
+            mailer: None,
         }
+    }
+
+    /// Mails invitation and reset links through `mailer`.
+    pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> AppState {
+        self.mailer = Some(std::sync::Arc::new(mailer));
+        self
     }
 
     /// Sets the public address; https turns on secure cookies and HSTS.

@@ -1,6 +1,7 @@
 //! Closing the loop: measurements of anticipated outcomes, verdicts proposed from them and
 //! confirmed or overridden, learnings and next steps, the loops queue and the learning log.
 
+pub mod digest;
 pub mod learnings;
 pub mod model;
 pub mod outcome;

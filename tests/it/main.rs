@@ -17,6 +17,7 @@ mod epics_schema;
 mod health;
 mod initiatives;
 mod loops;
+mod mail;
 mod okrs;
 mod org_units;
 mod pages;

@@ -3,6 +3,7 @@
 //! and helpers to drive `app(state)` as a browser would.
 
 pub mod browser;
+pub mod smtp;
 
 use std::sync::OnceLock;
 
@@ -335,6 +336,14 @@ impl TestApp {
         app.admin = app.account("Test Admin", ADMIN_EMAIL, "admin").await;
         app.cookie = app.session_for(app.admin).await;
         app
+    }
+
+    /// The same application, its state changed by `change` (a mailer, say).
+    pub fn with_state(mut self, change: impl FnOnce(AppState) -> AppState) -> TestApp {
+        let mut state = AppState::new(self.db.clone(), self.clock.clone());
+        state.expose_query_count = true;
+        self.router = yardstick::app(change(state));
+        self
     }
 
     /// A person with an account of `role` (admin, member, viewer) and the test password.
