@@ -15,6 +15,8 @@ pub mod chart;
 pub mod clock;
 /// Command-line flags and environment variables.
 pub mod config;
+/// The leader dashboard: coverage, loop closure, realisation, in SQL.
+pub mod dashboard;
 /// The database: pool, migrations, the embedded PostgreSQL cluster.
 pub mod db;
 /// The demo organisation (`yardstick demo`).

@@ -112,7 +112,7 @@ fn text(value: &str) -> Option<String> {
     Some(value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-/// `GET /epics?unit=&type=&status=&owner=&period=&missing=outcome|owner&loop=due_soon|overdue&q=&after=`
+/// `GET /epics?unit=&type=&status=&owner=&period=&missing=outcome|owner|alignment&loop=due_soon|overdue&q=&after=`
 pub async fn get_epics(
     State(state): State<AppState>,
     me: Me,
@@ -132,12 +132,14 @@ pub async fn get_epics(
            LEFT JOIN periods pe ON pe.id = e.period_id
           WHERE ($1::uuid IS NULL OR e.team_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
             AND ($2::text IS NULL OR e.work_type = $2)
-            AND ($3::text IS NULL OR e.status = $3)
+            AND ($3::text IS NULL OR e.status = $3 OR ($3 = 'live' AND e.status <> 'cancelled'))
             AND ($4::uuid IS NULL OR e.owner_id = $4)
             AND ($5::uuid IS NULL OR e.period_id = $5)
             AND ($6::text IS NULL
                  OR ($6 = 'outcome' AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id))
-                 OR ($6 = 'owner' AND NOT coalesce(p.active, false)))
+                 OR ($6 = 'owner' AND NOT coalesce(p.active, false))
+                 OR ($6 = 'alignment' AND NOT EXISTS (
+                        SELECT 1 FROM outcomes o JOIN outcome_key_results l ON l.outcome_id = o.id WHERE o.epic_id = e.id)))
             AND ($7::text IS NULL OR e.title ILIKE $7 OR e.description ILIKE $7
                  OR EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.statement ILIKE $7))
             AND ($8::uuid IS NULL OR (e.created_at, e.id) < (SELECT created_at, id FROM epics WHERE id = $8))
@@ -152,10 +154,14 @@ pub async fn get_epics(
     )
     .bind(id(&query.unit))
     .bind(WorkType::parse(&query.work_type).ok().map(WorkType::as_str))
-    .bind(EpicStatus::parse(&query.status).ok().map(EpicStatus::as_str))
+    .bind(match query.status.trim() {
+        // Every status but cancelled: what the dashboard's figures count.
+        "live" => Some("live"),
+        status => EpicStatus::parse(status).ok().map(EpicStatus::as_str),
+    })
     .bind(id(&query.owner))
     .bind(id(&query.period))
-    .bind(text(&query.missing).filter(|m| m == "outcome" || m == "owner"))
+    .bind(text(&query.missing).filter(|m| ["outcome", "owner", "alignment"].contains(&m.as_str())))
     .bind(text(&query.q).map(|q| like_pattern(&q)))
     .bind(id(&query.after))
     .bind(PAGE_SIZE + 1)
@@ -174,6 +180,10 @@ pub async fn get_epics(
     let missing = vec![
         ("outcome".to_string(), "An anticipated outcome".to_string()),
         ("owner".to_string(), "An active owner".to_string()),
+        (
+            "alignment".to_string(),
+            "An outcome serving a key result".to_string(),
+        ),
     ];
     let loops = vec![
         ("overdue".to_string(), "Overdue".to_string()),
@@ -188,7 +198,9 @@ pub async fn get_epics(
         next,
         units,
         types: WorkType::options(),
-        statuses: EpicStatus::options(),
+        statuses: std::iter::once(("live".to_string(), "Any but cancelled".to_string()))
+            .chain(EpicStatus::options())
+            .collect(),
         periods,
         missing,
         loops,

@@ -131,6 +131,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/notifications", SIGNED_IN),
     ("POST", "/notifications/read", SIGNED_IN),
     ("POST", "/notifications/{id}/read", SIGNED_IN),
+    ("GET", "/dashboard", SIGNED_IN),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),

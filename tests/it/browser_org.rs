@@ -131,6 +131,7 @@ async fn every_organisation_page_passes_the_accessibility_checks_with_and_withou
 
     for path in [
         "/loops?scope=org".to_string(),
+        "/dashboard".into(),
         "/notifications".into(),
         "/learnings".into(),
         "/learnings?verdict=achieved".into(),

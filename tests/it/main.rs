@@ -11,6 +11,7 @@ mod browser_loops;
 mod browser_okrs;
 mod browser_org;
 mod browser_planning;
+mod dashboard;
 mod embedded_cluster;
 mod epics;
 mod epics_schema;
