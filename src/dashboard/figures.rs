@@ -17,6 +17,15 @@ pub struct EpicCounts {
     pub covered: i64,
     /// With at least one outcome serving a key result.
     pub aligned: i64,
+    /// Days from started to delivered (median, 85th percentile), over delivered epics.
+    pub cycle_p50: Option<f64>,
+    pub cycle_p85: Option<f64>,
+    /// Days from delivered to every loop closed (median, 85th percentile), over closed epics.
+    pub realisation_p50: Option<f64>,
+    pub realisation_p85: Option<f64>,
+    /// Their outcomes, and those revised after commitment.
+    pub outcomes: i64,
+    pub revised: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,11 +69,22 @@ pub async fn coverage(
              SELECT e.work_type, s.child_id,
                     coalesce(p.active, false) AND EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id) AS covered,
                     EXISTS (SELECT 1 FROM outcomes o JOIN outcome_key_results l ON l.outcome_id = o.id
-                             WHERE o.epic_id = e.id) AS aligned
+                             WHERE o.epic_id = e.id) AS aligned,
+                    extract(epoch FROM e.delivered_at - e.started_at) / 86400 AS cycle_days,
+                    CASE WHEN e.status = 'closed' THEN extract(epoch FROM e.closed_at - e.delivered_at) / 86400 END
+                        AS realisation_days,
+                    (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id) AS outcomes,
+                    (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id
+                        AND EXISTS (SELECT 1 FROM outcome_revisions r WHERE r.outcome_id = o.id)) AS revised
                FROM epics e JOIN scope s ON s.id = e.team_id LEFT JOIN people p ON p.id = e.owner_id
               WHERE e.period_id = $2 AND e.status <> 'cancelled')
          SELECT work_type, child_id, count(*) AS epics, count(*) FILTER (WHERE covered) AS covered,
-                count(*) FILTER (WHERE aligned) AS aligned
+                count(*) FILTER (WHERE aligned) AS aligned,
+                (percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_days))::float8 AS cycle_p50,
+                (percentile_cont(0.85) WITHIN GROUP (ORDER BY cycle_days))::float8 AS cycle_p85,
+                (percentile_cont(0.5) WITHIN GROUP (ORDER BY realisation_days))::float8 AS realisation_p50,
+                (percentile_cont(0.85) WITHIN GROUP (ORDER BY realisation_days))::float8 AS realisation_p85,
+                coalesce(sum(outcomes), 0)::bigint AS outcomes, coalesce(sum(revised), 0)::bigint AS revised
            FROM e GROUP BY GROUPING SETS ((work_type), (child_id), ())"
     ))
     .bind(unit)

@@ -91,6 +91,32 @@ impl Row {
     pub fn realisation_rate(&self) -> Option<String> {
         rate(self.achieved(), self.closed() - self.inconclusive())
     }
+    fn days(value: Option<f64>) -> String {
+        value.map_or("—".to_string(), |d| format!("{:.0}", d))
+    }
+    /// "12 / 20": median and 85th percentile in days.
+    pub fn cycle(&self) -> String {
+        let c = self.coverage.as_ref();
+        format!(
+            "{} / {}",
+            Self::days(c.and_then(|c| c.cycle_p50)),
+            Self::days(c.and_then(|c| c.cycle_p85))
+        )
+    }
+    pub fn realisation_time(&self) -> String {
+        let c = self.coverage.as_ref();
+        format!(
+            "{} / {}",
+            Self::days(c.and_then(|c| c.realisation_p50)),
+            Self::days(c.and_then(|c| c.realisation_p85))
+        )
+    }
+    pub fn outcomes(&self) -> i64 {
+        self.coverage.as_ref().map_or(0, |c| c.outcomes)
+    }
+    pub fn revised(&self) -> i64 {
+        self.coverage.as_ref().map_or(0, |c| c.revised)
+    }
     pub fn is_empty(&self) -> bool {
         self.epics() == 0 && self.due() == 0 && self.closed() == 0
     }

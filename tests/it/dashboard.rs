@@ -196,6 +196,28 @@ async fn known(app: &TestApp) -> Known {
             }
         }
     }
+    // Flow: started → delivered in 10, 20 and 4 days; B3 closed 37 days after delivery.
+    // One outcome revised after commitment.
+    sqlx::query(
+        "UPDATE epics SET started_at = '2026-04-01', delivered_at = '2026-04-01'::timestamptz + make_interval(days => d.days)
+           FROM (VALUES ('A1 welcome flow', 10), ('A2 sign-up rewrite', 20), ('B3 exam integrity', 4)) AS d (title, days)
+          WHERE epics.title = d.title",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE epics SET status = 'closed', closed_at = '2026-05-12' WHERE title = 'B3 exam integrity'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO outcome_revisions (outcome_id, revised_at, reason, before, after)
+         SELECT o.id, now(), 'Later date', '{}', '{}' FROM outcomes o JOIN epics e ON e.id = o.epic_id
+          WHERE e.title = 'A2 sign-up rewrite'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
     Known { division, q2 }
 }
 
@@ -243,6 +265,11 @@ async fn every_figure_matches_the_known_organisation_by_type_and_by_unit() {
     );
     // The overdue loop, with its owner and days.
     assert!(text.contains("Overdue loops, longest overdue first Outcome Work Unit Owner Overdue A2 sign-up rewrite metric A2 sign-up rewrite Onboarding Priya Raman 1 day overdue"), "{text}");
+
+    // Cycle time over 4, 10, 20 days: median 10, 85th percentile 17 (interpolated);
+    // time to realisation 37 days (B3 only); 1 of the 5 outcomes revised.
+    assert!(text.contains("Total 10 / 17 37 / 37 1 of 5"), "{text}");
+    assert!(text.contains("Assessments 4 / 4 37 / 37 0 of 3"), "{text}");
 
     // The lists behind the figures agree with them.
     let epics_link = page.link("5").expect("the total's epics link");
