@@ -211,13 +211,7 @@ pub async fn get_dashboard(
         }
     };
     let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
-        Ok(id) => Some(
-            sqlx::query_as("SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&state.db)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        ),
+        Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
         Err(_) => crate::periods::current_period(&state.db, today).await?,
     };
     let units = crate::org::unit_options(&state.db, false).await?;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::policy::Me;
 use crate::http::page::{Flash, Layout, Section};
-use crate::http::{AppError, AppState, Result};
+use crate::http::{AppState, Result};
 use crate::okrs::cascade::{self, Cascade, KeyResultRow, ObjectiveRow, Roots};
 use crate::periods::Period;
 
@@ -57,24 +57,18 @@ pub async fn get_okrs(
 ) -> Result<TreePage> {
     let today = crate::org::settings::today(&state).await?;
     let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
-        Ok(id) => Some(
-            sqlx::query_as(
-                "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?,
-        ),
+        Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
         // The longest period containing today: a year shows its quarters' cascades.
-        Err(_) => sqlx::query_as(
-            "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
+        Err(_) => {
+            sqlx::query_as(
+                "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
                FROM periods WHERE starts_on <= $1 AND ends_on >= $1
               ORDER BY ends_on - starts_on DESC, starts_on LIMIT 1",
-        )
-        .bind(today)
-        .fetch_optional(&state.db)
-        .await?,
+            )
+            .bind(today)
+            .fetch_optional(&state.db)
+            .await?
+        }
     };
     let unit = Uuid::parse_str(query.unit.trim()).ok();
     let cascade = match &period {

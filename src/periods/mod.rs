@@ -62,6 +62,17 @@ impl Period {
     }
 }
 
+/// The period with this id; the 404 when there is none.
+pub async fn load_period(db: &sqlx::PgPool, id: Uuid) -> crate::http::Result<Period> {
+    sqlx::query_as(
+        "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or(crate::http::AppError::NotFound)
+}
+
 /// The period containing `today`, the shortest when several do.
 pub async fn current_period(
     db: impl sqlx::PgExecutor<'_>,

@@ -17,7 +17,7 @@ use crate::auth::policy::{Me, may_change_record};
 use crate::epics::model::{EpicStatus, Priority, WorkType};
 use crate::http::page::{self, Flash, Form, FormErrors, Id, Layout, Section};
 use crate::http::{AppError, AppState, Result};
-use crate::periods::{Period, current_period};
+use crate::periods::{Period, current_period, load_period};
 use crate::planning::capacity::{CapacityRow, capacity_rows};
 use crate::planning::cost::{AppliedRate, CostSum, applied_rate, cost_sums};
 
@@ -272,16 +272,6 @@ pub async fn backlog_page(
         sums,
         input,
     })
-}
-
-async fn load_period(db: &sqlx::PgPool, id: Uuid) -> Result<Period> {
-    sqlx::query_as(
-        "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
 }
 
 /// `GET /org/units/{id}/backlog?subunits=0|1&period=`
