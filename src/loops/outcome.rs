@@ -279,17 +279,24 @@ fn commitment_of(outcome: &OutcomeRow, closed: &Closed) -> Option<Commitment> {
 }
 
 /// Recording measurements and closing a loop: whoever may edit the record — its unit's
-/// members (or above), the outcome's owner, the work's owner, admins (DOMAIN.md).
+/// members (or above), the outcome's owner, the work's owner, admins (DOMAIN.md). Of the
+/// two owners, the one that is `me` counts, so the policy asks the database once.
+fn loop_owner(me: &Me, outcome: &OutcomeRow, parent: &Parent) -> Option<Uuid> {
+    if outcome.owner_id == Some(me.id) {
+        outcome.owner_id
+    } else {
+        parent.owner_id
+    }
+}
+
 async fn loop_permission(
     state: &AppState,
     me: &Me,
     outcome: &OutcomeRow,
     parent: &Parent,
 ) -> Result<bool> {
-    Ok(
-        may_change_record(&state.db, me, parent.unit_id, outcome.owner_id).await?
-            || may_change_record(&state.db, me, parent.unit_id, parent.owner_id).await?,
-    )
+    let owner = loop_owner(me, outcome, parent);
+    Ok(may_change_record(&state.db, me, parent.unit_id, owner).await?)
 }
 
 /// The outcome and its parent, when `me` may record on its loop; otherwise the audited 403.
@@ -301,18 +308,8 @@ async fn loop_to_change(
 ) -> Result<(OutcomeRow, Parent)> {
     let outcome = outcome_row(&state.db, id).await?;
     let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
-    if !loop_permission(state, me, &outcome, &parent).await? {
-        ensure_may_change(
-            state,
-            me,
-            client,
-            parent.unit_id,
-            parent.owner_id,
-            "outcome",
-            id,
-        )
-        .await?;
-    }
+    let owner = loop_owner(me, &outcome, &parent);
+    ensure_may_change(state, me, client, parent.unit_id, owner, "outcome", id).await?;
     Ok((outcome, parent))
 }
 

@@ -576,6 +576,7 @@ pub async fn post_propose(
 pub struct KeyResult {
     pub id: Uuid,
     pub objective_id: Uuid,
+    pub owner_id: Option<Uuid>,
     pub owner_email: Option<String>,
     pub metric: String,
     pub unit: String,
@@ -593,7 +594,7 @@ pub struct KeyResult {
 
 async fn load_key_result(db: &sqlx::PgPool, id: Uuid) -> Result<KeyResult> {
     sqlx::query_as(
-        "SELECT k.id, k.objective_id, p.email AS owner_email, k.metric, k.unit, k.unit_label, k.direction, k.title,
+        "SELECT k.id, k.objective_id, k.owner_id, p.email AS owner_email, k.metric, k.unit, k.unit_label, k.direction, k.title,
                 k.start_value, k.target, k.band_lower, k.band_upper, k.weight, k.progress_source, k.version
            FROM key_results k LEFT JOIN people p ON p.id = k.owner_id WHERE k.id = $1",
     )
@@ -635,16 +636,12 @@ async fn key_result_to_change(
 ) -> Result<std::result::Result<(KeyResult, Objective), Response>> {
     let key_result = load_key_result(&state.db, id).await?;
     let objective = load_objective(&state.db, key_result.objective_id).await?;
-    let owner: Option<Uuid> = sqlx::query_scalar("SELECT owner_id FROM key_results WHERE id = $1")
-        .bind(id)
-        .fetch_one(&state.db)
-        .await?;
     ensure_may_change(
         state,
         me,
         client,
         objective.unit_id,
-        owner,
+        key_result.owner_id,
         "key_result",
         id,
     )
