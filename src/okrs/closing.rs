@@ -4,7 +4,7 @@
 //! is carried over into a later period, keeping the link to where it came from.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::Entry;
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::Me;
-use crate::http::page::{self, Form, Id};
+use crate::http::page::{self, Flash, Form, Id};
 use crate::http::{AppError, AppState, Result};
 use crate::okrs::cascade;
 use crate::okrs::objectives::load_objective;
@@ -160,10 +160,22 @@ pub async fn post_reflection(
     }
     let reflection = form.reflection.trim().to_string();
     if reflection.is_empty() || reflection.chars().count() > 2_000 {
-        return Ok(page::see_other(
-            &here,
-            "Not saved: write the reflection in a few sentences (at most 2000 characters)",
-        ));
+        let mut errors = crate::http::page::FormErrors::default();
+        errors.add(
+            "reflection",
+            "Write the reflection in a few sentences (at most 2000 characters)",
+        );
+        let mut page = crate::okrs::key_results::key_result_page(
+            &state,
+            &me,
+            id,
+            None,
+            errors,
+            Flash::default(),
+        )
+        .await?;
+        page.reflection = Some(form.reflection);
+        return Ok((crate::http::page::INVALID, page).into_response());
     }
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE key_results SET reflection = $2, updated_at = now() WHERE id = $1")

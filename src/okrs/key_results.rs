@@ -873,6 +873,8 @@ pub struct KeyResultPage {
     chart_label: String,
     closing: Closing,
     may_reflect: bool,
+    /// The reflection as typed, when it was refused.
+    pub reflection: Option<String>,
 }
 
 /// How the key result ended, once its period is closed.
@@ -897,13 +899,20 @@ impl KeyResultPage {
             .find(|k| k.id == self.key_result_id)
     }
 
+    /// The reflection field's value: as typed, or as stored.
+    fn reflection_value(&self) -> String {
+        self.reflection
+            .clone()
+            .unwrap_or_else(|| self.closing.reflection.clone())
+    }
+
     fn takes_check_ins(&self) -> bool {
         self.key_result()
             .is_some_and(|k| k.progress_source == ProgressSource::CheckIns.as_str())
     }
 }
 
-async fn key_result_page(
+pub async fn key_result_page(
     state: &AppState,
     me: &Me,
     id: Uuid,
@@ -1000,6 +1009,7 @@ async fn key_result_page(
         chart_label,
         closing,
         may_reflect,
+        reflection: None,
     })
 }
 

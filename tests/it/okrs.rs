@@ -699,6 +699,20 @@ async fn closing_a_period_freezes_final_scores_asks_for_reflections_and_unfinish
         home.contains("Time to first lesson Improve onboarding · 2026 Q2 At risk Reflection asked"),
         "{home}"
     );
+    let too_long = "x".repeat(2_001);
+    let refused = app
+        .post(
+            &format!("/key-results/{halfway}/reflection"),
+            &[("reflection", too_long.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("Write the reflection in a few sentences")
+    );
+    assert!(refused.body.contains(&too_long), "the typing is kept");
     let reflected = app
         .post(
             &format!("/key-results/{halfway}/reflection"),
