@@ -29,8 +29,8 @@ pub struct LinkPage {
     purpose: &'static str,
     link: String,
     expires: String,
-    /// With SMTP: to whom the link was mailed, or why it could not be.
-    mailed: Option<std::result::Result<String, String>>,
+    /// With SMTP: to whom the link was mailed, or that it could not be.
+    mailed: Option<std::result::Result<String, ()>>,
 }
 
 /// The page with the link; with SMTP configured the link is also mailed to the person (a
@@ -70,8 +70,9 @@ async fn link_page(
             Some(match mailer.send(&name, email, subject, body).await {
                 Ok(()) => Ok(email.to_string()),
                 Err(err) => {
+                    // The reason (the mail server's words) goes to the log, not the page.
                     tracing::warn!(error = %err, "the link could not be mailed");
-                    Err(err.to_string())
+                    Err(())
                 }
             })
         }

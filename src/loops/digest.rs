@@ -72,8 +72,11 @@ pub async fn send_digests(
         );
         let body = digest_body(&name, public_url, &items);
         // Sent inside the transaction: if it fails, nothing is marked and the next round
-        // tries again.
-        mailer.send(&name, &email, &subject, body).await?;
+        // tries again; one refused address does not hold up everyone else's digest.
+        if let Err(err) = mailer.send(&name, &email, &subject, body).await {
+            tracing::warn!(%person, error = %err, "a reminder digest could not be sent; trying again next round");
+            continue;
+        }
         tx.commit().await?;
         sent += 1;
     }
