@@ -153,7 +153,8 @@ async fn remind_every(
     public_url: String,
 ) {
     let public_url = public_url.trim_end_matches('/').to_string();
-    let mut timer = tokio::time::interval(every);
+    // The first round comes one interval after start-up, not during it.
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         timer.tick().await;
