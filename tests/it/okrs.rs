@@ -430,19 +430,7 @@ async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_
  {
     let app = TestApp::new().await;
     let o = org(&app).await;
-    let objective_id = id_in(
-        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
-        "/objectives/",
-    );
-    let kr = key_result(
-        &app,
-        objective_id,
-        "Onboarding completion",
-        ["increase", "40", "80"],
-        "check_ins",
-        "1",
-    )
-    .await;
+    let (objective_id, kr) = onboarding_key_result(&app, &o).await;
     sqlx::query("UPDATE key_results SET created_at = '2026-05-20 09:00Z' WHERE id = $1")
         .bind(kr)
         .execute(&app.db)
@@ -516,19 +504,7 @@ async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_
 async fn a_closed_period_is_read_only() {
     let app = TestApp::new().await;
     let o = org(&app).await;
-    let objective_id = id_in(
-        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
-        "/objectives/",
-    );
-    let kr = key_result(
-        &app,
-        objective_id,
-        "Onboarding completion",
-        ["increase", "40", "80"],
-        "check_ins",
-        "1",
-    )
-    .await;
+    let (objective_id, kr) = onboarding_key_result(&app, &o).await;
     sqlx::query("UPDATE periods SET closed_at = now() WHERE id = $1")
         .bind(o.q2)
         .execute(&app.db)
@@ -633,19 +609,7 @@ async fn closing_a_period_freezes_final_scores_asks_for_reflections_and_unfinish
  {
     let app = TestApp::new().await;
     let o = org(&app).await;
-    let objective_id = id_in(
-        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
-        "/objectives/",
-    );
-    let done = key_result(
-        &app,
-        objective_id,
-        "Onboarding completion",
-        ["increase", "40", "80"],
-        "check_ins",
-        "1",
-    )
-    .await;
+    let (objective_id, done) = onboarding_key_result(&app, &o).await;
     let halfway = key_result(
         &app,
         objective_id,
@@ -891,19 +855,7 @@ async fn objectives_and_key_results_of_a_departed_owner_need_an_owner_and_are_ha
 {
     let app = TestApp::new().await;
     let o = org(&app).await;
-    let objective_id = id_in(
-        &objective(&app, "Improve onboarding", o.team, o.q2, None).await,
-        "/objectives/",
-    );
-    let kr = key_result(
-        &app,
-        objective_id,
-        "Onboarding completion",
-        ["increase", "40", "80"],
-        "check_ins",
-        "1",
-    )
-    .await;
+    let (_, kr) = onboarding_key_result(&app, &o).await;
     let leaver = app
         .create_person("Sam Porter", "sam@northwind.example")
         .await;
@@ -1088,4 +1040,23 @@ async fn an_objectives_owner_from_another_unit_may_edit_it_but_not_move_it_to_a_
         (title.as_str(), unit),
         ("Improve onboarding for new learners", o.team)
     );
+}
+
+/// The Onboarding team's Q2 objective "Improve onboarding" with its key result
+/// "Onboarding completion" (40% → 80%, checked in): their ids.
+async fn onboarding_key_result(app: &TestApp, o: &Org) -> (Uuid, Uuid) {
+    let objective_id = id_in(
+        &objective(app, "Improve onboarding", o.team, o.q2, None).await,
+        "/objectives/",
+    );
+    let kr = key_result(
+        app,
+        objective_id,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    (objective_id, kr)
 }
