@@ -125,6 +125,89 @@ impl Chart {
     }
 }
 
+/// A bullet chart of one outcome: a track from the lowest to the highest of its values,
+/// the baseline and the target (or the band) marked, and a bar from the baseline to the
+/// actual value. Coordinates are in a `BULLET_WIDTH` × 24 box.
+#[derive(Debug, Clone)]
+pub struct Bullet {
+    pub baseline_x: f64,
+    /// The target's x, or the band's left and right.
+    pub target_x: Option<f64>,
+    pub band: Option<(f64, f64)>,
+    /// The bar from the baseline to the actual value (left, width), if one was measured.
+    pub actual: Option<(f64, f64)>,
+    pub actual_x: Option<f64>,
+}
+
+pub const BULLET_WIDTH: f64 = 240.0;
+const BULLET_PAD: f64 = 8.0;
+
+impl Bullet {
+    pub fn new(baseline: Decimal, anticipated: Anticipated, actual: Option<Decimal>) -> Bullet {
+        let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
+        let mut values = vec![f(baseline)];
+        match anticipated {
+            Anticipated::Path { target, .. } => values.push(f(target)),
+            Anticipated::Band { lower, upper } => values.extend([f(lower), f(upper)]),
+        }
+        values.extend(actual.map(f));
+        let (mut low, mut high) = values
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        if (high - low).abs() < f64::EPSILON {
+            low -= 1.0;
+            high += 1.0;
+        }
+        let x = |v: f64| BULLET_PAD + (v - low) / (high - low) * (BULLET_WIDTH - 2.0 * BULLET_PAD);
+        let baseline_x = x(f(baseline));
+        let (target_x, band) = match anticipated {
+            Anticipated::Path { target, .. } => (Some(x(f(target))), None),
+            Anticipated::Band { lower, upper } => (None, Some((x(f(lower)), x(f(upper))))),
+        };
+        let actual_x = actual.map(|a| x(f(a)));
+        Bullet {
+            baseline_x,
+            target_x,
+            band: band.map(|(l, r)| (l, r - l)),
+            actual: actual_x.map(|a| (a.min(baseline_x), (a - baseline_x).abs().max(1.0))),
+            actual_x,
+        }
+    }
+}
+
+/// A bar chart of shares (0–1) with a label under each bar; a missing share draws no bar.
+#[derive(Debug, Clone)]
+pub struct Bars {
+    pub width: f64,
+    pub height: f64,
+    pub bottom: f64,
+    /// (x, y, width, height, label, value text) per bar.
+    pub bars: Vec<(f64, f64, f64, f64, String, String)>,
+}
+
+impl Bars {
+    pub fn new(items: &[(String, Option<f64>)]) -> Bars {
+        let (width, height, bottom, top) = (WIDTH, 180.0, 150.0, 16.0);
+        let slot = (width - LEFT - RIGHT) / items.len().max(1) as f64;
+        let bars = items
+            .iter()
+            .enumerate()
+            .map(|(i, (label, share))| {
+                let h = share.unwrap_or(0.0).clamp(0.0, 1.0) * (bottom - top);
+                let text = share.map_or("—".to_string(), |s| format!("{:.0}%", s * 100.0));
+                let x = LEFT + i as f64 * slot + slot * 0.2;
+                (x, bottom - h, slot * 0.6, h, label.clone(), text)
+            })
+            .collect();
+        Bars {
+            width,
+            height,
+            bottom,
+            bars,
+        }
+    }
+}
+
 /// A value as an axis shows it: at most 2 decimals, no trailing zeros.
 fn short(value: f64) -> String {
     let text = format!("{value:.2}");
@@ -167,6 +250,49 @@ mod tests {
         assert!((mid_x - (x0 + x1) / 2.0).abs() < 0.01);
         assert!((mid_y - (y0 + y1) / 2.0).abs() < 0.1);
         assert_eq!(chart.line.split(' ').count(), 2);
+    }
+
+    #[test]
+    fn a_bullet_puts_baseline_target_and_actual_in_order_on_one_track() {
+        let bullet = Bullet::new(
+            40.into(),
+            Anticipated::Path {
+                start: 40.into(),
+                target: 80.into(),
+            },
+            Some(70.into()),
+        );
+        let (target, actual) = (bullet.target_x.unwrap(), bullet.actual_x.unwrap());
+        assert!(bullet.baseline_x < actual && actual < target);
+        assert!((bullet.baseline_x - BULLET_PAD).abs() < 0.01);
+        assert!((target - (BULLET_WIDTH - BULLET_PAD)).abs() < 0.01);
+        let (left, width) = bullet.actual.unwrap();
+        assert!((left - bullet.baseline_x).abs() < 0.01 && (left + width - actual).abs() < 0.01);
+        // A decrease that overshot: the bar runs left from the baseline past the target.
+        let down = Bullet::new(
+            10.into(),
+            Anticipated::Path {
+                start: 10.into(),
+                target: 5.into(),
+            },
+            Some(2.into()),
+        );
+        assert!(down.actual_x.unwrap() < down.target_x.unwrap());
+        assert!(down.target_x.unwrap() < down.baseline_x);
+    }
+
+    #[test]
+    fn bars_are_as_tall_as_their_share_and_none_is_drawn_for_no_data() {
+        let bars = Bars::new(&[
+            ("Q1".into(), Some(0.5)),
+            ("Q2".into(), None),
+            ("Q3".into(), Some(1.0)),
+        ]);
+        let heights: Vec<f64> = bars.bars.iter().map(|b| b.3).collect();
+        assert!((heights[0] * 2.0 - heights[2]).abs() < 0.01);
+        assert_eq!(heights[1], 0.0);
+        assert_eq!(bars.bars[1].5, "—");
+        assert_eq!(bars.bars[0].5, "50%");
     }
 
     #[test]

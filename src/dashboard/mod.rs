@@ -1,20 +1,24 @@
-//! `/dashboard?unit=&period=`: what was anticipated and what was realised, for a unit and
-//! everything beneath it (default: the whole company) in a period (default: the current
-//! one) — outcome and alignment coverage, loop closure with the overdue loops, and
-//! realisation — each by type of work and by child unit, every figure linking to the list
-//! behind it. Figures are aggregated in SQL (`figures.rs`).
+//! `/dashboard?unit=&period=&until=`: what was anticipated and what was realised, for a
+//! unit and everything beneath it (default: the whole company) in a period (default: the
+//! current one) or a range of periods — outcome and alignment coverage, loop closure with
+//! the overdue loops, realisation and its trend, flow, value and ROI, OKR health with the
+//! overdue check-ins, and a bullet chart per closed outcome — by type of work and by child
+//! unit, every figure linking to the list behind it, every table also as CSV
+//! (`/dashboard/csv?table=`). Figures are aggregated in SQL (`figures.rs`).
 
+pub mod export;
 pub mod figures;
+pub mod rows;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::policy::{Access, Me};
+use crate::chart::{BULLET_WIDTH, Bars};
 use crate::epics::model::WorkType;
 use crate::http::page::{Flash, Layout, Section};
 use crate::http::sitemap::Sitemap;
@@ -22,111 +26,32 @@ use crate::http::{AppError, AppState, Result};
 use crate::loops::queue::{OpenLoop, Scope, open_loops};
 use crate::outcomes::model::LoopState;
 use crate::periods::Period;
-use figures::{EpicCounts, LoopCounts, VerdictCounts};
+use figures::{OkrHealth, TrendPoint};
+pub use rows::rate;
+use rows::{BulletRow, DueCheckIn, HealthRow, Row, SORTS, ValueRow};
 
 pub fn sitemap(state: &AppState) -> Sitemap {
-    Sitemap::new(state).get("/dashboard", Access::SignedIn, get_dashboard)
+    Sitemap::new(state)
+        .get("/dashboard", Access::SignedIn, get_dashboard)
+        .get("/dashboard/csv", Access::SignedIn, export::get_csv)
 }
 
-/// `part` of `whole` as a whole percentage; none of nothing.
-pub fn rate(part: i64, whole: i64) -> Option<String> {
-    (whole > 0).then(|| crate::okrs::model::percent(Decimal::from(part) / Decimal::from(whole)))
-}
-
-/// One row of the dashboard's tables: a type of work, a child unit, or the total.
-#[derive(Debug)]
-pub struct Row {
-    pub label: String,
-    /// The query that narrows a list to this row: `type=feature`, `unit=…`.
-    pub narrow: String,
-    pub coverage: Option<EpicCounts>,
-    pub loops: Option<LoopCounts>,
-    pub verdicts: Option<VerdictCounts>,
-}
-
-impl Row {
-    pub fn epics(&self) -> i64 {
-        self.coverage.as_ref().map_or(0, |c| c.epics)
-    }
-    pub fn covered(&self) -> i64 {
-        self.coverage.as_ref().map_or(0, |c| c.covered)
-    }
-    pub fn aligned(&self) -> i64 {
-        self.coverage.as_ref().map_or(0, |c| c.aligned)
-    }
-    pub fn coverage_rate(&self) -> Option<String> {
-        rate(self.covered(), self.epics())
-    }
-    pub fn alignment_rate(&self) -> Option<String> {
-        rate(self.aligned(), self.epics())
-    }
-    pub fn due(&self) -> i64 {
-        self.loops.as_ref().map_or(0, |l| l.due)
-    }
-    pub fn closed_due(&self) -> i64 {
-        self.loops.as_ref().map_or(0, |l| l.closed)
-    }
-    pub fn closure_rate(&self) -> Option<String> {
-        rate(self.closed_due(), self.due())
-    }
-    fn verdict(&self, f: impl Fn(&VerdictCounts) -> i64) -> i64 {
-        self.verdicts.as_ref().map_or(0, f)
-    }
-    pub fn closed(&self) -> i64 {
-        self.verdict(|v| v.closed)
-    }
-    pub fn achieved(&self) -> i64 {
-        self.verdict(|v| v.achieved)
-    }
-    pub fn partially(&self) -> i64 {
-        self.verdict(|v| v.partially)
-    }
-    pub fn not_achieved(&self) -> i64 {
-        self.verdict(|v| v.not_achieved)
-    }
-    pub fn inconclusive(&self) -> i64 {
-        self.verdict(|v| v.inconclusive)
-    }
-    /// Achieved ÷ closed with a verdict other than inconclusive (DOMAIN.md).
-    pub fn realisation_rate(&self) -> Option<String> {
-        rate(self.achieved(), self.closed() - self.inconclusive())
-    }
-    fn days(value: Option<f64>) -> String {
-        value.map_or("—".to_string(), |d| format!("{:.0}", d))
-    }
-    /// "12 / 20": median and 85th percentile in days.
-    pub fn cycle(&self) -> String {
-        let c = self.coverage.as_ref();
-        format!(
-            "{} / {}",
-            Self::days(c.and_then(|c| c.cycle_p50)),
-            Self::days(c.and_then(|c| c.cycle_p85))
-        )
-    }
-    pub fn realisation_time(&self) -> String {
-        let c = self.coverage.as_ref();
-        format!(
-            "{} / {}",
-            Self::days(c.and_then(|c| c.realisation_p50)),
-            Self::days(c.and_then(|c| c.realisation_p85))
-        )
-    }
-    pub fn outcomes(&self) -> i64 {
-        self.coverage.as_ref().map_or(0, |c| c.outcomes)
-    }
-    pub fn revised(&self) -> i64 {
-        self.coverage.as_ref().map_or(0, |c| c.revised)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.epics() == 0 && self.due() == 0 && self.closed() == 0
-    }
-}
+/// How many periods the realisation trend shows, and closed outcomes the bullet charts.
+const TREND_PERIODS: i64 = 6;
+const BULLETS: i64 = 40;
+/// The longest lists shown on the page (the lists they come from have them all).
+const LIST_LIMIT: i64 = 300;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct DashboardQuery {
-    unit: String,
-    period: String,
+    pub unit: String,
+    pub period: String,
+    /// The last period of a range starting at `period`.
+    pub until: String,
+    /// The team comparison's sort column (`rows::SORTS`) and direction (`asc`, `desc`).
+    pub sort: String,
+    pub dir: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -136,31 +61,52 @@ pub struct DashboardPage {
     unit_id: Option<Uuid>,
     unit_name: String,
     period: Option<Period>,
+    until: Option<Period>,
     units: Vec<(String, String)>,
     periods: Vec<(String, String)>,
     by_type: Vec<Row>,
     by_unit: Vec<Row>,
     total: Option<Row>,
     overdue: Vec<OpenLoop>,
+    value: Vec<ValueRow>,
+    health: Vec<HealthRow>,
+    check_ins: Vec<DueCheckIn>,
+    trend: Vec<TrendPoint>,
+    trend_chart: Bars,
+    closed: Vec<BulletRow>,
+    sort: String,
+    descending: bool,
     today: NaiveDate,
 }
 
 impl DashboardPage {
-    /// `/epics?unit=…&period=…&…` narrowed to a row, with `extra` conditions.
-    fn list(&self, path: &str, row: &Row, extra: &str) -> String {
+    /// The scope and period as a query: `unit=…&period=…&until=…`.
+    fn scope_query(&self, with_unit: bool) -> Vec<String> {
         let mut query = vec![];
-        if !row.narrow.starts_with("unit=")
-            && let Some(unit) = self.unit_id
-        {
+        if with_unit && let Some(unit) = self.unit_id {
             query.push(format!("unit={unit}"));
         }
-        if !row.narrow.is_empty() {
-            query.push(row.narrow.clone());
-        }
-        if path != "/loops"
-            && let Some(p) = &self.period
-        {
+        if let Some(p) = &self.period {
             query.push(format!("period={}", p.id));
+        }
+        if let Some(u) = &self.until {
+            query.push(format!("until={}", u.id));
+        }
+        query
+    }
+
+    /// `/epics?unit=…&period=…&…` narrowed to a row's `narrow`, with `extra` conditions.
+    fn list(&self, path: &str, narrow: impl AsRef<str>, extra: &str) -> String {
+        let narrow = narrow.as_ref();
+        let mut query = if path == "/loops" {
+            self.unit_id
+                .map(|u| vec![format!("unit={u}")])
+                .unwrap_or_default()
+        } else {
+            self.scope_query(!narrow.starts_with("unit="))
+        };
+        if !narrow.is_empty() {
+            query.insert(0, narrow.to_string());
         }
         if !extra.is_empty() {
             query.push(extra.to_string());
@@ -168,12 +114,63 @@ impl DashboardPage {
         format!("{path}?{}", query.join("&"))
     }
 
+    /// This dashboard narrowed to a unit, at an anchor.
+    fn unit_dashboard(&self, unit: &Option<Uuid>, anchor: &str) -> String {
+        match unit {
+            Some(u) if Some(*u) != self.unit_id => {
+                let mut query = vec![format!("unit={u}")];
+                query.extend(self.scope_query(false));
+                format!("/dashboard?{}#{anchor}", query.join("&"))
+            }
+            _ => format!("#{anchor}"),
+        }
+    }
+
+    /// This dashboard for another period.
+    fn period_dashboard(&self, period: &Uuid) -> String {
+        match self.unit_id {
+            Some(u) => format!("/dashboard?unit={u}&period={period}"),
+            None => format!("/dashboard?period={period}"),
+        }
+    }
+
+    /// A table's CSV export.
+    fn csv(&self, table: &str) -> String {
+        let mut query = vec![format!("table={table}")];
+        query.extend(self.scope_query(true));
+        format!("/dashboard/csv?{}", query.join("&"))
+    }
+
+    /// The team comparison sorted by `key`: descending first, ascending when it already is.
+    fn sort_link(&self, key: &str) -> String {
+        let dir = if self.sort == key && self.descending {
+            "asc"
+        } else {
+            "desc"
+        };
+        let mut query = self.scope_query(true);
+        query.push(format!("sort={key}&dir={dir}"));
+        format!("/dashboard?{}#unit-title", query.join("&"))
+    }
+
+    fn aria_sort(&self, key: &str) -> &'static str {
+        match (self.sort == key, self.descending) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        }
+    }
+
     /// The two tables: by type of work, by unit (title, anchor, first column, rows).
     fn tables(&self) -> [(&'static str, &'static str, &'static str, &[Row]); 2] {
         [
             ("By type of work", "type", "Type", &self.by_type),
-            ("By unit", "unit", "Unit", &self.by_unit),
+            ("Team comparison", "unit", "Unit", &self.by_unit),
         ]
+    }
+
+    fn sorts(&self) -> &'static [(&'static str, &'static str)] {
+        &SORTS[1..]
     }
 
     fn unit_value(&self) -> String {
@@ -186,127 +183,250 @@ impl DashboardPage {
             .map(|p| p.id.to_string())
             .unwrap_or_default()
     }
+
+    fn until_value(&self) -> String {
+        self.until
+            .as_ref()
+            .map(|p| p.id.to_string())
+            .unwrap_or_default()
+    }
+
+    fn span_name(&self) -> String {
+        match (&self.period, &self.until) {
+            (Some(p), Some(u)) => format!("{} to {}", p.name, u.name),
+            (Some(p), None) => p.name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The flow table's rows: types and units with epics, then the total.
+    pub fn flow_rows(&self) -> impl Iterator<Item = &Row> {
+        self.by_type
+            .iter()
+            .chain(self.by_unit.iter())
+            .filter(|r| r.epics() > 0)
+            .chain(self.total.iter())
+    }
+
+    fn total_closed(&self) -> i64 {
+        self.total.as_ref().map_or(0, Row::closed)
+    }
+
+    fn bullet_width(&self) -> f64 {
+        BULLET_WIDTH
+    }
+
+    fn heat_class(&self, kind: &str, level: u8) -> String {
+        format!("heat heat-{kind}-{level}")
+    }
 }
 
-/// `GET /dashboard?unit=&period=`
+/// `GET /dashboard?unit=&period=&until=&sort=&dir=`
 pub async fn get_dashboard(
     State(state): State<AppState>,
     me: Me,
     Query(query): Query<DashboardQuery>,
     flash: Flash,
 ) -> Result<DashboardPage> {
-    let today = crate::org::settings::today(&state).await?;
+    let layout = Layout::new("Dashboard", Section::Dashboard, &me).with_flash(flash);
+    load(&state, &me, &query, layout).await
+}
+
+/// Everything the page shows (and the CSV exports write), in a fixed number of statements.
+pub async fn load(
+    state: &AppState,
+    me: &Me,
+    query: &DashboardQuery,
+    layout: Layout,
+) -> Result<DashboardPage> {
+    let db = &state.db;
+    let today = crate::org::settings::today(state).await?;
     let unit: Option<(Uuid, String)> = match Uuid::parse_str(query.unit.trim()) {
         Ok(id) => Some(
             sqlx::query_as("SELECT id, name FROM org_units WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&state.db)
+                .fetch_optional(db)
                 .await?
                 .ok_or(AppError::NotFound)?,
         ),
         Err(_) => {
             sqlx::query_as("SELECT id, name FROM org_units WHERE parent_id IS NULL ORDER BY archived_at NULLS FIRST, lower(name) LIMIT 1")
-                .fetch_optional(&state.db)
+                .fetch_optional(db)
                 .await?
         }
     };
-    let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
-        Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
-        Err(_) => crate::periods::current_period(&state.db, today).await?,
+    let mut period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
+        Ok(id) => Some(crate::periods::load_period(db, id).await?),
+        Err(_) => crate::periods::current_period(db, today).await?,
     };
-    let units = crate::org::unit_options(&state.db, false).await?;
-    let periods = crate::periods::options(&state.db).await?;
-    let (mut by_type, mut by_unit, mut total, mut overdue) =
-        (Vec::new(), Vec::new(), None, Vec::new());
-    if let (Some((unit_id, unit_name)), Some(p)) = (&unit, &period) {
-        let coverage = figures::coverage(&state.db, *unit_id, p.id).await?;
-        let loops = figures::closure(&state.db, *unit_id, p.starts_on, p.ends_on, today).await?;
-        let verdicts = figures::verdicts(&state.db, *unit_id, p.starts_on, p.ends_on).await?;
-        let children: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT id, name FROM org_units WHERE parent_id = $1 ORDER BY lower(name)",
-        )
-        .bind(unit_id)
-        .fetch_all(&state.db)
-        .await?;
-        let types: Vec<(String, String)> = WorkType::ALL
-            .iter()
-            .map(|t| (t.as_str().to_string(), t.label().to_string()))
-            .chain([("initiative".to_string(), "Initiatives".to_string())])
-            .collect();
-        for (value, label) in types {
-            let key = Some(value.clone());
-            let row = Row {
-                label,
-                narrow: if value == "initiative" {
-                    String::new()
-                } else {
-                    format!("type={value}")
-                },
-                coverage: coverage.iter().find(|c| c.work_type == key).cloned(),
-                loops: loops.iter().find(|c| c.work_type == key).cloned(),
-                verdicts: verdicts.iter().find(|c| c.work_type == key).cloned(),
-            };
-            if value != "initiative" || !row.is_empty() {
-                by_type.push(row);
-            }
+    let mut until: Option<Period> = match Uuid::parse_str(query.until.trim()) {
+        Ok(id) if period.as_ref().is_some_and(|p| p.id != id) => {
+            Some(crate::periods::load_period(db, id).await?)
         }
-        let own = std::iter::once((*unit_id, format!("{unit_name} itself")));
-        for (child, name) in own.chain(children) {
-            let key = Some(child);
-            let row = Row {
-                label: name,
-                narrow: format!("unit={child}"),
-                coverage: coverage
-                    .iter()
-                    .find(|c| c.work_type.is_none() && c.child_id == key)
-                    .cloned(),
-                loops: loops
-                    .iter()
-                    .find(|c| c.work_type.is_none() && c.child_id == key)
-                    .cloned(),
-                verdicts: verdicts
-                    .iter()
-                    .find(|c| c.work_type.is_none() && c.child_id == key)
-                    .cloned(),
-            };
-            if child != *unit_id || !row.is_empty() {
-                by_unit.push(row);
-            }
+        _ => None,
+    };
+    // A range given backwards is read forwards.
+    if let (Some(p), Some(u)) = (&period, &until)
+        && u.starts_on < p.starts_on
+    {
+        std::mem::swap(&mut period, &mut until);
+    }
+    let units = crate::org::unit_options(db, false).await?;
+    let periods = crate::periods::options(db).await?;
+    let descending = query.dir.trim() != "asc";
+    let sort = match query.sort.trim() {
+        key if SORTS.iter().any(|(k, _)| *k == key) => key.to_string(),
+        _ => "name".to_string(),
+    };
+    let mut page = DashboardPage {
+        layout,
+        unit_id: unit.as_ref().map(|(id, _)| *id),
+        unit_name: unit.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+        period,
+        until,
+        units,
+        periods,
+        by_type: vec![],
+        by_unit: vec![],
+        total: None,
+        overdue: vec![],
+        value: vec![],
+        health: vec![],
+        check_ins: vec![],
+        trend: vec![],
+        trend_chart: Bars::new(&[]),
+        closed: vec![],
+        descending: descending && query.sort.trim() == sort,
+        sort,
+        today,
+    };
+    let (Some((unit_id, unit_name)), Some(first)) = (&unit, &page.period) else {
+        return Ok(page);
+    };
+    let last = page.until.as_ref().unwrap_or(first);
+    let (starts_on, ends_on) = (first.starts_on, last.ends_on);
+    // A range holds every period within its dates; one period is itself.
+    let period_ids: Vec<Uuid> = match &page.until {
+        None => vec![first.id],
+        Some(_) => {
+            sqlx::query_scalar("SELECT id FROM periods WHERE starts_on >= $1 AND ends_on <= $2")
+                .bind(starts_on)
+                .bind(ends_on)
+                .fetch_all(db)
+                .await?
         }
-        total = Some(Row {
-            label: "Total".to_string(),
-            narrow: String::new(),
+    };
+    let coverage = figures::coverage(db, *unit_id, &period_ids).await?;
+    let loops = figures::closure(db, *unit_id, starts_on, ends_on, today).await?;
+    let verdicts = figures::verdicts(db, *unit_id, starts_on, ends_on).await?;
+    let value = figures::value(db, *unit_id, &period_ids).await?;
+    let health = figures::okr_health(db, *unit_id, starts_on, ends_on, today).await?;
+    page.trend = figures::trend(db, *unit_id, &last.cadence, ends_on, TREND_PERIODS).await?;
+    page.closed = figures::closed_outcomes(db, *unit_id, starts_on, ends_on, BULLETS)
+        .await?
+        .into_iter()
+        .map(BulletRow::new)
+        .collect();
+    page.check_ins =
+        figures::due_check_ins(db, *unit_id, starts_on, ends_on, today, LIST_LIMIT).await?;
+    let children: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM org_units WHERE parent_id = $1 ORDER BY lower(name)")
+            .bind(unit_id)
+            .fetch_all(db)
+            .await?;
+
+    let row = |label: String, narrow: String, work_type: Option<String>, child: Option<Uuid>| {
+        let hit = |t: &Option<String>, c: &Option<Uuid>| *t == work_type && *c == child;
+        Row {
+            label,
+            narrow,
             coverage: coverage
                 .iter()
-                .find(|c| c.work_type.is_none() && c.child_id.is_none())
+                .find(|c| hit(&c.work_type, &c.child_id))
                 .cloned(),
             loops: loops
                 .iter()
-                .find(|c| c.work_type.is_none() && c.child_id.is_none())
+                .find(|c| hit(&c.work_type, &c.child_id))
                 .cloned(),
             verdicts: verdicts
                 .iter()
-                .find(|c| c.work_type.is_none() && c.child_id.is_none())
+                .find(|c| hit(&c.work_type, &c.child_id))
                 .cloned(),
-        });
-        overdue = open_loops(&state.db, &me, Scope::Unit(*unit_id), today, true, 300)
-            .await?
-            .into_iter()
-            .filter(|l| l.state(&today) == Some(LoopState::Overdue))
-            .collect();
+        }
+    };
+    let value_rows =
+        |label: &str, narrow: String, work_type: Option<String>, child: Option<Uuid>| {
+            value
+                .iter()
+                .filter(|v| v.work_type == work_type && v.child_id == child)
+                .map(|v| ValueRow {
+                    label: label.to_string(),
+                    narrow: narrow.clone(),
+                    v: v.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+    let types = WorkType::ALL
+        .iter()
+        .map(|t| (t.as_str().to_string(), t.label().to_string()))
+        .chain([("initiative".to_string(), "Initiatives".to_string())]);
+    for (key, label) in types {
+        let narrow = match key.as_str() {
+            "initiative" => String::new(),
+            _ => format!("type={key}"),
+        };
+        let r = row(label.clone(), narrow.clone(), Some(key.clone()), None);
+        if key != "initiative" || !r.is_empty() {
+            page.by_type.push(r);
+        }
+        page.value
+            .extend(value_rows(&label, narrow, Some(key.clone()), None));
     }
-    let layout = Layout::new("Dashboard", Section::Dashboard, &me).with_flash(flash);
-    Ok(DashboardPage {
-        layout,
-        unit_id: unit.as_ref().map(|(id, _)| *id),
-        unit_name: unit.map(|(_, name)| name).unwrap_or_default(),
-        period,
-        units,
-        periods,
-        by_type,
-        by_unit,
-        total,
-        overdue,
-        today,
-    })
+    let own = std::iter::once((*unit_id, format!("{unit_name} itself")));
+    for (child, name) in own.chain(children) {
+        let r = row(name.clone(), format!("unit={child}"), None, Some(child));
+        if child != *unit_id || !r.is_empty() {
+            page.by_unit.push(r);
+        }
+        page.value.extend(value_rows(
+            &name,
+            format!("unit={child}"),
+            None,
+            Some(child),
+        ));
+        // Every child unit has a heatmap row (none of its own shows it has no OKRs); the
+        // unit itself only when it has objectives of its own.
+        let found = health.iter().find(|h| h.child_id == Some(child)).cloned();
+        if let Some(h) = found.or_else(|| (child != *unit_id).then(|| OkrHealth::none(child))) {
+            page.health.push(HealthRow {
+                label: name,
+                unit_id: Some(child),
+                h,
+            });
+        }
+    }
+    rows::sort_rows(&mut page.by_unit, &page.sort, page.descending);
+    page.total = Some(row("Total".to_string(), String::new(), None, None));
+    page.value
+        .extend(value_rows("Total", String::new(), None, None));
+    if let Some(h) = health.iter().find(|h| h.child_id.is_none()) {
+        page.health.push(HealthRow {
+            label: "Total".to_string(),
+            unit_id: None,
+            h: h.clone(),
+        });
+    }
+    page.trend_chart = Bars::new(
+        &page
+            .trend
+            .iter()
+            .map(|t| (t.name.clone(), t.rate()))
+            .collect::<Vec<_>>(),
+    );
+    page.overdue = open_loops(db, me, Scope::Unit(*unit_id), today, true, LIST_LIMIT)
+        .await?
+        .into_iter()
+        .filter(|l| l.state(&today) == Some(LoopState::Overdue))
+        .collect();
+    Ok(page)
 }

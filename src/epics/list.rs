@@ -25,6 +25,8 @@ pub struct EpicQuery {
     pub status: String,
     pub owner: String,
     pub period: String,
+    /// The last period of a range starting at `period`: epics planned in any period within.
+    pub until: String,
     pub missing: String,
     #[serde(rename = "loop")]
     pub loop_state: String,
@@ -99,6 +101,7 @@ impl EpicsPage {
             .append_pair("status", &q.status)
             .append_pair("owner", &q.owner)
             .append_pair("period", &q.period)
+            .append_pair("until", &q.until)
             .append_pair("missing", &q.missing)
             .append_pair("loop", &q.loop_state)
             .append_pair("q", &q.q)
@@ -112,7 +115,7 @@ fn text(value: &str) -> Option<String> {
     Some(value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-/// `GET /epics?unit=&type=&status=&owner=&period=&missing=outcome|owner|alignment&loop=due_soon|overdue&q=&after=`
+/// `GET /epics?unit=&type=&status=&owner=&period=&until=&missing=outcome|owner|alignment&loop=due_soon|overdue&q=&after=`
 pub async fn get_epics(
     State(state): State<AppState>,
     me: Me,
@@ -132,9 +135,13 @@ pub async fn get_epics(
            LEFT JOIN periods pe ON pe.id = e.period_id
           WHERE ($1::uuid IS NULL OR e.team_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
             AND ($2::text IS NULL OR e.work_type = $2)
-            AND ($3::text IS NULL OR e.status = $3 OR ($3 = 'live' AND e.status <> 'cancelled'))
+            AND ($3::text IS NULL OR e.status = $3 OR ($3 = 'live' AND e.status <> 'cancelled')
+                 OR ($3 = 'shipped' AND e.status IN ('delivered', 'measuring', 'closed')))
             AND ($4::uuid IS NULL OR e.owner_id = $4)
-            AND ($5::uuid IS NULL OR e.period_id = $5)
+            AND ($5::uuid IS NULL OR e.period_id = $5
+                 OR ($12::uuid IS NOT NULL AND e.period_id IN (
+                        SELECT r.id FROM periods f, periods u, periods r
+                         WHERE f.id = $5 AND u.id = $12 AND r.starts_on >= f.starts_on AND r.ends_on <= u.ends_on)))
             AND ($6::text IS NULL
                  OR ($6 = 'outcome' AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id))
                  OR ($6 = 'owner' AND NOT coalesce(p.active, false))
@@ -157,6 +164,8 @@ pub async fn get_epics(
     .bind(match query.status.trim() {
         // Every status but cancelled: what the dashboard's figures count.
         "live" => Some("live"),
+        // Delivered, measuring or closed: the dashboard's delivered work.
+        "shipped" => Some("shipped"),
         status => EpicStatus::parse(status).ok().map(EpicStatus::as_str),
     })
     .bind(id(&query.owner))
@@ -167,6 +176,7 @@ pub async fn get_epics(
     .bind(PAGE_SIZE + 1)
     .bind(text(&query.loop_state).filter(|l| l == "overdue" || l == "due_soon"))
     .bind(today)
+    .bind(id(&query.until))
     .fetch_all(&state.db)
     .await?;
     let next = if epics.len() as i64 > PAGE_SIZE {
@@ -198,9 +208,14 @@ pub async fn get_epics(
         next,
         units,
         types: WorkType::options(),
-        statuses: std::iter::once(("live".to_string(), "Any but cancelled".to_string()))
-            .chain(EpicStatus::options())
-            .collect(),
+        statuses: [
+            ("live", "Any but cancelled"),
+            ("shipped", "Delivered or later"),
+        ]
+        .into_iter()
+        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .chain(EpicStatus::options())
+        .collect(),
         periods,
         missing,
         loops,

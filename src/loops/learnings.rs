@@ -1,4 +1,4 @@
-//! `/learnings?unit=&type=&verdict=&period=&q=&after=`: the learning log — every closed
+//! `/learnings?unit=&type=&verdict=&period=&until=&q=&after=`: the learning log — every closed
 //! outcome with its verdict, what was learned and the next step, newest first; searchable
 //! and filterable with the sitemap's names, paged by a keyset cursor. One statement.
 
@@ -78,6 +78,8 @@ pub struct LearningsQuery {
     work_type: String,
     verdict: String,
     period: String,
+    /// The last period of a range starting at `period`.
+    until: String,
     q: String,
     after: String,
 }
@@ -90,6 +92,7 @@ impl LearningsQuery {
             ("type", &self.work_type),
             ("verdict", &self.verdict),
             ("period", &self.period),
+            ("until", &self.until),
             ("q", &self.q),
         ] {
             if !value.trim().is_empty() {
@@ -139,7 +142,7 @@ pub async fn get_learnings(
             AND ($2::text IS NULL OR e.work_type = $2)
             AND ($3::text IS NULL OR o.verdict = $3)
             AND ($4::uuid IS NULL OR o.closed_on BETWEEN (SELECT starts_on FROM periods WHERE id = $4)
-                                                      AND (SELECT ends_on FROM periods WHERE id = $4))
+                                                      AND (SELECT ends_on FROM periods WHERE id = coalesce($8, $4)))
             AND ($5::text IS NULL OR o.learnings ILIKE $5 OR o.statement ILIKE $5 OR o.metric ILIKE $5
                  OR coalesce(e.title, i.title) ILIKE $5)
             AND ($6::uuid IS NULL OR (o.closed_on, o.id) < (SELECT closed_on, id FROM outcomes WHERE id = $6))
@@ -153,6 +156,7 @@ pub async fn get_learnings(
     .bind(text(&query.q).map(|q| crate::people::like_pattern(&q)))
     .bind(id(&query.after))
     .bind(PAGE_SIZE + 1)
+    .bind(id(&query.until))
     .fetch_all(&state.db)
     .await?;
     let next = if learnings.len() as i64 > PAGE_SIZE {

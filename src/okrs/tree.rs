@@ -1,4 +1,4 @@
-//! `/okrs?unit=&period=`: the alignment tree — objectives of a unit and everything beneath
+//! `/okrs?unit=&period=&until=`: the alignment tree — objectives of a unit and everything beneath
 //! it for a period (an annual period with the quarterly objectives inside it), their key
 //! results, and the objectives cascaded from each, with progress rolled up. Two statements
 //! for the whole cascade.
@@ -23,6 +23,8 @@ use crate::periods::Period;
 pub struct TreeQuery {
     unit: String,
     period: String,
+    /// The last period of a range starting at `period`.
+    until: String,
 }
 
 /// One line of the tree as the template writes it: an objective opens (with its key
@@ -43,6 +45,7 @@ pub struct TreePage {
     periods: Vec<(String, String)>,
     units: Vec<(String, String)>,
     unit: String,
+    until: String,
     cascade: Cascade,
     lines: Vec<TreeLine>,
     today: NaiveDate,
@@ -71,13 +74,19 @@ pub async fn get_okrs(
         }
     };
     let unit = Uuid::parse_str(query.unit.trim()).ok();
+    let until: Option<Period> = match Uuid::parse_str(query.until.trim()) {
+        Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
+        Err(_) => None,
+    };
     let cascade = match &period {
         Some(p) => {
             cascade::load_from(
                 &state.db,
                 Roots::Scope {
                     starts_on: p.starts_on,
-                    ends_on: p.ends_on,
+                    ends_on: until
+                        .as_ref()
+                        .map_or(p.ends_on, |u| u.ends_on.max(p.ends_on)),
                     unit,
                 },
             )
@@ -95,6 +104,7 @@ pub async fn get_okrs(
         periods,
         units,
         unit: unit.map(|u| u.to_string()).unwrap_or_default(),
+        until: until.map(|u| u.id.to_string()).unwrap_or_default(),
         cascade,
         lines,
         today,

@@ -132,6 +132,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/notifications/read", SIGNED_IN),
     ("POST", "/notifications/{id}/read", SIGNED_IN),
     ("GET", "/dashboard", SIGNED_IN),
+    ("GET", "/dashboard/csv", SIGNED_IN),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),

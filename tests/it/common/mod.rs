@@ -294,11 +294,43 @@ impl Page {
     }
 
     /// The address of the first link whose text is `text`.
+    /// The first link whose address contains `part`.
+    pub fn link_to(&self, part: &str) -> Option<String> {
+        self.body
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(unescape)
+            .find(|href| href.contains(part))
+    }
+
+    /// The page from the first `marker` on: to find a link in one section.
+    pub fn from(&self, marker: &str) -> Page {
+        let start = self.body.find(marker).unwrap_or(0);
+        Page {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body[start..].to_string(),
+        }
+    }
+
+    /// The first link reading `text` (tags inside it, such as a visually hidden part, are
+    /// read as their text).
     pub fn link(&self, text: &str) -> Option<String> {
         self.body.split("<a ").skip(1).find_map(|tag| {
             let (attributes, rest) = tag.split_once('>')?;
             let inner = rest.split("</a>").next()?;
-            (unescape(inner).trim() == text).then(|| {
+            let mut plain = String::new();
+            let mut in_tag = false;
+            for c in inner.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => plain.push(c),
+                    _ => {}
+                }
+            }
+            (unescape(&plain).trim() == text).then(|| {
                 let href = attributes.split("href=\"").nth(1)?.split('"').next()?;
                 Some(unescape(href))
             })?

@@ -1,0 +1,194 @@
+//! `GET /dashboard/csv?table=…&unit=&period=&until=`: every table of the dashboard as CSV,
+//! with the same rows and the same cells as the page shows.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::rows::{Row, SORTS};
+use super::{DashboardPage, DashboardQuery, load};
+use crate::auth::policy::Me;
+use crate::http::page::{Layout, Section};
+use crate::http::{AppError, AppState, Result};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CsvQuery {
+    table: String,
+    #[serde(flatten)]
+    scope: DashboardQuery,
+}
+
+/// The tables that can be exported, by the key `table=` names.
+pub const TABLES: [&str; 9] = [
+    "type",
+    "unit",
+    "flow",
+    "value",
+    "okrs",
+    "check_ins",
+    "overdue",
+    "trend",
+    "outcomes",
+];
+
+/// `GET /dashboard/csv?table=`
+pub async fn get_csv(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<CsvQuery>,
+) -> Result<Response> {
+    // Without a table: the team comparison.
+    let table = match query.table.trim() {
+        "" => "unit",
+        table => table,
+    };
+    if !TABLES.contains(&table) {
+        return Err(AppError::NotFound);
+    }
+    let layout = Layout::new("Dashboard", Section::Dashboard, &me);
+    let page = load(&state, &me, &query.scope, layout).await?;
+    let (head, body) = table_of(&page, table);
+    let mut out = csv::Writer::from_writer(vec![]);
+    out.write_record(head).map_err(anyhow::Error::from)?;
+    for record in body {
+        out.write_record(record.iter().map(|c| defused(c)))
+            .map_err(anyhow::Error::from)?;
+    }
+    let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = format!("attachment; filename=\"dashboard-{table}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) is written as text.
+fn defused(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// A table's heading and rows, as the page has them.
+pub fn table_of(page: &DashboardPage, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let figures = |first: &str, rows: &[Row]| {
+        let mut head = vec![first.to_string()];
+        head.extend(SORTS[1..].iter().map(|(_, h)| h.to_string()));
+        let body = rows
+            .iter()
+            .chain(page.total.iter())
+            .map(Row::cells)
+            .collect();
+        (head, body)
+    };
+    match table {
+        "type" => figures("Type", &page.by_type),
+        "unit" => figures("Unit", &page.by_unit),
+        "flow" => (
+            strings(&[
+                "Type or unit",
+                "Cycle time (days, median / 85th)",
+                "Time to realisation (days, median / 85th)",
+                "Outcomes revised after commitment",
+            ]),
+            page.flow_rows()
+                .map(|r| {
+                    vec![
+                        r.label.clone(),
+                        r.cycle(),
+                        r.realisation_time(),
+                        format!("{} of {}", r.revised(), r.outcomes()),
+                    ]
+                })
+                .collect(),
+        ),
+        "value" => (
+            strings(&[
+                "Type or unit",
+                "Currency",
+                "Delivered epics",
+                "Anticipated value",
+                "Realised value",
+                "Cost",
+                "ROI",
+            ]),
+            page.value.iter().map(|v| v.cells()).collect(),
+        ),
+        "okrs" => (
+            strings(&[
+                "Unit",
+                "Objectives",
+                "Progress",
+                "Key results",
+                "On track",
+                "At risk",
+                "Off track",
+                "No confidence yet",
+                "Check-ins overdue",
+            ]),
+            page.health.iter().map(|h| h.cells()).collect(),
+        ),
+        "check_ins" => (
+            strings(&[
+                "Key result",
+                "Objective",
+                "Unit",
+                "Owner",
+                "Since the last check-in",
+            ]),
+            page.check_ins
+                .iter()
+                .map(|c| c.cells(&page.today))
+                .collect(),
+        ),
+        "overdue" => (
+            strings(&["Outcome", "Work", "Unit", "Owner", "Overdue"]),
+            page.overdue
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.metric.clone(),
+                        l.parent_title.clone(),
+                        l.unit_name.clone(),
+                        l.owner_name.clone().unwrap_or_else(|| "No owner".into()),
+                        l.when(&page.today),
+                    ]
+                })
+                .collect(),
+        ),
+        "trend" => (
+            strings(&[
+                "Period",
+                "Closed",
+                "Achieved",
+                "Partly",
+                "Not achieved",
+                "Inconclusive",
+                "Realisation",
+            ]),
+            page.trend.iter().map(|t| t.cells()).collect(),
+        ),
+        _ => (
+            strings(&[
+                "Outcome",
+                "Work",
+                "Baseline",
+                "Target",
+                "Actual",
+                "Verdict",
+                "Closed on",
+            ]),
+            page.closed.iter().map(|b| b.cells()).collect(),
+        ),
+    }
+}
