@@ -115,7 +115,7 @@ pub fn table_of(page: &DashboardPage, table: &str) -> (Vec<String>, Vec<Vec<Stri
         "value" => (
             strings(&[
                 "Type or unit",
-                "Currency",
+                "Value in",
                 "Delivered epics",
                 "Anticipated value",
                 "Realised value",

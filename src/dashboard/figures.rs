@@ -158,11 +158,15 @@ pub async fn verdicts(
 }
 
 /// Delivered work's anticipated value against the value realised, with its cost where the
-/// team has a cost rate: per type, child unit and total, in each currency (None: no rate).
+/// team has a cost rate: per type, child unit and total, for each label values are counted
+/// in and each currency (None: no rate). ROI needs money on both sides: it is computed
+/// where the values are in the cost's currency.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ValueCounts {
     pub work_type: Option<String>,
     pub child_id: Option<Uuid>,
+    /// What the epics' values are counted in ("EUR", "learners"); empty when none is set.
+    pub label: String,
     pub currency: Option<String>,
     /// Delivered epics (delivered, measuring or closed), and those with an anticipated value.
     pub delivered: i64,
@@ -174,7 +178,8 @@ pub struct ValueCounts {
     /// Epics with effort and a rate, and their cost.
     pub costed: i64,
     pub cost: Option<Decimal>,
-    /// Realised value and cost over the epics where both are known: ROI's two parts.
+    /// Realised value and cost over the epics where both are known and the value is money
+    /// in the cost's currency: ROI's two parts.
     pub roi_realised: Option<Decimal>,
     pub roi_cost: Option<Decimal>,
 }
@@ -194,17 +199,18 @@ pub async fn value(
                    SELECT c.rate, c.currency FROM org_unit_tree t JOIN unit_cost_rates c ON c.org_unit_id = t.ancestor_id
                     WHERE t.descendant_id = s.id ORDER BY t.depth LIMIT 1) r ON true),
          w AS (
-             SELECT e.work_type, r.child_id, r.currency, e.value, e.effort_weeks * r.rate AS cost,
+             SELECT e.work_type, r.child_id, r.currency, btrim(e.value_label) AS label, e.value,
+                    e.effort_weeks * r.rate AS cost,
                     (SELECT sum(o.realised_value) FROM outcomes o WHERE o.epic_id = e.id) AS realised
                FROM epics e JOIN rates r ON r.id = e.team_id
               WHERE e.period_id = ANY($2) AND e.status IN ('delivered', 'measuring', 'closed'))
-         SELECT work_type, child_id, currency, count(*) AS delivered, count(value) AS valued,
+         SELECT work_type, child_id, label, currency, count(*) AS delivered, count(value) AS valued,
                 sum(value) AS anticipated, count(realised) AS realised_epics, sum(realised) AS realised,
                 count(cost) AS costed, sum(cost) AS cost,
-                sum(realised) FILTER (WHERE cost IS NOT NULL) AS roi_realised,
-                sum(cost) FILTER (WHERE realised IS NOT NULL) AS roi_cost
-           FROM w GROUP BY GROUPING SETS ((work_type, currency), (child_id, currency), (currency))
-          ORDER BY currency NULLS LAST"
+                sum(realised) FILTER (WHERE cost IS NOT NULL AND upper(label) = currency) AS roi_realised,
+                sum(cost) FILTER (WHERE realised IS NOT NULL AND upper(label) = currency) AS roi_cost
+           FROM w GROUP BY GROUPING SETS ((work_type, label, currency), (child_id, label, currency), (label, currency))
+          ORDER BY label = '', label, currency NULLS LAST"
     ))
     .bind(unit)
     .bind(periods)
@@ -414,7 +420,7 @@ pub async fn okr_health(
                FROM roots r JOIN key_results k ON k.objective_id = r.id
                JOIN objectives o ON o.id = r.id JOIN periods pe ON pe.id = o.period_id),
          by_objective AS (
-             SELECT child_id, count(*) AS objectives, avg(progress) AS progress FROM progress
+             SELECT child_id, count(*) AS objectives, round(avg(progress), 12) AS progress FROM progress
               GROUP BY GROUPING SETS ((child_id), ())),
          by_kr AS (
              SELECT child_id, count(*) AS key_results,

@@ -200,18 +200,24 @@ pub struct ValueRow {
 }
 
 impl ValueRow {
-    fn amount(&self, amount: Option<Decimal>) -> String {
-        match (amount, &self.v.currency) {
+    pub fn cost(&self) -> String {
+        match (self.v.cost, &self.v.currency) {
             (Some(a), Some(c)) => money(a, c),
             (Some(a), None) => grouped(a.round_dp(2)),
+            (None, None) => "No cost rate".to_string(),
             (None, _) => "—".to_string(),
         }
     }
-    pub fn currency(&self) -> String {
-        self.v
-            .currency
-            .clone()
-            .unwrap_or_else(|| "No cost rate".to_string())
+    /// What the values are counted in.
+    pub fn value_label(&self) -> String {
+        match self.v.label.as_str() {
+            "" => "No value set".to_string(),
+            label => label.to_string(),
+        }
+    }
+    /// ROI needs the value in the cost's currency.
+    fn money_value(&self) -> bool {
+        self.v.currency.as_deref() == Some(self.v.label.to_uppercase().as_str())
     }
     pub fn anticipated(&self) -> String {
         self.v
@@ -223,16 +229,16 @@ impl ValueRow {
             .realised
             .map_or("—".to_string(), |a| grouped(a.round_dp(2)))
     }
-    pub fn cost(&self) -> String {
-        self.amount(self.v.cost)
-    }
     pub fn roi(&self) -> String {
+        if !self.money_value() && self.v.cost.is_some() {
+            return "— (value not in money)".to_string();
+        }
         or_dash(roi(self.v.roi_realised, self.v.roi_cost).map(|r| r.normalize().to_string()))
     }
     pub fn cells(&self) -> Vec<String> {
         vec![
             self.label.clone(),
-            self.currency(),
+            self.value_label(),
             self.v.delivered.to_string(),
             format!("{} ({} valued)", self.anticipated(), self.v.valued),
             format!("{} ({} epics)", self.realised(), self.v.realised_epics),

@@ -707,6 +707,16 @@ pub async fn load(
     .bind(&ids)
     .execute(&mut *tx)
     .await?;
+    // Two delivered epics anticipated money, so the dashboard can show ROI (their loops
+    // record the euros realised).
+    sqlx::query(
+        "UPDATE epics SET value = d.value, value_label = 'EUR'
+           FROM (VALUES ('Broken filters on mobile', 80000), ('LMS grade sync', 200000)) AS d (title, value)
+          WHERE epics.id = ANY($1) AND epics.title = d.title AND epics.value_label <> 'EUR'",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
     let mut previous: Option<(&str, Uuid)> = None;
     for (title, kind, statement, metric, unit, label, direction, baseline, first, second, days) in
         OUTCOMES

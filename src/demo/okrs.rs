@@ -380,6 +380,9 @@ const OBJECTIVES: &[ObjectiveSpec] = &[
     ),
 ];
 
+/// The key result whose check-ins lapsed.
+const LAPSED: &str = "New partner live in under 10 days";
+
 /// (outcome's epic, outcome's metric, key result it serves)
 const CONTRIBUTIONS: &[(&str, &str, &str)] = &[
     (
@@ -459,8 +462,14 @@ pub async fn load(
             .bind(started(today, 6))
             .execute(&mut *tx)
             .await?;
-            // Weekly check-ins, the latest one this week.
+            // Weekly check-ins, the latest one this week — but for one key result whose
+            // owner has not checked in for over two weeks (the dashboard shows it overdue).
             let weeks = check_ins.len() as i64;
+            let lapsed = if *kr == LAPSED {
+                Duration::weeks(2)
+            } else {
+                Duration::zero()
+            };
             for (n, (value, confidence)) in check_ins.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO check_ins (id, key_result_id, value, confidence, note, author_id, checked_on)
@@ -472,7 +481,7 @@ pub async fn load(
                 .bind(confidence)
                 .bind(if n == 0 { "Starting point" } else { "Weekly check-in" })
                 .bind(id(&format!("person:{owner}")))
-                .bind(today - Duration::weeks(weeks - 1 - n as i64) - Duration::days(1))
+                .bind(today - Duration::weeks(weeks - 1 - n as i64) - Duration::days(1) - lapsed)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -112,6 +112,9 @@ pub async fn open_loops(
 pub struct LoopsQuery {
     scope: String,
     unit: String,
+    /// Only the loops in this state (`overdue`, `due_soon`, `measuring`).
+    #[serde(rename = "loop")]
+    loop_state: String,
 }
 
 /// Most loops one queue lists.
@@ -124,6 +127,8 @@ pub struct LoopsPage {
     scope: &'static str,
     unit: String,
     units: Vec<(String, String)>,
+    loop_state: String,
+    loop_states: Vec<(String, String)>,
     loops: Vec<OpenLoop>,
     today: NaiveDate,
     limit: i64,
@@ -138,7 +143,7 @@ impl LoopsPage {
     }
 }
 
-/// `GET /loops?scope=me|unit|org&unit=`
+/// `GET /loops?scope=me|unit|org&unit=&loop=overdue|due_soon|measuring`
 pub async fn get_loops(
     State(state): State<AppState>,
     me: Me,
@@ -152,7 +157,12 @@ pub async fn get_loops(
         _ => (Scope::Me, "me"),
     };
     let today = crate::org::settings::today(&state).await?;
-    let loops = open_loops(&state.db, &me, scope, today, false, LIMIT).await?;
+    let mut loops = open_loops(&state.db, &me, scope, today, false, LIMIT).await?;
+    let only = LoopState::parse(&query.loop_state).ok();
+    if let Some(only) = only {
+        loops.retain(|l| l.state(&today) == Some(only));
+    }
+    let open = [LoopState::Overdue, LoopState::DueSoon, LoopState::Measuring];
     let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("Loops", Section::Loops, &me).with_flash(flash);
     Ok(LoopsPage {
@@ -160,6 +170,11 @@ pub async fn get_loops(
         scope: name,
         unit: unit.map(|u| u.to_string()).unwrap_or_default(),
         units,
+        loop_state: only.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        loop_states: open
+            .iter()
+            .map(|s| (s.as_str().to_string(), s.label().to_string()))
+            .collect(),
         loops,
         today,
         limit: LIMIT,

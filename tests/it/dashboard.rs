@@ -19,16 +19,16 @@ type KnownEpic<'a> = (
     bool,
 );
 
-struct Known {
-    company: Uuid,
-    division: Uuid,
-    onboarding: Uuid,
-    q1: Uuid,
-    q2: Uuid,
+pub struct Known {
+    pub company: Uuid,
+    pub division: Uuid,
+    pub onboarding: Uuid,
+    pub q1: Uuid,
+    pub q2: Uuid,
 }
 
 /// Learner Experience → Onboarding (A), Assessments (B); Platform (E) outside the scope.
-async fn known(app: &TestApp) -> Known {
+pub async fn known(app: &TestApp) -> Known {
     let company = app.create_unit("Northwind", "company", None).await;
     let division = app
         .create_unit("Learner Experience", "division", Some(company))

@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod accounts;
 mod backlog;
+mod browser_dashboard;
 mod browser_epics;
 mod browser_loops;
 mod browser_okrs;

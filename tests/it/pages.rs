@@ -357,3 +357,39 @@ async fn a_form_body_that_cannot_be_read_gets_a_plain_page_and_saves_nothing() {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn the_demo_dashboard_shows_every_figure_with_the_list_behind_it() {
+    let app = TestApp::new().await;
+    yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    let page = app.get("/dashboard").await;
+    let text = page.text();
+    for figure in [
+        // Coverage, alignment, loops due and closure, realisation beside partly,
+        // not achieved and inconclusive.
+        "Total 31 77% (24) · without outcome : Total 6% (2) · not aligned : Total 6 67% (4 closed) 4 67% (2 achieved) 0 1 1",
+        "Overdue loops 2",
+        "2026 Q2 4 2 0 1 1 67%",
+        // Flow: median / 85th percentile, and revisions.
+        "Total 28 / 28 24 / 28 0 of 28",
+        // Value and ROI: money values and their return; value points have no ROI.
+        "Total EUR 2 280,000 (2 valued) 355,000 (2 epics) 108,000 EUR (2 costed) 3.29",
+        "Total value points 8 1,775 (8 valued) — (0 epics) 756,000 EUR (8 costed) — (value not in money)",
+        // OKR health and the check-in that lapsed.
+        "Total 11 52% 24 38% (9) 38% (9) 8% (2) 17% (4) 1 check-ins overdue",
+        "New partner live in under 10 days Partners integrate in days, not months Partner Integrations Olivia Park 15 days since (every 7)",
+        // Anticipated vs actual.
+        "Grades synced within 24 hours · LMS grade sync 65% 95% 96% Achieved 18 May 2026",
+    ] {
+        assert!(text.contains(figure), "{figure} in {text}");
+    }
+    let overdue = page
+        .link("The overdue loops in the loops queue")
+        .expect("the overdue loops link");
+    let queue = app.get(&overdue).await.text();
+    assert!(
+        queue.contains("2 overdue · 0 due soon · 0 measuring"),
+        "{queue}"
+    );
+    assert!(queue.contains("Sign-ups losing progress") && queue.contains("Median grading time"));
+}
