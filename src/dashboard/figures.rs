@@ -53,7 +53,7 @@ pub struct VerdictCounts {
 
 /// The units in scope, each with the child of the scope's unit it belongs to (the unit
 /// itself for its own work).
-const SCOPE: &str = "scope AS (
+const SCOPE: &str = "scope AS MATERIALIZED (
         SELECT t.descendant_id AS id,
                coalesce((SELECT c.ancestor_id FROM org_unit_tree c JOIN org_units cu ON cu.id = c.ancestor_id
                           WHERE c.descendant_id = t.descendant_id AND cu.parent_id = $1), $1) AS child_id
@@ -410,9 +410,10 @@ pub async fn okr_health(
                     k.progress_source = 'roll_up' AND EXISTS (SELECT 1 FROM objectives c WHERE c.parent_key_result_id = k.id) AS rolls
                FROM walk w JOIN key_results k ON k.objective_id = w.objective_id
                CROSS JOIN LATERAL (SELECT {KR_VALUE} AS v) val),
+         parts AS (SELECT root, sum(part) AS progress FROM leaves WHERE NOT rolls GROUP BY root),
          progress AS (
-             SELECT r.id, r.child_id, coalesce((SELECT sum(part) FROM leaves l WHERE l.root = r.id AND NOT l.rolls), 0) AS progress
-               FROM roots r),
+             SELECT r.id, r.child_id, coalesce(p.progress, 0) AS progress
+               FROM roots r LEFT JOIN parts p ON p.root = r.id),
          krs AS (
              SELECT r.child_id, k.confidence,
                     k.progress_source = 'check_ins'

@@ -43,7 +43,7 @@ impl Database {
                 (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
             }
         };
-        let pool = pool_options().connect_with(options).await?;
+        let pool = pool_options().connect_with(tuned(options)).await?;
         Ok(Database { pool, cluster })
     }
 
@@ -66,6 +66,13 @@ pub fn pool_options() -> PgPoolOptions {
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(3))
         .idle_timeout(Duration::from_secs(300))
+}
+
+/// Session settings for every connection: no JIT compilation. Pages run short queries
+/// whose plans can still cost enough to trigger it, and compiling them takes far longer
+/// (seconds on the dashboard's first run at scale) than running them.
+pub fn tuned(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("jit", "off")])
 }
 
 /// Applies the embedded migrations. sqlx holds an advisory lock while it migrates, so

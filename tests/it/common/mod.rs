@@ -170,7 +170,7 @@ pub async fn fresh_database() -> (String, PgPool) {
     admin.close().await.unwrap();
     let pool = db::pool_options()
         .max_connections(8)
-        .connect_with(server().database(&name))
+        .connect_with(db::tuned(server().database(&name)))
         .await
         .unwrap();
     (name, pool)
