@@ -54,40 +54,78 @@ pub struct VerdictCounts {
 /// The units in scope, each with the child of the scope's unit it belongs to (the unit
 /// itself for its own work).
 const SCOPE: &str = "scope AS MATERIALIZED (
-        SELECT t.descendant_id AS id,
-               coalesce((SELECT c.ancestor_id FROM org_unit_tree c JOIN org_units cu ON cu.id = c.ancestor_id
-                          WHERE c.descendant_id = t.descendant_id AND cu.parent_id = $1), $1) AS child_id
-          FROM org_unit_tree t WHERE t.ancestor_id = $1)";
+        SELECT t.descendant_id AS id, coalesce(cu.id, $1) AS child_id
+          FROM org_unit_tree t
+          LEFT JOIN (org_unit_tree c JOIN org_units cu ON cu.id = c.ancestor_id AND cu.parent_id = $1)
+                 ON c.descendant_id = t.descendant_id
+         WHERE t.ancestor_id = $1)";
 
-/// Outcome and alignment coverage of the epics planned in the period (cancelled excluded).
+/// Outcome and alignment coverage, outcomes and revisions of the epics planned in the
+/// periods (cancelled excluded), from the epic groups. Flow percentiles come from `flow`.
 pub async fn coverage(
     db: &sqlx::PgPool,
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<EpicCounts>> {
     sqlx::query_as(&format!(
+        "WITH {SCOPE}
+         SELECT g.work_type, s.child_id, sum(g.epics)::bigint AS epics, sum(g.covered)::bigint AS covered,
+                sum(g.aligned)::bigint AS aligned, NULL::float8 AS cycle_p50, NULL::float8 AS cycle_p85,
+                NULL::float8 AS realisation_p50, NULL::float8 AS realisation_p85,
+                coalesce(sum(g.outcomes), 0)::bigint AS outcomes, coalesce(sum(g.revised), 0)::bigint AS revised
+           FROM dashboard_epic_groups g JOIN scope s ON s.id = g.team_id
+          WHERE g.period_id = ANY($2)
+          GROUP BY GROUPING SETS ((g.work_type), (s.child_id), ())"
+    ))
+    .bind(unit)
+    .bind(periods)
+    .fetch_all(db)
+    .await
+}
+
+/// A percentile of cycle time or time to realisation for a type, a child unit or the total.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FlowPercentiles {
+    /// "cycle" or "realisation".
+    pub kind: String,
+    pub work_type: Option<String>,
+    pub child_id: Option<Uuid>,
+    pub p50: Option<f64>,
+    pub p85: Option<f64>,
+}
+
+/// Median and 85th percentile (interpolated, as `percentile_cont`) of the whole days from
+/// started to delivered and from delivered to closed, read exactly from the day counts:
+/// the value at rank k is the first day whose running count passes k.
+pub async fn flow(
+    db: &sqlx::PgPool,
+    unit: Uuid,
+    periods: &[Uuid],
+) -> sqlx::Result<Vec<FlowPercentiles>> {
+    sqlx::query_as(&format!(
         "WITH {SCOPE},
-         e AS (
-             SELECT e.work_type, s.child_id,
-                    coalesce(p.active, false) AND EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id) AS covered,
-                    EXISTS (SELECT 1 FROM outcomes o JOIN outcome_key_results l ON l.outcome_id = o.id
-                             WHERE o.epic_id = e.id) AS aligned,
-                    extract(epoch FROM e.delivered_at - e.started_at) / 86400 AS cycle_days,
-                    CASE WHEN e.status = 'closed' THEN extract(epoch FROM e.closed_at - e.delivered_at) / 86400 END
-                        AS realisation_days,
-                    (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id) AS outcomes,
-                    (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id
-                        AND EXISTS (SELECT 1 FROM outcome_revisions r WHERE r.outcome_id = o.id)) AS revised
-               FROM epics e JOIN scope s ON s.id = e.team_id LEFT JOIN people p ON p.id = e.owner_id
-              WHERE e.period_id = ANY($2) AND e.status <> 'cancelled')
-         SELECT work_type, child_id, count(*) AS epics, count(*) FILTER (WHERE covered) AS covered,
-                count(*) FILTER (WHERE aligned) AS aligned,
-                (percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_days))::float8 AS cycle_p50,
-                (percentile_cont(0.85) WITHIN GROUP (ORDER BY cycle_days))::float8 AS cycle_p85,
-                (percentile_cont(0.5) WITHIN GROUP (ORDER BY realisation_days))::float8 AS realisation_p50,
-                (percentile_cont(0.85) WITHIN GROUP (ORDER BY realisation_days))::float8 AS realisation_p85,
-                coalesce(sum(outcomes), 0)::bigint AS outcomes, coalesce(sum(revised), 0)::bigint AS revised
-           FROM e GROUP BY GROUPING SETS ((work_type), (child_id), ())"
+         g AS (
+             SELECT f.kind, f.work_type, s.child_id, f.days, sum(f.epics) AS n
+               FROM dashboard_flow f JOIN scope s ON s.id = f.team_id
+              WHERE f.period_id = ANY($2)
+              GROUP BY GROUPING SETS ((f.kind, f.work_type, f.days), (f.kind, s.child_id, f.days), (f.kind, f.days))),
+         c AS (
+             SELECT kind, work_type, child_id, days,
+                    sum(n) OVER (PARTITION BY kind, work_type, child_id ORDER BY days) AS upto,
+                    sum(n) OVER (PARTITION BY kind, work_type, child_id) AS total
+               FROM g),
+         r AS (
+             SELECT c.*, p.p, p.p * (c.total - 1) AS rank FROM c CROSS JOIN (VALUES (0.5), (0.85)) AS p (p)),
+         v AS (
+             SELECT kind, work_type, child_id, p,
+                    min(days) FILTER (WHERE upto > floor(rank)) AS lo,
+                    min(days) FILTER (WHERE upto > ceil(rank)) AS hi,
+                    max(rank - floor(rank)) AS frac
+               FROM r GROUP BY kind, work_type, child_id, p)
+         SELECT kind, work_type, child_id,
+                (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.5))::float8 AS p50,
+                (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.85))::float8 AS p85
+           FROM v GROUP BY kind, work_type, child_id"
     ))
     .bind(unit)
     .bind(periods)
@@ -106,17 +144,12 @@ pub async fn closure(
     today: NaiveDate,
 ) -> sqlx::Result<Vec<LoopCounts>> {
     sqlx::query_as(&format!(
-        "WITH {SCOPE},
-         l AS (
-             SELECT coalesce(e.work_type, 'initiative') AS work_type, s.child_id, o.closed_at IS NOT NULL AS closed
-               FROM outcomes o
-               LEFT JOIN epics e ON e.id = o.epic_id
-               LEFT JOIN initiatives i ON i.id = o.initiative_id
-               JOIN scope s ON s.id = coalesce(e.team_id, i.org_unit_id)
-              WHERE coalesce(e.status, i.status) <> 'cancelled'
-                AND o.measure_by >= $2 AND o.measure_by <= least($3, $4))
-         SELECT work_type, child_id, count(*) AS due, count(*) FILTER (WHERE closed) AS closed
-           FROM l GROUP BY GROUPING SETS ((work_type), (child_id), ())"
+        "WITH {SCOPE}
+         SELECT d.work_type, s.child_id, coalesce(sum(d.due), 0)::bigint AS due,
+                coalesce(sum(d.due_closed), 0)::bigint AS closed
+           FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
+          WHERE d.day >= $2 AND d.day <= least($3::date, $4::date) AND d.due > 0
+          GROUP BY GROUPING SETS ((d.work_type), (s.child_id), ())"
     ))
     .bind(unit)
     .bind(starts_on)
@@ -134,21 +167,14 @@ pub async fn verdicts(
     ends_on: NaiveDate,
 ) -> sqlx::Result<Vec<VerdictCounts>> {
     sqlx::query_as(&format!(
-        "WITH {SCOPE},
-         c AS (
-             SELECT coalesce(e.work_type, 'initiative') AS work_type, s.child_id, o.verdict
-               FROM outcomes o
-               LEFT JOIN epics e ON e.id = o.epic_id
-               LEFT JOIN initiatives i ON i.id = o.initiative_id
-               JOIN scope s ON s.id = coalesce(e.team_id, i.org_unit_id)
-              WHERE o.closed_at IS NOT NULL AND o.closed_on BETWEEN $2 AND $3
-                AND coalesce(e.status, i.status) <> 'cancelled')
-         SELECT work_type, child_id, count(*) AS closed,
-                count(*) FILTER (WHERE verdict = 'achieved') AS achieved,
-                count(*) FILTER (WHERE verdict = 'partially_achieved') AS partially,
-                count(*) FILTER (WHERE verdict = 'not_achieved') AS not_achieved,
-                count(*) FILTER (WHERE verdict = 'inconclusive') AS inconclusive
-           FROM c GROUP BY GROUPING SETS ((work_type), (child_id), ())"
+        "WITH {SCOPE}
+         SELECT d.work_type, s.child_id, coalesce(sum(d.closed), 0)::bigint AS closed,
+                coalesce(sum(d.achieved), 0)::bigint AS achieved, coalesce(sum(d.partially), 0)::bigint AS partially,
+                coalesce(sum(d.not_achieved), 0)::bigint AS not_achieved,
+                coalesce(sum(d.inconclusive), 0)::bigint AS inconclusive
+           FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
+          WHERE d.day BETWEEN $2 AND $3 AND d.closed > 0
+          GROUP BY GROUPING SETS ((d.work_type), (s.child_id), ())"
     ))
     .bind(unit)
     .bind(starts_on)
@@ -185,7 +211,8 @@ pub struct ValueCounts {
 }
 
 /// Value and ROI of the epics planned in the periods and delivered, cancelled excluded;
-/// each unit's rate (its own or the nearest above) is looked up once.
+/// each unit's rate (its own or the nearest above) is looked up once, and applied to the
+/// groups' summed effort.
 pub async fn value(
     db: &sqlx::PgPool,
     unit: Uuid,
@@ -193,22 +220,19 @@ pub async fn value(
 ) -> sqlx::Result<Vec<ValueCounts>> {
     sqlx::query_as(&format!(
         "WITH {SCOPE},
-         rates AS (
-             SELECT s.id, s.child_id, r.rate, r.currency FROM scope s
+         w AS (
+             SELECT g.*, s.child_id, r.rate, r.currency
+               FROM dashboard_epic_groups g JOIN scope s ON s.id = g.team_id
                LEFT JOIN LATERAL (
                    SELECT c.rate, c.currency FROM org_unit_tree t JOIN unit_cost_rates c ON c.org_unit_id = t.ancestor_id
-                    WHERE t.descendant_id = s.id ORDER BY t.depth LIMIT 1) r ON true),
-         w AS (
-             SELECT e.work_type, r.child_id, r.currency, btrim(e.value_label) AS label, e.value,
-                    e.effort_weeks * r.rate AS cost,
-                    (SELECT sum(o.realised_value) FROM outcomes o WHERE o.epic_id = e.id) AS realised
-               FROM epics e JOIN rates r ON r.id = e.team_id
-              WHERE e.period_id = ANY($2) AND e.status IN ('delivered', 'measuring', 'closed'))
-         SELECT work_type, child_id, label, currency, count(*) AS delivered, count(value) AS valued,
-                sum(value) AS anticipated, count(realised) AS realised_epics, sum(realised) AS realised,
-                count(cost) AS costed, sum(cost) AS cost,
-                sum(realised) FILTER (WHERE cost IS NOT NULL AND upper(label) = currency) AS roi_realised,
-                sum(cost) FILTER (WHERE realised IS NOT NULL AND upper(label) = currency) AS roi_cost
+                    WHERE t.descendant_id = g.team_id ORDER BY t.depth LIMIT 1) r ON true
+              WHERE g.period_id = ANY($2) AND g.delivered > 0)
+         SELECT work_type, child_id, label, currency, sum(delivered)::bigint AS delivered, sum(valued)::bigint AS valued,
+                sum(anticipated) AS anticipated, sum(realised_epics)::bigint AS realised_epics, sum(realised) AS realised,
+                coalesce(sum(with_effort) FILTER (WHERE rate IS NOT NULL), 0)::bigint AS costed,
+                sum(effort * rate) AS cost,
+                sum(roi_realised) FILTER (WHERE rate IS NOT NULL AND upper(label) = currency) AS roi_realised,
+                sum(roi_effort * rate) FILTER (WHERE upper(label) = currency) AS roi_cost
            FROM w GROUP BY GROUPING SETS ((work_type, label, currency), (child_id, label, currency), (label, currency))
           ORDER BY label = '', label, currency NULLS LAST"
     ))
@@ -251,20 +275,14 @@ pub async fn trend(
          ps AS (SELECT id, name, starts_on, ends_on FROM periods
                  WHERE cadence = $2 AND ends_on <= $3 ORDER BY ends_on DESC LIMIT $4),
          c AS (
-             SELECT o.closed_on, o.verdict
-               FROM outcomes o
-               LEFT JOIN epics e ON e.id = o.epic_id
-               LEFT JOIN initiatives i ON i.id = o.initiative_id
-               JOIN scope s ON s.id = coalesce(e.team_id, i.org_unit_id)
-              WHERE o.closed_at IS NOT NULL
-                AND o.closed_on BETWEEN (SELECT min(starts_on) FROM ps) AND (SELECT max(ends_on) FROM ps)
-                AND coalesce(e.status, i.status) <> 'cancelled')
-         SELECT ps.id AS period_id, ps.name, count(c.verdict) AS closed,
-                count(*) FILTER (WHERE c.verdict = 'achieved') AS achieved,
-                count(*) FILTER (WHERE c.verdict = 'partially_achieved') AS partially,
-                count(*) FILTER (WHERE c.verdict = 'not_achieved') AS not_achieved,
-                count(*) FILTER (WHERE c.verdict = 'inconclusive') AS inconclusive
-           FROM ps LEFT JOIN c ON c.closed_on BETWEEN ps.starts_on AND ps.ends_on
+             SELECT d.day, d.closed, d.achieved, d.partially, d.not_achieved, d.inconclusive
+               FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
+              WHERE d.closed > 0 AND d.day BETWEEN (SELECT min(starts_on) FROM ps) AND (SELECT max(ends_on) FROM ps))
+         SELECT ps.id AS period_id, ps.name, coalesce(sum(c.closed), 0)::bigint AS closed,
+                coalesce(sum(c.achieved), 0)::bigint AS achieved, coalesce(sum(c.partially), 0)::bigint AS partially,
+                coalesce(sum(c.not_achieved), 0)::bigint AS not_achieved,
+                coalesce(sum(c.inconclusive), 0)::bigint AS inconclusive
+           FROM ps LEFT JOIN c ON c.day BETWEEN ps.starts_on AND ps.ends_on
           GROUP BY ps.id, ps.name, ps.starts_on ORDER BY ps.starts_on"
     ))
     .bind(unit)
@@ -313,7 +331,8 @@ pub async fn closed_outcomes(
            FROM outcomes o
            LEFT JOIN epics e ON e.id = o.epic_id
            LEFT JOIN initiatives i ON i.id = o.initiative_id
-          WHERE o.closed_at IS NOT NULL AND o.closed_on BETWEEN $2 AND $3
+          WHERE o.closed_at IS NOT NULL
+            AND o.closed_on BETWEEN $2 AND $3
             AND coalesce(e.status, i.status) <> 'cancelled'
             AND coalesce(e.team_id, i.org_unit_id) IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
           ORDER BY o.closed_on DESC, o.id
@@ -361,85 +380,34 @@ impl OkrHealth {
     }
 }
 
-/// A key result's own progress from the value it follows (`Goal::progress`), as SQL over
-/// `k` (the key result) and `v` (its value); NULL before any value.
-const OWN_PROGRESS: &str = "CASE WHEN v IS NULL THEN NULL
-         WHEN k.direction = 'stay_within' THEN CASE WHEN v BETWEEN k.band_lower AND k.band_upper THEN 1 ELSE 0 END
-         WHEN k.target = k.start_value THEN 0
-         ELSE greatest(0, least(1, (v - k.start_value) / (k.target - k.start_value))) END";
-
-/// The value a key result follows: its latest check-in's, or its outcome's latest measurement.
-const KR_VALUE: &str = "CASE WHEN k.progress_source = 'outcome'
-         THEN (SELECT m.value FROM measurements m WHERE m.outcome_id = k.source_outcome_id
-                ORDER BY m.measured_on DESC, m.created_at DESC LIMIT 1)
-         ELSE k.current_value END";
-
-/// OKR health of the objectives of periods within the dates in scope, by child unit and in
-/// total. Progress rolls up as `okrs::model::Progress` does: an objective is the weighted
-/// mean of its key results; a rolled-up key result the mean of the objectives cascaded from
-/// it. The walk down each cascade carries the share each key result's value has in the
-/// objective at its top, so one statement sums every objective's progress.
+/// OKR health of the objectives of these periods in scope, by child unit and in total: their progress and key results by confidence as `rollup` keeps them, and the key
+/// results whose check-in is overdue (which depends on today, so it is decided here from
+/// the days they were last checked in).
 pub async fn okr_health(
     db: &sqlx::PgPool,
     unit: Uuid,
-    starts_on: NaiveDate,
-    ends_on: NaiveDate,
+    periods: &[Uuid],
     today: NaiveDate,
 ) -> sqlx::Result<Vec<OkrHealth>> {
     sqlx::query_as(&format!(
-        "WITH RECURSIVE {SCOPE},
-         roots AS (
-             SELECT o.id, s.child_id FROM objectives o JOIN periods pe ON pe.id = o.period_id
-               JOIN scope s ON s.id = o.org_unit_id
-              WHERE pe.starts_on >= $2 AND pe.ends_on <= $3),
-         walk (root, objective_id, share, depth) AS (
-             SELECT id, id, 1::numeric, 0 FROM roots
-             UNION ALL
-             SELECT w.root, c.id,
-                    w.share * k.weight / (SELECT sum(weight) FROM key_results WHERE objective_id = w.objective_id)
-                           / (SELECT count(*) FROM objectives WHERE parent_key_result_id = k.id),
-                    w.depth + 1
-               FROM walk w
-               JOIN key_results k ON k.objective_id = w.objective_id AND k.progress_source = 'roll_up'
-               JOIN objectives c ON c.parent_key_result_id = k.id
-              WHERE w.depth < 20),
-         leaves AS (
-             SELECT w.root,
-                    w.share * k.weight / nullif((SELECT sum(weight) FROM key_results WHERE objective_id = k.objective_id), 0)
-                        * coalesce(({OWN_PROGRESS}), 0) AS part,
-                    k.progress_source = 'roll_up' AND EXISTS (SELECT 1 FROM objectives c WHERE c.parent_key_result_id = k.id) AS rolls
-               FROM walk w JOIN key_results k ON k.objective_id = w.objective_id
-               CROSS JOIN LATERAL (SELECT {KR_VALUE} AS v) val),
-         parts AS (SELECT root, sum(part) AS progress FROM leaves WHERE NOT rolls GROUP BY root),
-         progress AS (
-             SELECT r.id, r.child_id, coalesce(p.progress, 0) AS progress
-               FROM roots r LEFT JOIN parts p ON p.root = r.id),
-         krs AS (
-             SELECT r.child_id, k.confidence,
-                    k.progress_source = 'check_ins'
-                        AND $4::date - coalesce(k.last_check_in_on, k.created_at::date) > pe.check_in_days AS due
-               FROM roots r JOIN key_results k ON k.objective_id = r.id
-               JOIN objectives o ON o.id = r.id JOIN periods pe ON pe.id = o.period_id),
-         by_objective AS (
-             SELECT child_id, count(*) AS objectives, round(avg(progress), 12) AS progress FROM progress
-              GROUP BY GROUPING SETS ((child_id), ())),
-         by_kr AS (
-             SELECT child_id, count(*) AS key_results,
-                    count(*) FILTER (WHERE confidence >= 7) AS on_track,
-                    count(*) FILTER (WHERE confidence BETWEEN 4 AND 6) AS at_risk,
-                    count(*) FILTER (WHERE confidence <= 3) AS off_track,
-                    count(*) FILTER (WHERE confidence IS NULL) AS no_confidence,
-                    count(*) FILTER (WHERE due) AS check_ins_due
-               FROM krs GROUP BY GROUPING SETS ((child_id), ()))
-         SELECT o.child_id, o.objectives, o.progress, coalesce(k.key_results, 0) AS key_results,
-                coalesce(k.on_track, 0) AS on_track, coalesce(k.at_risk, 0) AS at_risk,
-                coalesce(k.off_track, 0) AS off_track, coalesce(k.no_confidence, 0) AS no_confidence,
-                coalesce(k.check_ins_due, 0) AS check_ins_due
-           FROM by_objective o LEFT JOIN by_kr k ON k.child_id IS NOT DISTINCT FROM o.child_id"
+        "WITH {SCOPE},
+         o AS (
+             -- Overdue: last checked in before today minus the cadence; the days are kept
+             -- sorted, so width_bucket counts them.
+             SELECT s.child_id, p.progress, p.key_results, p.on_track, p.at_risk, p.off_track, p.no_confidence,
+                    width_bucket($3::date - pe.check_in_days - 1, p.check_ins_since) AS due
+               FROM objective_progress p
+               JOIN periods pe ON pe.id = p.period_id
+               JOIN scope s ON s.id = p.org_unit_id
+              WHERE p.period_id = ANY($2))
+         SELECT child_id, count(*) AS objectives, round(avg(progress), 12) AS progress,
+                coalesce(sum(key_results), 0)::bigint AS key_results, coalesce(sum(on_track), 0)::bigint AS on_track,
+                coalesce(sum(at_risk), 0)::bigint AS at_risk, coalesce(sum(off_track), 0)::bigint AS off_track,
+                coalesce(sum(no_confidence), 0)::bigint AS no_confidence, coalesce(sum(due), 0)::bigint AS check_ins_due
+           FROM o GROUP BY GROUPING SETS ((child_id), ())"
     ))
     .bind(unit)
-    .bind(starts_on)
-    .bind(ends_on)
+    .bind(periods)
     .bind(today)
     .fetch_all(db)
     .await
@@ -458,13 +426,16 @@ pub async fn due_check_ins(
     sqlx::query_as(
         "SELECT k.id, k.title, o.id AS objective_id, o.title AS objective_title, u.name AS unit_name,
                 p.name AS owner_name, coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days
-           FROM key_results k
-           JOIN objectives o ON o.id = k.objective_id
-           JOIN periods pe ON pe.id = o.period_id
+           FROM periods pe
+           JOIN objective_progress op ON op.period_id = pe.id
+           JOIN objectives o ON o.id = op.objective_id
+           JOIN key_results k ON k.objective_id = o.id
            JOIN org_units u ON u.id = o.org_unit_id
            LEFT JOIN people p ON p.id = k.owner_id
           WHERE pe.starts_on >= $2 AND pe.ends_on <= $3
-            AND o.org_unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
+            AND op.org_unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
+            -- Only the objectives with one due (kept by the roll-up), then their key results.
+            AND width_bucket($4::date - pe.check_in_days - 1, op.check_ins_since) > 0
             AND k.progress_source = 'check_ins'
             AND $4::date - coalesce(k.last_check_in_on, k.created_at::date) > pe.check_in_days
           ORDER BY since, k.id

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod figures;
+pub mod rollup;
 pub mod rows;
 
 use askama::Template;
@@ -240,6 +241,7 @@ pub async fn load(
     layout: Layout,
 ) -> Result<DashboardPage> {
     let db = &state.db;
+    rollup::refresh(db).await?;
     let today = crate::org::settings::today(state).await?;
     let unit: Option<(Uuid, String)> = match Uuid::parse_str(query.unit.trim()) {
         Ok(id) => Some(
@@ -305,22 +307,36 @@ pub async fn load(
     };
     let last = page.until.as_ref().unwrap_or(first);
     let (starts_on, ends_on) = (first.starts_on, last.ends_on);
-    // A range holds every period within its dates; one period is itself.
-    let period_ids: Vec<Uuid> = match &page.until {
+    // Objectives of every period within the dates (a year holds its quarters); epics of a
+    // range's every period, or of the one period.
+    let within: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM periods WHERE starts_on >= $1 AND ends_on <= $2")
+            .bind(starts_on)
+            .bind(ends_on)
+            .fetch_all(db)
+            .await?;
+    let period_ids = match &page.until {
         None => vec![first.id],
-        Some(_) => {
-            sqlx::query_scalar("SELECT id FROM periods WHERE starts_on >= $1 AND ends_on <= $2")
-                .bind(starts_on)
-                .bind(ends_on)
-                .fetch_all(db)
-                .await?
-        }
+        Some(_) => within.clone(),
     };
-    let coverage = figures::coverage(db, *unit_id, &period_ids).await?;
+    let mut coverage = figures::coverage(db, *unit_id, &period_ids).await?;
+    for f in figures::flow(db, *unit_id, &period_ids).await? {
+        let Some(c) = coverage
+            .iter_mut()
+            .find(|c| c.work_type == f.work_type && c.child_id == f.child_id)
+        else {
+            continue;
+        };
+        if f.kind == "cycle" {
+            (c.cycle_p50, c.cycle_p85) = (f.p50, f.p85);
+        } else {
+            (c.realisation_p50, c.realisation_p85) = (f.p50, f.p85);
+        }
+    }
     let loops = figures::closure(db, *unit_id, starts_on, ends_on, today).await?;
     let verdicts = figures::verdicts(db, *unit_id, starts_on, ends_on).await?;
     let value = figures::value(db, *unit_id, &period_ids).await?;
-    let health = figures::okr_health(db, *unit_id, starts_on, ends_on, today).await?;
+    let health = figures::okr_health(db, *unit_id, &within, today).await?;
     page.trend = figures::trend(db, *unit_id, &last.cadence, ends_on, TREND_PERIODS).await?;
     page.closed = figures::closed_outcomes(db, *unit_id, starts_on, ends_on, BULLETS)
         .await?

@@ -1,0 +1,254 @@
+//! The dashboard's pre-aggregated figures (migrations/0012_dashboard_rollups.sql): every
+//! write that can change a figure leaves a mark in its own transaction; `refresh`
+//! recomputes the groups the visible marks name, from the tables themselves, before the
+//! dashboard reads. One refresh at a time (an advisory lock), and its recomputing
+//! statements start after it took the marks, so they see every change those marks stand
+//! for; a change committed later keeps its mark for the next refresh. With no marks,
+//! refreshing is one cheap statement.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+/// The advisory lock refreshes take (any constant no other feature uses).
+const LOCK: i64 = 0x5941_5244_5354_4b01;
+
+/// A key result's own progress from the value it follows (`Goal::progress`), as SQL over
+/// `k` (the key result) and `v` (its value); NULL before any value.
+const OWN_PROGRESS: &str = "CASE WHEN v IS NULL THEN NULL
+         WHEN k.direction = 'stay_within' THEN CASE WHEN v BETWEEN k.band_lower AND k.band_upper THEN 1 ELSE 0 END
+         WHEN k.target = k.start_value THEN 0
+         ELSE greatest(0, least(1, (v - k.start_value) / (k.target - k.start_value))) END";
+
+/// The value a key result follows: its latest check-in's, or its outcome's latest measurement.
+const KR_VALUE: &str = "CASE WHEN k.progress_source = 'outcome'
+         THEN (SELECT m.value FROM measurements m WHERE m.outcome_id = k.source_outcome_id
+                ORDER BY m.measured_on DESC, m.created_at DESC LIMIT 1)
+         ELSE k.current_value END";
+
+type Mark = (Option<Uuid>, Option<Uuid>, Option<NaiveDate>, Option<Uuid>);
+
+/// Brings every pre-aggregated figure up to date with the committed data.
+pub async fn refresh(db: &sqlx::PgPool) -> sqlx::Result<()> {
+    let pending: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM dashboard_marks)")
+        .fetch_one(db)
+        .await?;
+    if !pending {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let marks: Vec<Mark> = sqlx::query_as(
+        "DELETE FROM dashboard_marks RETURNING unit_id, period_id, day, objective_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut groups = HashSet::new();
+    let mut days = HashSet::new();
+    let mut objectives = HashSet::new();
+    for mark in marks {
+        match mark {
+            (Some(unit), Some(period), _, _) => groups.insert((unit, period)),
+            (Some(unit), _, Some(day), _) => days.insert((unit, day)),
+            (_, _, _, Some(objective)) => objectives.insert(objective),
+            _ => false,
+        };
+    }
+    if !groups.is_empty() {
+        let (units, periods): (Vec<Uuid>, Vec<Uuid>) = groups.into_iter().unzip();
+        epic_groups(&mut tx, &units, &periods).await?;
+    }
+    if !days.is_empty() {
+        let (units, days): (Vec<Uuid>, Vec<NaiveDate>) = days.into_iter().unzip();
+        loop_days(&mut tx, &units, &days).await?;
+    }
+    if !objectives.is_empty() {
+        objective_progress(&mut tx, &objectives.into_iter().collect::<Vec<_>>()).await?;
+    }
+    tx.commit().await
+}
+
+/// The epic groups and flow counts of these (team, period) pairs.
+async fn epic_groups(
+    tx: &mut sqlx::PgConnection,
+    units: &[Uuid],
+    periods: &[Uuid],
+) -> sqlx::Result<()> {
+    for table in ["dashboard_epic_groups", "dashboard_flow"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} g USING unnest($1::uuid[], $2::uuid[]) AS m (team_id, period_id)
+              WHERE g.team_id = m.team_id AND g.period_id = m.period_id"
+        ))
+        .bind(units)
+        .bind(periods)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "WITH e AS (
+             SELECT e.*, coalesce(p.active, false) AND x.outcomes > 0 AS covered, x.aligned, x.outcomes, x.revised,
+                    x.realised, e.status IN ('delivered', 'measuring', 'closed') AS delivered
+               FROM unnest($1::uuid[], $2::uuid[]) AS m (team_id, period_id)
+               JOIN epics e ON e.team_id = m.team_id AND e.period_id = m.period_id
+               LEFT JOIN people p ON p.id = e.owner_id
+              CROSS JOIN LATERAL (
+                   SELECT count(*) AS outcomes,
+                          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM outcome_revisions r WHERE r.outcome_id = o.id)) AS revised,
+                          coalesce(bool_or(EXISTS (SELECT 1 FROM outcome_key_results l WHERE l.outcome_id = o.id)), false) AS aligned,
+                          sum(o.realised_value) AS realised
+                     FROM outcomes o WHERE o.epic_id = e.id) x
+              WHERE e.status <> 'cancelled')
+         INSERT INTO dashboard_epic_groups
+         SELECT period_id, team_id, work_type, btrim(value_label), count(*), count(*) FILTER (WHERE covered),
+                count(*) FILTER (WHERE aligned), sum(outcomes), sum(revised),
+                count(*) FILTER (WHERE delivered), count(value) FILTER (WHERE delivered),
+                sum(value) FILTER (WHERE delivered),
+                count(realised) FILTER (WHERE delivered), sum(realised) FILTER (WHERE delivered),
+                count(effort_weeks) FILTER (WHERE delivered), sum(effort_weeks) FILTER (WHERE delivered),
+                sum(realised) FILTER (WHERE delivered AND effort_weeks IS NOT NULL),
+                sum(effort_weeks) FILTER (WHERE delivered AND realised IS NOT NULL)
+           FROM e GROUP BY period_id, team_id, work_type, btrim(value_label)",
+    )
+    .bind(units)
+    .bind(periods)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO dashboard_flow
+         SELECT e.period_id, e.team_id, e.work_type, k.kind, k.days, count(*)
+           FROM unnest($1::uuid[], $2::uuid[]) AS m (team_id, period_id)
+           JOIN epics e ON e.team_id = m.team_id AND e.period_id = m.period_id
+          CROSS JOIN LATERAL (VALUES
+                ('cycle', round(extract(epoch FROM e.delivered_at - e.started_at) / 86400)::integer),
+                ('realisation', CASE WHEN e.status = 'closed'
+                                     THEN round(extract(epoch FROM e.closed_at - e.delivered_at) / 86400)::integer END)
+               ) AS k (kind, days)
+          WHERE e.status <> 'cancelled' AND k.days IS NOT NULL
+          GROUP BY 1, 2, 3, 4, 5",
+    )
+    .bind(units)
+    .bind(periods)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The loop days of these (unit, day) pairs: outcomes due that day, and closed that day.
+async fn loop_days(
+    tx: &mut sqlx::PgConnection,
+    units: &[Uuid],
+    days: &[NaiveDate],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "DELETE FROM dashboard_loop_days d USING unnest($1::uuid[], $2::date[]) AS m (unit_id, day)
+          WHERE d.unit_id = m.unit_id AND d.day = m.day",
+    )
+    .bind(units)
+    .bind(days)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "WITH m AS (SELECT DISTINCT * FROM unnest($1::uuid[], $2::date[]) AS m (unit_id, day)),
+         days AS (SELECT DISTINCT day FROM m),
+         r AS (
+             SELECT o.measure_by AS day, o.epic_id, o.initiative_id, o.closed_at, o.verdict, true AS due
+               FROM outcomes o WHERE o.measure_by IN (SELECT day FROM days)
+             UNION ALL
+             SELECT o.closed_on, o.epic_id, o.initiative_id, o.closed_at, o.verdict, false
+               FROM outcomes o WHERE o.closed_at IS NOT NULL AND o.closed_on IN (SELECT day FROM days)),
+         x AS MATERIALIZED (
+             SELECT r.*, coalesce(e.team_id, i.org_unit_id) AS unit_id, coalesce(e.work_type, 'initiative') AS work_type
+               FROM r
+               LEFT JOIN epics e ON e.id = r.epic_id
+               LEFT JOIN initiatives i ON i.id = r.initiative_id
+              WHERE coalesce(e.status, i.status) <> 'cancelled')
+         INSERT INTO dashboard_loop_days
+         SELECT x.day, x.unit_id, x.work_type,
+                count(*) FILTER (WHERE x.due), count(*) FILTER (WHERE x.due AND x.closed_at IS NOT NULL),
+                count(*) FILTER (WHERE NOT x.due),
+                count(*) FILTER (WHERE NOT x.due AND x.verdict = 'achieved'),
+                count(*) FILTER (WHERE NOT x.due AND x.verdict = 'partially_achieved'),
+                count(*) FILTER (WHERE NOT x.due AND x.verdict = 'not_achieved'),
+                count(*) FILTER (WHERE NOT x.due AND x.verdict = 'inconclusive')
+           FROM x JOIN m ON m.unit_id = x.unit_id AND m.day = x.day
+          GROUP BY 1, 2, 3",
+    )
+    .bind(units)
+    .bind(days)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The progress of these objectives and of every objective above them in their cascades,
+/// each computed from the key results beneath it as `okrs::model::Progress` does: an
+/// objective is the weighted mean of its key results; a rolled-up key result the mean of
+/// the objectives cascaded from it. The walk down each cascade carries the share each key
+/// result's own value has in the objective at its top.
+async fn objective_progress(tx: &mut sqlx::PgConnection, marked: &[Uuid]) -> sqlx::Result<()> {
+    let targets: Vec<Uuid> = sqlx::query_scalar(
+        "WITH RECURSIVE up (id, depth) AS (
+             SELECT id, 0 FROM unnest($1::uuid[]) AS m (id)
+             UNION
+             SELECT k.objective_id, u.depth + 1 FROM up u
+               JOIN objectives o ON o.id = u.id JOIN key_results k ON k.id = o.parent_key_result_id
+              WHERE u.depth < 20)
+         SELECT DISTINCT up.id FROM up",
+    )
+    .bind(marked)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM objective_progress WHERE objective_id = ANY($1)")
+        .bind(&targets)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "WITH RECURSIVE roots AS (SELECT o.id FROM objectives o WHERE o.id = ANY($1)),
+         walk (root, objective_id, share, depth) AS (
+             SELECT id, id, 1::numeric, 0 FROM roots
+             UNION ALL
+             SELECT w.root, c.id,
+                    w.share * k.weight / (SELECT sum(weight) FROM key_results WHERE objective_id = w.objective_id)
+                           / (SELECT count(*) FROM objectives WHERE parent_key_result_id = k.id),
+                    w.depth + 1
+               FROM walk w
+               JOIN key_results k ON k.objective_id = w.objective_id AND k.progress_source = 'roll_up'
+               JOIN objectives c ON c.parent_key_result_id = k.id
+              WHERE w.depth < 20),
+         weights AS (SELECT objective_id, sum(weight) AS total FROM key_results
+                      WHERE objective_id IN (SELECT objective_id FROM walk) GROUP BY objective_id),
+         leaves AS (
+             SELECT w.root, w.share * k.weight / nullif(t.total, 0) * coalesce(({OWN_PROGRESS}), 0) AS part
+               FROM walk w JOIN key_results k ON k.objective_id = w.objective_id
+               JOIN weights t ON t.objective_id = k.objective_id
+               CROSS JOIN LATERAL (SELECT {KR_VALUE} AS v) val
+              WHERE NOT (k.progress_source = 'roll_up'
+                         AND EXISTS (SELECT 1 FROM objectives c WHERE c.parent_key_result_id = k.id))),
+         parts AS (SELECT root, sum(part) AS progress FROM leaves GROUP BY root),
+         counts AS (
+             SELECT k.objective_id, count(*) AS key_results,
+                    count(*) FILTER (WHERE k.confidence >= 7) AS on_track,
+                    count(*) FILTER (WHERE k.confidence BETWEEN 4 AND 6) AS at_risk,
+                    count(*) FILTER (WHERE k.confidence <= 3) AS off_track,
+                    count(*) FILTER (WHERE k.confidence IS NULL) AS no_confidence,
+                    coalesce(array_agg(coalesce(k.last_check_in_on, k.created_at::date)
+                                       ORDER BY coalesce(k.last_check_in_on, k.created_at::date))
+                                 FILTER (WHERE k.progress_source = 'check_ins'), '{{}}') AS since
+               FROM key_results k WHERE k.objective_id = ANY($1) GROUP BY k.objective_id)
+         INSERT INTO objective_progress (objective_id, period_id, org_unit_id, progress, check_ins_since,
+                                         key_results, on_track, at_risk, off_track, no_confidence)
+         SELECT r.id, o.period_id, o.org_unit_id, round(coalesce(p.progress, 0), 12), coalesce(c.since, '{{}}'),
+                coalesce(c.key_results, 0), coalesce(c.on_track, 0), coalesce(c.at_risk, 0),
+                coalesce(c.off_track, 0), coalesce(c.no_confidence, 0)
+           FROM roots r JOIN objectives o ON o.id = r.id
+           LEFT JOIN parts p ON p.root = r.id LEFT JOIN counts c ON c.objective_id = r.id"
+    ))
+    .bind(&targets)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
