@@ -5,6 +5,8 @@
 #[macro_use]
 mod text_enum;
 
+/// The JSON API, its tokens and its OpenAPI document.
+pub mod api;
 /// The audit log.
 pub mod audit;
 /// Accounts and access: sign-in, sessions, invitations, throttling, the policy.

@@ -1,4 +1,4 @@
-//! `/account`: the signed-in person's password and sessions.
+//! `/account`: the signed-in person's password, sessions and API tokens.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -6,8 +6,10 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::api::tokens::{TokenForm, TokenRow};
 use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::password::{self, NewPassword};
@@ -31,7 +33,52 @@ pub struct AccountPage {
     layout: Layout,
     role: String,
     sessions: Vec<SessionRow>,
-    errors: FormErrors,
+    tokens: Vec<TokenRow>,
+    now: DateTime<Utc>,
+    extra: Extra,
+}
+
+/// What a refused form or a new token adds to the account page.
+#[derive(Default)]
+pub struct Extra {
+    /// The password form's problems.
+    pub errors: FormErrors,
+    /// The new-token form as typed, and its problems.
+    pub token_form: TokenForm,
+    pub token_errors: FormErrors,
+    /// A token just created: its name and text, shown this once.
+    pub new_token: Option<(String, String)>,
+}
+
+impl Extra {
+    pub fn password(errors: FormErrors) -> Extra {
+        Extra {
+            errors,
+            ..Extra::default()
+        }
+    }
+    pub fn token_form(form: TokenForm, errors: FormErrors) -> Extra {
+        Extra {
+            token_form: form,
+            token_errors: errors,
+            ..Extra::default()
+        }
+    }
+    pub fn new_token(name: String, text: String) -> Extra {
+        Extra {
+            new_token: Some((name, text)),
+            ..Extra::default()
+        }
+    }
+}
+
+impl AccountPage {
+    fn access_options(&self) -> Vec<(String, String)> {
+        vec![
+            ("read".to_string(), "Read only".to_string()),
+            ("write".to_string(), "Read and write".to_string()),
+        ]
+    }
 }
 
 /// A readable name for a browser from its user agent.
@@ -61,11 +108,11 @@ fn device(user_agent: &str) -> String {
     }
 }
 
-async fn account_page(
+pub async fn account_page(
     state: &AppState,
     me: &Me,
     headers: &HeaderMap,
-    errors: FormErrors,
+    extra: Extra,
     flash: Flash,
 ) -> Result<AccountPage> {
     let current = session::token_from(headers, state.secure_cookies).map(|t| token::hash(&t));
@@ -80,12 +127,15 @@ async fn account_page(
             this_one: current.as_ref() == Some(&s.token_hash),
         })
         .collect();
+    let tokens = crate::api::tokens::list(&state.db, me.id).await?;
     let layout = Layout::new("Your account", Section::None, me).with_flash(flash);
     Ok(AccountPage {
         layout,
         role: me.role().label().to_string(),
         sessions,
-        errors,
+        tokens,
+        now: state.clock.now(),
+        extra,
     })
 }
 
@@ -96,7 +146,7 @@ pub async fn get_account(
     headers: HeaderMap,
     flash: Flash,
 ) -> Result<AccountPage> {
-    account_page(&state, &me, &headers, FormErrors::default(), flash).await
+    account_page(&state, &me, &headers, Extra::default(), flash).await
 }
 
 #[derive(Default, Deserialize)]
@@ -134,7 +184,14 @@ pub async fn post_password(
     let (Some(new), true) = (new, errors.is_empty()) else {
         return Ok((
             INVALID,
-            account_page(&state, &me, &headers, errors, Flash::default()).await?,
+            account_page(
+                &state,
+                &me,
+                &headers,
+                Extra::password(errors),
+                Flash::default(),
+            )
+            .await?,
         )
             .into_response());
     };

@@ -8,11 +8,12 @@ use axum::extract::{
     ConnectInfo, FromRequestParts, MatchedPath, OptionalFromRequestParts, Request, State,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use crate::api::problem::ApiError;
 use crate::audit;
 use crate::auth::policy::{Access, Decision, Me, decide};
 use crate::auth::session;
@@ -33,14 +34,56 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> sqlx::Result<Op
     }
 }
 
-/// Middleware: applies the route's access rule.
+/// The bearer token a request carries, if it carries an `Authorization` header at all
+/// (`Some("")` when the header is there but is not a bearer token).
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let text = value.to_str().unwrap_or_default().trim();
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .unwrap_or_default();
+    Some(token.trim().to_string())
+}
+
+/// Middleware: applies the route's access rule. A request with a bearer token is an API
+/// call: the token names the person (401 when it does not open the API) and a read-only
+/// token may only read (403). Without one, the session cookie names the person, as on
+/// every page (and cross-site posts are refused before this runs).
 pub async fn check(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     if guard.access == Access::Public {
         return next.run(request).await;
     }
-    let me = match signed_in(&guard.state, request.headers()).await {
-        Ok(me) => me,
-        Err(err) => return AppError::from(err).into_response(),
+    let api = request.uri().path().starts_with("/api/");
+    let me = match bearer(request.headers()) {
+        Some(text) => {
+            let caller = match crate::api::tokens::authenticate(
+                &guard.state.db,
+                &text,
+                guard.state.clock.now(),
+            )
+            .await
+            {
+                Ok(Some(caller)) => caller,
+                Ok(None) => return ApiError::Unauthorized.into_response(),
+                Err(err) => return ApiError::from(AppError::from(err)).into_response(),
+            };
+            let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+            if caller.read_only && !reads {
+                return ApiError::Forbidden(
+                    "This token may only read: create a read-and-write token to change records"
+                        .into(),
+                )
+                .into_response();
+            }
+            let me = caller.me.clone();
+            request.extensions_mut().insert(caller);
+            Some(me)
+        }
+        None => match signed_in(&guard.state, request.headers()).await {
+            Ok(me) => me,
+            Err(err) => return AppError::from(err).into_response(),
+        },
     };
     match decide(guard.access, me.as_ref()) {
         Decision::Allow => {
@@ -49,6 +92,7 @@ pub async fn check(State(guard): State<Guard>, mut request: Request, next: Next)
             }
             next.run(request).await
         }
+        Decision::SignIn if api => ApiError::Unauthorized.into_response(),
         Decision::SignIn => to_sign_in(&request),
         Decision::Forbid => {
             let route = request
@@ -62,6 +106,9 @@ pub async fn check(State(guard): State<Guard>, mut request: Request, next: Next)
                 .client(&client_addr_of(request.extensions()));
             if let Err(err) = entry.write(&guard.state.db, guard.state.clock.now()).await {
                 return AppError::from(err).into_response();
+            }
+            if api {
+                return ApiError::Forbidden("Your role does not allow this".into()).into_response();
             }
             forbidden()
         }

@@ -62,8 +62,11 @@ pub struct EpicRow {
     pub owner_id: Option<Uuid>,
     pub owner_name: Option<String>,
     pub owner_active: bool,
+    pub period_id: Option<Uuid>,
     pub period_name: Option<String>,
     pub outcomes: i64,
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl EpicRow {
@@ -124,10 +127,65 @@ pub async fn get_epics(
 ) -> Result<EpicsPage> {
     // Loops fall due by calendar date in the organisation's time zone (DOMAIN.md, loop state).
     let today = crate::org::settings::today(&state).await?;
+    let mut epics = find(&state.db, &query, today, PAGE_SIZE + 1).await?;
+    let next = if epics.len() as i64 > PAGE_SIZE {
+        epics.truncate(PAGE_SIZE as usize);
+        epics.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    let units = crate::org::unit_options(&state.db, false).await?;
+    let periods = crate::periods::options(&state.db).await?;
+    let missing = vec![
+        ("outcome".to_string(), "An anticipated outcome".to_string()),
+        ("owner".to_string(), "An active owner".to_string()),
+        (
+            "alignment".to_string(),
+            "An outcome serving a key result".to_string(),
+        ),
+    ];
+    let loops = vec![
+        ("overdue".to_string(), "Overdue".to_string()),
+        ("due_soon".to_string(), "Due within 14 days".to_string()),
+    ];
+    let may_add = me.role() != crate::auth::policy::AccountRole::Viewer;
+    let layout = Layout::new("Epics", Section::Epics, &me).with_flash(flash);
+    Ok(EpicsPage {
+        layout,
+        query,
+        epics,
+        next,
+        units,
+        types: WorkType::options(),
+        statuses: [
+            ("live", "Any but cancelled"),
+            ("shipped", "Delivered or later"),
+        ]
+        .into_iter()
+        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .chain(EpicStatus::options())
+        .collect(),
+        periods,
+        missing,
+        loops,
+        may_add,
+    })
+}
+
+/// The epics matching the filters (the same names on the page and in the API), newest
+/// first, after the `after` epic (keyset: rows inserted meanwhile are never repeated nor
+/// skipped), at most `limit`.
+pub async fn find(
+    db: &sqlx::PgPool,
+    query: &EpicQuery,
+    today: chrono::NaiveDate,
+    limit: i64,
+) -> sqlx::Result<Vec<EpicRow>> {
     let id = |v: &str| Uuid::parse_str(v.trim()).ok();
-    let mut epics: Vec<EpicRow> = sqlx::query_as(
+    sqlx::query_as(
         "SELECT e.id, e.title, e.work_type, e.status, e.team_id, u.name AS team_name, e.owner_id,
-                p.name AS owner_name, coalesce(p.active, false) AS owner_active, pe.name AS period_name,
+                p.name AS owner_name, coalesce(p.active, false) AS owner_active, e.period_id, pe.name AS period_name,
+                e.version, e.created_at,
                 (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id) AS outcomes
            FROM epics e
            JOIN org_units u ON u.id = e.team_id
@@ -173,52 +231,10 @@ pub async fn get_epics(
     .bind(text(&query.missing).filter(|m| ["outcome", "owner", "alignment"].contains(&m.as_str())))
     .bind(text(&query.q).map(|q| like_pattern(&q)))
     .bind(id(&query.after))
-    .bind(PAGE_SIZE + 1)
+    .bind(limit)
     .bind(text(&query.loop_state).filter(|l| l == "overdue" || l == "due_soon"))
     .bind(today)
     .bind(id(&query.until))
-    .fetch_all(&state.db)
-    .await?;
-    let next = if epics.len() as i64 > PAGE_SIZE {
-        epics.truncate(PAGE_SIZE as usize);
-        epics.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
-    let units = crate::org::unit_options(&state.db, false).await?;
-    let periods = crate::periods::options(&state.db).await?;
-    let missing = vec![
-        ("outcome".to_string(), "An anticipated outcome".to_string()),
-        ("owner".to_string(), "An active owner".to_string()),
-        (
-            "alignment".to_string(),
-            "An outcome serving a key result".to_string(),
-        ),
-    ];
-    let loops = vec![
-        ("overdue".to_string(), "Overdue".to_string()),
-        ("due_soon".to_string(), "Due within 14 days".to_string()),
-    ];
-    let may_add = me.role() != crate::auth::policy::AccountRole::Viewer;
-    let layout = Layout::new("Epics", Section::Epics, &me).with_flash(flash);
-    Ok(EpicsPage {
-        layout,
-        query,
-        epics,
-        next,
-        units,
-        types: WorkType::options(),
-        statuses: [
-            ("live", "Any but cancelled"),
-            ("shipped", "Delivered or later"),
-        ]
-        .into_iter()
-        .map(|(v, l)| (v.to_string(), l.to_string()))
-        .chain(EpicStatus::options())
-        .collect(),
-        periods,
-        missing,
-        loops,
-        may_add,
-    })
+    .fetch_all(db)
+    .await
 }

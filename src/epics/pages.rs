@@ -27,24 +27,24 @@ use crate::planning::capacity::{Displacement, Room, make_room};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct EpicForm {
-    title: String,
-    description: String,
-    team_id: String,
-    initiative_id: String,
-    work_type: String,
-    owner_email: String,
-    period_id: String,
-    why_now: String,
-    validation_plan: String,
-    tracker_key: String,
-    tracker_url: String,
-    value: String,
-    value_label: String,
-    confidence: String,
-    effort_weeks: String,
+    pub title: String,
+    pub description: String,
+    pub team_id: String,
+    pub initiative_id: String,
+    pub work_type: String,
+    pub owner_email: String,
+    pub period_id: String,
+    pub why_now: String,
+    pub validation_plan: String,
+    pub tracker_key: String,
+    pub tracker_url: String,
+    pub value: String,
+    pub value_label: String,
+    pub confidence: String,
+    pub effort_weeks: String,
     /// A follow-up of a closed outcome (new epics only).
-    follow_up_of: String,
-    version: String,
+    pub follow_up_of: String,
+    pub version: String,
 }
 
 struct ValidEpic {
@@ -360,31 +360,60 @@ async fn resolve_owner(
     Ok(proposed)
 }
 
-/// `POST /epics`
-pub async fn post_epic(
-    State(state): State<AppState>,
-    me: Me,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<EpicForm>,
-) -> Result<Response> {
+/// Why a change to an epic was refused.
+#[derive(Debug)]
+pub enum Refused {
+    /// Fields to correct.
+    Invalid(FormErrors),
+    /// The version given is no longer current (another change came first).
+    Stale,
+}
+
+/// The field to correct when a write breaks one of the epic's constraints (someone else
+/// took the tracker key, or removed the unit, period or initiative meanwhile).
+fn refused_by_constraint(err: &sqlx::Error) -> Option<FormErrors> {
+    let mut errors = FormErrors::default();
+    match crate::http::error::violated_constraint(err)? {
+        "epics_tracker_key_key" => {
+            errors.add("tracker_key", "Another epic already has this tracker key")
+        }
+        "epics_team_id_fkey" => errors.add("team_id", "That unit no longer exists: choose another"),
+        "epics_period_id_fkey" => {
+            errors.add("period_id", "That period no longer exists: choose another")
+        }
+        "epics_initiative_id_fkey" => errors.add(
+            "initiative_id",
+            "That initiative no longer exists: choose another",
+        ),
+        _ => return None,
+    }
+    Some(errors)
+}
+
+/// Creates an epic from the form as typed (pages and the API alike): validation, the
+/// team the person may add to, the owner, the insert and its audit row.
+pub async fn create_epic(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    form: &EpicForm,
+) -> Result<std::result::Result<Uuid, FormErrors>> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => {
-            return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
-        }
+        Err(errors) => return Ok(Err(errors)),
     };
-    if !may_change_record(&state.db, &me, valid.team, None).await? {
+    if !may_change_record(&state.db, me, valid.team, None).await? {
         let mut errors = FormErrors::default();
         errors.add(
             "team_id",
             "You can add epics only for the units you belong to",
         );
-        return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+        return Ok(Err(errors));
     }
     let mut errors = FormErrors::default();
-    let owner = resolve_owner(&state, &valid, &mut errors).await?;
+    let owner = resolve_owner(state, &valid, &mut errors).await?;
     if !errors.is_empty() {
-        return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+        return Ok(Err(errors));
     }
     let id = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
@@ -415,38 +444,39 @@ pub async fn post_epic(
     .execute(&mut *tx)
     .await;
     if let Err(err) = inserted {
-        let mut errors = FormErrors::default();
-        match crate::http::error::violated_constraint(&err) {
-            Some("epics_tracker_key_key") => {
-                errors.add("tracker_key", "Another epic already has this tracker key")
-            }
-            Some("epics_team_id_fkey") => {
-                errors.add("team_id", "That unit no longer exists: choose another")
-            }
-            Some("epics_period_id_fkey") => {
-                errors.add("period_id", "That period no longer exists: choose another")
-            }
-            Some("epics_initiative_id_fkey") => errors.add(
-                "initiative_id",
-                "That initiative no longer exists: choose another",
-            ),
-            _ => return Err(err.into()),
-        }
-        return Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response());
+        return match refused_by_constraint(&err) {
+            Some(errors) => Ok(Err(errors)),
+            None => Err(err.into()),
+        };
     }
     Entry::new("epic_created")
         .actor(Some(me.id))
         .entity("epic", id)
         .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
                        "initiative_id": valid.initiative, "follow_up_of": Uuid::parse_str(form.follow_up_of.trim()).ok() }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/epics/{id}"),
-        "Epic created. Now say what result it should change: add its anticipated outcome.",
-    ))
+    Ok(Ok(id))
+}
+
+/// `POST /epics`
+pub async fn post_epic(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<EpicForm>,
+) -> Result<Response> {
+    match create_epic(&state, &me, &client, &form).await? {
+        Ok(id) => Ok(page::see_other(
+            &format!("/epics/{id}"),
+            "Epic created. Now say what result it should change: add its anticipated outcome.",
+        )),
+        Err(errors) => {
+            Ok((INVALID, form_page(&state, &me, None, form, errors).await?).into_response())
+        }
+    }
 }
 
 /// An epic as its page shows it.
@@ -803,44 +833,32 @@ pub async fn get_edit_epic(
     .into_response())
 }
 
-/// `POST /epics/{id}`
-pub async fn post_epic_update(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<EpicForm>,
-) -> Result<Response> {
-    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
+/// Changes an epic from the form as typed, if `version` is still current (pages and the
+/// API alike): validation, moving it only to units the person may add to, the owner, the
+/// update and its audit row. The caller has checked the person may change the epic.
+pub async fn update_epic(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    epic: &Epic,
+    form: &EpicForm,
+    version: i32,
+) -> Result<std::result::Result<(), Refused>> {
+    let id = epic.id;
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => {
-            return Ok((
-                INVALID,
-                form_page(&state, &me, Some(id), form, errors).await?,
-            )
-                .into_response());
-        }
+        Err(errors) => return Ok(Err(Refused::Invalid(errors))),
     };
-    if valid.team != epic.team_id && !may_change_record(&state.db, &me, valid.team, None).await? {
+    if valid.team != epic.team_id && !may_change_record(&state.db, me, valid.team, None).await? {
         let mut errors = FormErrors::default();
         errors.add("team_id", "You can move epics only to units you belong to");
-        return Ok((
-            INVALID,
-            form_page(&state, &me, Some(id), form, errors).await?,
-        )
-            .into_response());
+        return Ok(Err(Refused::Invalid(errors)));
     }
     let mut errors = FormErrors::default();
-    let owner = resolve_owner(&state, &valid, &mut errors).await?;
+    let owner = resolve_owner(state, &valid, &mut errors).await?;
     if !errors.is_empty() {
-        return Ok((
-            INVALID,
-            form_page(&state, &me, Some(id), form, errors).await?,
-        )
-            .into_response());
+        return Ok(Err(Refused::Invalid(errors)));
     }
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
         "UPDATE epics SET team_id = $3, owner_id = $4, period_id = $5, work_type = $6, title = $7, description = $8,
@@ -869,8 +887,51 @@ pub async fn post_epic_update(
     .execute(&mut *tx)
     .await;
     match updated {
-        Ok(done) if done.rows_affected() == 0 => {
-            drop(tx);
+        Ok(done) if done.rows_affected() == 0 => return Ok(Err(Refused::Stale)),
+        Ok(_) => {}
+        Err(err) => {
+            return match refused_by_constraint(&err) {
+                Some(errors) => Ok(Err(Refused::Invalid(errors))),
+                None => Err(err.into()),
+            };
+        }
+    }
+    Entry::new("epic_updated")
+        .actor(Some(me.id))
+        .entity("epic", id)
+        .before(json!({ "title": epic.title, "team_id": epic.team_id, "work_type": epic.work_type, "owner_id": epic.owner_id,
+                        "why_now": epic.why_now, "validation_plan": epic.validation_plan, "initiative_id": epic.initiative_id,
+                        "period_id": epic.period_id, "description": epic.description,
+                        "priority": epic.priority().explained() }))
+        .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
+                       "why_now": valid.why_now, "validation_plan": valid.validation_plan, "initiative_id": valid.initiative,
+                       "period_id": valid.period, "description": valid.description,
+                       "priority": valid.priority.explained() }))
+        .client(client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// `POST /epics/{id}`
+pub async fn post_epic_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<EpicForm>,
+) -> Result<Response> {
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    match update_epic(&state, &me, &client, &epic, &form, version).await? {
+        Ok(()) => Ok(page::see_other(&format!("/epics/{id}"), "Epic saved")),
+        Err(Refused::Invalid(errors)) => Ok((
+            INVALID,
+            form_page(&state, &me, Some(id), form, errors).await?,
+        )
+            .into_response()),
+        Err(Refused::Stale) => {
             let current = load_epic(&state.db, id).await?;
             let changes = page::changed_fields(&[
                 (
@@ -910,46 +971,7 @@ pub async fn post_epic_update(
             };
             let mut page = form_page(&state, &me, Some(id), form, FormErrors::default()).await?;
             page.changes = changes;
-            return Ok((CONFLICT, page).into_response());
+            Ok((CONFLICT, page).into_response())
         }
-        Ok(_) => {}
-        Err(err)
-            if matches!(
-                crate::http::error::violated_constraint(&err),
-                Some("epics_tracker_key_key" | "epics_initiative_id_fkey")
-            ) =>
-        {
-            let mut errors = FormErrors::default();
-            if crate::http::error::violated_constraint(&err) == Some("epics_tracker_key_key") {
-                errors.add("tracker_key", "Another epic already has this tracker key");
-            } else {
-                errors.add(
-                    "initiative_id",
-                    "That initiative no longer exists: choose another",
-                );
-            }
-            return Ok((
-                INVALID,
-                form_page(&state, &me, Some(id), form, errors).await?,
-            )
-                .into_response());
-        }
-        Err(err) => return Err(err.into()),
     }
-    Entry::new("epic_updated")
-        .actor(Some(me.id))
-        .entity("epic", id)
-        .before(json!({ "title": epic.title, "team_id": epic.team_id, "work_type": epic.work_type, "owner_id": epic.owner_id,
-                        "why_now": epic.why_now, "validation_plan": epic.validation_plan, "initiative_id": epic.initiative_id,
-                        "period_id": epic.period_id, "description": epic.description,
-                        "priority": epic.priority().explained() }))
-        .after(json!({ "title": valid.title, "team_id": valid.team, "work_type": valid.work_type.as_str(), "owner_id": owner,
-                       "why_now": valid.why_now, "validation_plan": valid.validation_plan, "initiative_id": valid.initiative,
-                       "period_id": valid.period, "description": valid.description,
-                       "priority": valid.priority.explained() }))
-        .client(&client)
-        .write(&mut *tx, state.clock.now())
-        .await?;
-    tx.commit().await?;
-    Ok(page::see_other(&format!("/epics/{id}"), "Epic saved"))
 }

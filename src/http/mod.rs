@@ -107,6 +107,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::loops::sitemap(state))
         .merge(crate::notifications::sitemap(state))
         .merge(crate::dashboard::sitemap(state))
+        .merge(crate::api::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)

@@ -53,6 +53,15 @@ impl Sitemap {
         self.add("POST", path, access, post(handler))
     }
 
+    /// `PUT path`, for people with `access`.
+    pub fn put<H, T>(self, path: &'static str, access: Access, handler: H) -> Sitemap
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("PUT", path, access, axum::routing::put(handler))
+    }
+
     fn add(
         mut self,
         method: &'static str,

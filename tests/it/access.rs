@@ -133,6 +133,15 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/notifications/{id}/read", SIGNED_IN),
     ("GET", "/dashboard", SIGNED_IN),
     ("GET", "/dashboard/csv", SIGNED_IN),
+    ("GET", "/api/v1/openapi.json", PUBLIC),
+    ("GET", "/api/docs", PUBLIC),
+    ("GET", "/api/docs/{*path}", PUBLIC),
+    ("GET", "/api/v1/epics", SIGNED_IN),
+    ("POST", "/api/v1/epics", CONTRIBUTOR),
+    ("GET", "/api/v1/epics/{id}", SIGNED_IN),
+    ("PUT", "/api/v1/epics/{id}", RECORD),
+    ("POST", "/account/tokens", SIGNED_IN),
+    ("POST", "/account/tokens/{id}/revoke", SIGNED_IN),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
     ("GET", "/static/{version}/{*path}", PUBLIC),
@@ -142,6 +151,11 @@ fn classify(page: &Page) -> Got {
     if page.status == StatusCode::FORBIDDEN {
         Forbid
     } else if page.status == StatusCode::SEE_OTHER && page.location().starts_with("/login?next=") {
+        SignIn
+    } else if page.status == StatusCode::UNAUTHORIZED
+        && page.headers[axum::http::header::CONTENT_TYPE] == "application/problem+json"
+    {
+        // The API's answer to nobody signed in.
         SignIn
     } else {
         Allow
@@ -284,7 +298,7 @@ fn concrete(path: &str, world: &World) -> String {
         world.team
     } else if path.starts_with("/initiatives") {
         world.initiative
-    } else if path.starts_with("/epics") {
+    } else if path.starts_with("/epics") || path.starts_with("/api/v1/epics") {
         world.epic
     } else if path.starts_with("/outcomes") {
         world.outcome
@@ -301,6 +315,7 @@ fn concrete(path: &str, world: &World) -> String {
         .replace("{person_id}", &world.owner.to_string())
         .replace("{key_result_id}", &world.key_result.to_string())
         .replace("{token}", "not-a-live-token")
+        .replace("/api/docs/{*path}", "/api/docs/index.html")
         .replace(
             "{version}/{*path}",
             &format!("{}/style.css", yardstick::http::assets::VERSION),
@@ -344,6 +359,7 @@ async fn every_route_allows_and_refuses_exactly_whom_the_table_says() {
             };
             let page = match *method {
                 "GET" => world.app.get_as(&cookie, &target).await,
+                "PUT" => world.app.put_as(&cookie, &target).await,
                 _ => world.app.post_as(&cookie, &target, &[]).await,
             };
             let got = classify(&page);

@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod accounts;
+mod api;
 mod backlog;
 mod browser_dashboard;
 mod browser_epics;

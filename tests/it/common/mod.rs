@@ -435,6 +435,20 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `PUT path` with an empty JSON object, as the person with `cookie` (none: anonymous).
+    pub async fn put_as(&self, cookie: &str, path: &str) -> Page {
+        let mut request = Request::put(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        if !cookie.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        self.send(request).await
+    }
+
     /// Follows a redirect as the administrator's browser would, carrying the flash message
     /// the redirect set, so the next page shows it.
     pub async fn follow(&self, redirect: &Page) -> Page {

@@ -1,0 +1,77 @@
+//! The JSON API under `/api/v1`: what scripts and other tools use to read and write
+//! Yardstick, with personal tokens (`tokens.rs`), problems for errors (`problem.rs`),
+//! ETags and `If-Match` for updates, and an OpenAPI 3.1 document generated from the code
+//! (`/api/v1/openapi.json`, browsable at `/api/docs`).
+
+pub mod docs;
+pub mod epics;
+pub mod extract;
+pub mod problem;
+pub mod tokens;
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::auth::policy::Access;
+use crate::http::AppState;
+use crate::http::sitemap::Sitemap;
+
+/// `/api/v1/…`, `/api/docs`, and the token routes of `/account`.
+pub fn sitemap(state: &AppState) -> Sitemap {
+    Sitemap::new(state)
+        .get("/api/v1/openapi.json", Access::Public, get_openapi)
+        .get("/api/docs", Access::Public, docs::get_index)
+        .get("/api/docs/{*path}", Access::Public, docs::get_file)
+        .get("/api/v1/epics", Access::SignedIn, epics::list)
+        .post("/api/v1/epics", Access::Contributor, epics::create)
+        .get("/api/v1/epics/{id}", Access::SignedIn, epics::get)
+        .put("/api/v1/epics/{id}", Access::Contributor, epics::update)
+        .post("/account/tokens", Access::SignedIn, tokens::post_token)
+        .post(
+            "/account/tokens/{id}/revoke",
+            Access::SignedIn,
+            tokens::post_revoke,
+        )
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Yardstick API",
+        version = "1",
+        description = "Read and write Yardstick: epics with their anticipated outcomes, measurements and closed loops. \
+                       Authenticate with a personal token from your account page: `Authorization: Bearer ys_…`. \
+                       Lists take the same filters as the pages and page with `after` (the `next` of the previous page). \
+                       Reads answer an `ETag`; updates need `If-Match` with it (412 when the record changed since, 428 without). \
+                       Errors are `application/problem+json` (RFC 9457), with every invalid field and its message."
+    ),
+    paths(epics::list, epics::get, epics::create, epics::update),
+    components(schemas(problem::Problem, problem::FieldProblem)),
+    modifiers(&BearerAuth),
+    tags((name = "Epics", description = "Work that should change a measurable outcome"))
+)]
+pub struct ApiDoc;
+
+/// The token scheme every operation names.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A personal API token from /account (ys_…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
