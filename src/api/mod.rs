@@ -6,6 +6,8 @@
 pub mod docs;
 pub mod epics;
 pub mod extract;
+pub mod organisation;
+pub mod outcomes;
 pub mod problem;
 pub mod tokens;
 
@@ -27,6 +29,25 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .post("/api/v1/epics", Access::Contributor, epics::create)
         .get("/api/v1/epics/{id}", Access::SignedIn, epics::get)
         .put("/api/v1/epics/{id}", Access::Contributor, epics::update)
+        .post(
+            "/api/v1/epics/{id}/outcomes",
+            Access::Contributor,
+            outcomes::create,
+        )
+        .get("/api/v1/outcomes/{id}", Access::SignedIn, outcomes::get)
+        .post(
+            "/api/v1/outcomes/{id}/measurements",
+            Access::Contributor,
+            outcomes::measure,
+        )
+        .post(
+            "/api/v1/outcomes/{id}/close",
+            Access::Contributor,
+            outcomes::close,
+        )
+        .get("/api/v1/units", Access::SignedIn, organisation::units)
+        .get("/api/v1/periods", Access::SignedIn, organisation::periods)
+        .get("/api/v1/people", Access::SignedIn, organisation::people)
         .post("/account/tokens", Access::SignedIn, tokens::post_token)
         .post(
             "/account/tokens/{id}/revoke",
@@ -46,10 +67,26 @@ pub fn sitemap(state: &AppState) -> Sitemap {
                        Reads answer an `ETag`; updates need `If-Match` with it (412 when the record changed since, 428 without). \
                        Errors are `application/problem+json` (RFC 9457), with every invalid field and its message."
     ),
-    paths(epics::list, epics::get, epics::create, epics::update),
+    paths(
+        epics::list,
+        epics::get,
+        epics::create,
+        epics::update,
+        outcomes::create,
+        outcomes::get,
+        outcomes::measure,
+        outcomes::close,
+        organisation::units,
+        organisation::periods,
+        organisation::people
+    ),
     components(schemas(problem::Problem, problem::FieldProblem)),
     modifiers(&BearerAuth),
-    tags((name = "Epics", description = "Work that should change a measurable outcome"))
+    tags(
+        (name = "Epics", description = "Work that should change a measurable outcome"),
+        (name = "Outcomes", description = "Anticipated outcomes, their measurements and closing the loop"),
+        (name = "Organisation", description = "Units, periods and people, for the ids other calls take")
+    )
 )]
 pub struct ApiDoc;
 

@@ -300,7 +300,7 @@ async fn loop_permission(
 }
 
 /// The outcome and its parent, when `me` may record on its loop; otherwise the audited 403.
-async fn loop_to_change(
+pub async fn loop_to_change(
     state: &AppState,
     me: &Me,
     client: &str,
@@ -325,17 +325,16 @@ async fn shown_again(
     Ok((status, page).into_response())
 }
 
-/// `POST /outcomes/{id}/measurements`: one observed value, dated (not in the future), with
-/// its source and a note.
-pub async fn post_measurement(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<MeasurementForm>,
-) -> Result<Response> {
-    let (outcome, _) = loop_to_change(&state, &me, &client, id).await?;
-    let today = crate::org::settings::today(&state).await?;
+/// Records one observed value of an outcome `me` may change (pages and the API alike):
+/// dated (not in the future), with its source and a note; audited.
+pub async fn record_measurement(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    id: Uuid,
+    form: &MeasurementForm,
+) -> Result<std::result::Result<(Uuid, Decimal), FormErrors>> {
+    let today = crate::org::settings::today(state).await?;
     let mut errors = FormErrors::default();
     let value = check(&mut errors, "value", parse_value(&form.value, "value"));
     let measured_on = check(
@@ -353,19 +352,15 @@ pub async fn post_measurement(
         errors.add("note", "The note must be 2000 characters or fewer");
     }
     let (Some(value), Some(measured_on), true) = (value, measured_on, errors.is_empty()) else {
-        let input = LoopInput {
-            measurement: form,
-            errors,
-            ..LoopInput::default()
-        };
-        return shown_again(&state, &me, id, input, INVALID).await;
+        return Ok(Err(errors));
     };
+    let measurement = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO measurements (id, outcome_id, value, measured_on, source, note, recorded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(Uuid::new_v4())
+    .bind(measurement)
     .bind(id)
     .bind(value)
     .bind(measured_on)
@@ -378,10 +373,34 @@ pub async fn post_measurement(
         .actor(Some(me.id))
         .entity("outcome", id)
         .after(json!({ "value": value, "measured_on": measured_on, "source": form.source.trim(), "note": form.note.trim() }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
+    Ok(Ok((measurement, value)))
+}
+
+/// `POST /outcomes/{id}/measurements`: one observed value, dated (not in the future), with
+/// its source and a note.
+pub async fn post_measurement(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<MeasurementForm>,
+) -> Result<Response> {
+    let (outcome, _) = loop_to_change(&state, &me, &client, id).await?;
+    let value = match record_measurement(&state, &me, &client, id, &form).await? {
+        Ok((_, value)) => value,
+        Err(errors) => {
+            let input = LoopInput {
+                measurement: form,
+                errors,
+                ..LoopInput::default()
+            };
+            return shown_again(&state, &me, id, input, INVALID).await;
+        }
+    };
     Ok(page::see_other(
         &format!("/outcomes/{id}#measurements"),
         &format!(
@@ -395,28 +414,46 @@ pub async fn post_measurement(
     ))
 }
 
-/// `POST /outcomes/{id}/close`: the verdict (the proposal confirmed, or overridden with a
-/// reason), the realised value if known, learnings and the next step. When every outcome of
-/// a delivered epic is closed, the epic closes too.
-pub async fn post_close(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<CloseForm>,
-) -> Result<Response> {
-    let (outcome, parent) = loop_to_change(&state, &me, &client, id).await?;
-    let here = format!("/outcomes/{id}");
+/// Why closing a loop was refused.
+#[derive(Debug)]
+pub enum CloseRefused {
+    /// It is closed already.
+    Closed,
+    /// The work was cancelled: its outcomes have no loop.
+    Cancelled,
+    Invalid(FormErrors),
+    /// The outcome changed since `version`.
+    Stale,
+}
+
+/// A loop just closed: the verdict, and whether its epic closed with it.
+#[derive(Debug)]
+pub struct LoopClosed {
+    pub verdict: Verdict,
+    pub epic_closed: bool,
+}
+
+/// Closes the loop of an outcome `me` may change, if `version` is still current (pages and
+/// the API alike): the verdict (the proposal confirmed, or overridden with a reason), the
+/// realised value if known, learnings and the next step, judged against the commitment;
+/// audited, the stakeholders told, and a delivered epic closed with its last loop.
+pub async fn close_loop(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    outcome: &OutcomeRow,
+    parent: &Parent,
+    form: &CloseForm,
+    version: i32,
+) -> Result<std::result::Result<LoopClosed, CloseRefused>> {
+    let id = outcome.id;
     if outcome.closed {
-        return Ok(page::see_other(&here, "This loop is already closed"));
+        return Ok(Err(CloseRefused::Closed));
     }
     if parent.status == "cancelled" {
-        return Ok(page::see_other(
-            &here,
-            "The work was cancelled: its outcomes have no loop to close",
-        ));
+        return Ok(Err(CloseRefused::Cancelled));
     }
-    let view = loop_view(&state, &me, &outcome, &parent, LoopInput::default()).await?;
+    let view = loop_view(state, me, outcome, parent, LoopInput::default()).await?;
     let latest = view.latest().map(|m| m.value);
     let closing = Closing {
         verdict: &form.verdict,
@@ -438,30 +475,17 @@ pub async fn post_close(
     };
     let valid = match closing {
         Ok(valid) if errors.is_empty() => valid,
-        Ok(_) => {
-            let input = LoopInput {
-                close: form,
-                errors,
-                ..LoopInput::default()
-            };
-            return shown_again(&state, &me, id, input, INVALID).await;
-        }
+        Ok(_) => return Ok(Err(CloseRefused::Invalid(errors))),
         Err(problems) => {
             for (field, message) in problems {
                 errors.add(field, message);
             }
-            let input = LoopInput {
-                close: form,
-                errors,
-                ..LoopInput::default()
-            };
-            return shown_again(&state, &me, id, input, INVALID).await;
+            return Ok(Err(CloseRefused::Invalid(errors)));
         }
     };
-    let today = crate::org::settings::today(&state).await?;
+    let today = crate::org::settings::today(state).await?;
     let now = state.clock.now();
     let judged_against = view.commitment.as_ref().map(Commitment::to_json);
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
         "UPDATE outcomes SET verdict = $3, proposed_verdict = $4, verdict_reason = $5, learnings = $6, next_step = $7,
@@ -484,18 +508,7 @@ pub async fn post_close(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        drop(tx);
-        let mut errors = FormErrors::default();
-        errors.add("verdict", "Someone changed this outcome meanwhile: check it as it is now, then close the loop again");
-        let input = LoopInput {
-            close: CloseForm {
-                version: String::new(),
-                ..form
-            },
-            errors,
-            ..LoopInput::default()
-        };
-        return shown_again(&state, &me, id, input, CONFLICT).await;
+        return Ok(Err(CloseRefused::Stale));
     }
     Entry::new("loop_closed")
         .actor(Some(me.id))
@@ -503,7 +516,7 @@ pub async fn post_close(
         .after(json!({ "verdict": valid.verdict.as_str(), "proposed_verdict": view.proposed.as_str(),
                        "reason": valid.reason, "learnings": valid.learnings, "next_step": valid.next_step.as_str(),
                        "realised_value": realised, "judged_against": judged_against, "latest_measurement": latest }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, now)
         .await?;
     crate::loops::reminders::loop_closed(
@@ -520,16 +533,64 @@ pub async fn post_close(
     )
     .await?;
     let epic_closed = if parent.is_epic() {
-        close_epic_when_every_loop_is(&mut tx, &me, &client, now, parent.id).await?
+        close_epic_when_every_loop_is(&mut tx, me, client, now, parent.id).await?
     } else {
         false
     };
     tx.commit().await?;
-    let mut message = format!("Loop closed: {}", valid.verdict.label().to_lowercase());
-    if epic_closed {
-        message.push_str(". Every loop of the epic is closed, so the epic is closed too");
+    Ok(Ok(LoopClosed {
+        verdict: valid.verdict,
+        epic_closed,
+    }))
+}
+
+/// `POST /outcomes/{id}/close`: closes the loop (`close_loop`). When every outcome of a
+/// delivered epic is closed, the epic closes too.
+pub async fn post_close(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<CloseForm>,
+) -> Result<Response> {
+    let (outcome, parent) = loop_to_change(&state, &me, &client, id).await?;
+    let here = format!("/outcomes/{id}");
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    match close_loop(&state, &me, &client, &outcome, &parent, &form, version).await? {
+        Ok(closed) => {
+            let mut message = format!("Loop closed: {}", closed.verdict.label().to_lowercase());
+            if closed.epic_closed {
+                message.push_str(". Every loop of the epic is closed, so the epic is closed too");
+            }
+            Ok(page::see_other(&here, &message))
+        }
+        Err(CloseRefused::Closed) => Ok(page::see_other(&here, "This loop is already closed")),
+        Err(CloseRefused::Cancelled) => Ok(page::see_other(
+            &here,
+            "The work was cancelled: its outcomes have no loop to close",
+        )),
+        Err(CloseRefused::Invalid(errors)) => {
+            let input = LoopInput {
+                close: form,
+                errors,
+                ..LoopInput::default()
+            };
+            shown_again(&state, &me, id, input, INVALID).await
+        }
+        Err(CloseRefused::Stale) => {
+            let mut errors = FormErrors::default();
+            errors.add("verdict", "Someone changed this outcome meanwhile: check it as it is now, then close the loop again");
+            let input = LoopInput {
+                close: CloseForm {
+                    version: String::new(),
+                    ..form
+                },
+                errors,
+                ..LoopInput::default()
+            };
+            shown_again(&state, &me, id, input, CONFLICT).await
+        }
     }
-    Ok(page::see_other(&here, &message))
 }
 
 /// Closes a delivered epic (measuring) whose outcomes are all closed; audited.

@@ -33,30 +33,30 @@ use crate::periods::model::parse_date;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct OutcomeForm {
-    epic: String,
-    initiative: String,
-    statement: String,
-    kind: String,
-    metric: String,
-    unit: String,
-    unit_label: String,
-    data_source: String,
-    direction: String,
-    baseline: String,
-    target: String,
-    band_lower: String,
-    band_upper: String,
-    measure_by: String,
+    pub epic: String,
+    pub initiative: String,
+    pub statement: String,
+    pub kind: String,
+    pub metric: String,
+    pub unit: String,
+    pub unit_label: String,
+    pub data_source: String,
+    pub direction: String,
+    pub baseline: String,
+    pub target: String,
+    pub band_lower: String,
+    pub band_upper: String,
+    pub measure_by: String,
     /// Interim checkpoints: each gets a reminder; only `measure_by` makes the loop due.
-    checkpoint_1: String,
-    checkpoint_2: String,
-    checkpoint_3: String,
+    pub checkpoint_1: String,
+    pub checkpoint_2: String,
+    pub checkpoint_3: String,
     /// The outcome this one leads to (a behaviour leading to a business result).
-    leads_to: String,
-    owner_email: String,
+    pub leads_to: String,
+    pub owner_email: String,
     /// Why a committed outcome changes (edit only).
-    reason: String,
-    version: String,
+    pub reason: String,
+    pub version: String,
 }
 
 struct ValidOutcome {
@@ -432,31 +432,25 @@ pub async fn get_new_outcome(
     Ok(page.into_response())
 }
 
-/// `POST /outcomes`
-pub async fn post_outcome(
-    State(state): State<AppState>,
-    me: Me,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<OutcomeForm>,
-) -> Result<Response> {
+/// Adds an anticipated outcome to the parent `me` may change (pages and the API alike):
+/// validation, the links (owner, the outcome it leads to), the insert with its
+/// checkpoints, and the audit row. An outcome of committed work is committed at once.
+pub async fn create_outcome(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    parent: &Parent,
+    form: &OutcomeForm,
+) -> Result<std::result::Result<(Uuid, String), FormErrors>> {
     let (epic, initiative) = parent_ids(&form.epic, &form.initiative)?;
-    let target = epic.or(initiative).unwrap_or_default();
-    let parent =
-        parent_to_change(&state, &me, &client, epic, initiative, "outcome", target).await?;
-    let editing = Editing {
-        parent,
-        outcome_id: None,
-        committed: false,
-    };
     let (valid, mut errors) = split(form.parse());
-    let owner = check_links(&state, &form, &editing.parent, None, &mut errors).await?;
+    let owner = check_links(state, form, parent, None, &mut errors).await?;
     let Some(valid) = valid.filter(|_| errors.is_empty()) else {
-        return refused(&state, &me, INVALID, editing, form, errors).await;
+        return Ok(Err(errors));
     };
     let (target, lower, upper) = valid.goal_columns();
     let id = Uuid::new_v4();
     let now = state.clock.now();
-    let parent = &editing.parent;
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO outcomes (id, epic_id, initiative_id, owner_id, kind, statement, metric, unit, unit_label, direction,
@@ -490,14 +484,38 @@ pub async fn post_outcome(
         .entity("outcome", id)
         .after(json!({ "epic_id": epic, "initiative_id": initiative, "sentence": valid.sentence(),
                        "statement": valid.statement, "checkpoints": valid.checkpoints, "leads_to_id": valid.leads_to }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &parent.href(),
-        &format!("Outcome saved: {}", valid.sentence()),
-    ))
+    Ok(Ok((id, valid.sentence())))
+}
+
+/// `POST /outcomes`
+pub async fn post_outcome(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OutcomeForm>,
+) -> Result<Response> {
+    let (epic, initiative) = parent_ids(&form.epic, &form.initiative)?;
+    let target = epic.or(initiative).unwrap_or_default();
+    let parent =
+        parent_to_change(&state, &me, &client, epic, initiative, "outcome", target).await?;
+    match create_outcome(&state, &me, &client, &parent, &form).await? {
+        Ok((_, sentence)) => Ok(page::see_other(
+            &parent.href(),
+            &format!("Outcome saved: {sentence}"),
+        )),
+        Err(errors) => {
+            let editing = Editing {
+                parent,
+                outcome_id: None,
+                committed: false,
+            };
+            refused(&state, &me, INVALID, editing, form, errors).await
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -140,6 +140,13 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/api/v1/epics", CONTRIBUTOR),
     ("GET", "/api/v1/epics/{id}", SIGNED_IN),
     ("PUT", "/api/v1/epics/{id}", RECORD),
+    ("POST", "/api/v1/epics/{id}/outcomes", RECORD),
+    ("GET", "/api/v1/outcomes/{id}", SIGNED_IN),
+    ("POST", "/api/v1/outcomes/{id}/measurements", RECORD),
+    ("POST", "/api/v1/outcomes/{id}/close", RECORD),
+    ("GET", "/api/v1/units", SIGNED_IN),
+    ("GET", "/api/v1/periods", SIGNED_IN),
+    ("GET", "/api/v1/people", SIGNED_IN),
     ("POST", "/account/tokens", SIGNED_IN),
     ("POST", "/account/tokens/{id}/revoke", SIGNED_IN),
     ("GET", "/healthz", PUBLIC),
@@ -300,7 +307,7 @@ fn concrete(path: &str, world: &World) -> String {
         world.initiative
     } else if path.starts_with("/epics") || path.starts_with("/api/v1/epics") {
         world.epic
-    } else if path.starts_with("/outcomes") {
+    } else if path.starts_with("/outcomes") || path.starts_with("/api/v1/outcomes") {
         world.outcome
     } else if path.starts_with("/iterations") {
         world.iteration

@@ -598,3 +598,141 @@ async fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema()
     assert!(report.contains("/api/v1/epics"), "{report}");
     eprintln!("{report}");
 }
+
+#[tokio::test]
+async fn a_script_creates_an_epic_with_an_outcome_records_a_measurement_and_closes_the_loop() {
+    let app = TestApp::new().await;
+    let team = app.create_unit("Onboarding", "team", None).await;
+    app.account("Priya Raman", "priya@example.org", "member")
+        .await;
+    let text = token(&app, &app.cookie, "Analytics job", "write").await;
+    let units = json(&call(&app, Method::GET, "/api/v1/units", &text, None, None).await);
+    assert_eq!(units[0]["name"], "Onboarding");
+    let people = json(&call(&app, Method::GET, "/api/v1/people", &text, None, None).await);
+    assert!(
+        people
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["email"] == "priya@example.org")
+    );
+
+    let epic = json(
+        &call(
+            &app,
+            Method::POST,
+            "/api/v1/epics",
+            &text,
+            Some(
+                json!({ "title": "Guided first lesson", "team_id": team, "work_type": "feature",
+                           "owner_email": "priya@example.org" }),
+            ),
+            None,
+        )
+        .await,
+    );
+    let epic_id = epic["id"].as_str().unwrap();
+    // The outcome's own rules answer field by field.
+    let refused = call(&app, Method::POST, &format!("/api/v1/epics/{epic_id}/outcomes"), &text,
+        Some(json!({ "statement": "More learners finish", "kind": "behaviour", "metric": "Completion",
+                     "unit": "percent", "direction": "increase", "baseline": "80", "target": "60",
+                     "measure_by": "2026-09-30" })), None).await;
+    let body = problem(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "target"),
+        "{body}"
+    );
+    let added = call(&app, Method::POST, &format!("/api/v1/epics/{epic_id}/outcomes"), &text,
+        Some(json!({ "statement": "New learners finish onboarding in their first week", "kind": "behaviour",
+                     "metric": "Onboarding completion within 7 days", "unit": "percent", "direction": "increase",
+                     "baseline": "62", "target": "80", "measure_by": "2026-05-30",
+                     "data_source": "Product analytics, onboarding funnel" })), None).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let outcome = json(&added);
+    let outcome_id = outcome["id"].as_str().unwrap().to_string();
+    assert_eq!(outcome["proposed_verdict"], "inconclusive");
+
+    let path = format!("/api/v1/outcomes/{outcome_id}");
+    let measured = call(&app, Method::POST, &format!("{path}/measurements"), &text,
+        Some(json!({ "value": "81.5", "measured_on": "2026-05-31", "source": "Analytics warehouse" })), None).await;
+    assert_eq!(measured.status, StatusCode::CREATED, "{}", measured.body);
+    let outcome = json(&measured);
+    assert_eq!(outcome["measurements"][0]["value"], "81.5");
+    assert_eq!(outcome["proposed_verdict"], "achieved");
+    let future = call(
+        &app,
+        Method::POST,
+        &format!("{path}/measurements"),
+        &text,
+        Some(json!({ "value": "90", "measured_on": "2027-01-01" })),
+        None,
+    )
+    .await;
+    let body = problem(&future, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "measured_on", "{body}");
+
+    let version = measured.headers[header::ETAG].to_str().unwrap().to_string();
+    let close = json!({ "verdict": "achieved", "learnings": "The checklist made the first week obvious.",
+                        "next_step": "scale" });
+    problem(
+        &call(
+            &app,
+            Method::POST,
+            &format!("{path}/close"),
+            &text,
+            Some(close.clone()),
+            None,
+        )
+        .await,
+        StatusCode::PRECONDITION_REQUIRED,
+    );
+    let closed = call(
+        &app,
+        Method::POST,
+        &format!("{path}/close"),
+        &text,
+        Some(close.clone()),
+        Some(&version),
+    )
+    .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    let outcome = json(&closed);
+    assert_eq!(outcome["verdict"], "achieved");
+    assert_eq!(outcome["next_step"], "scale");
+    assert_eq!(outcome["closed_on"], "2026-06-01");
+    let again = call(
+        &app,
+        Method::POST,
+        &format!("{path}/close"),
+        &text,
+        Some(close),
+        Some(closed.headers[header::ETAG].to_str().unwrap()),
+    )
+    .await;
+    problem(&again, StatusCode::CONFLICT);
+    // The page shows what the script recorded, and the audit log has it.
+    let page = app.get(&format!("/outcomes/{outcome_id}")).await.text();
+    assert!(
+        page.contains("The checklist made the first week obvious."),
+        "{page}"
+    );
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('epic_created', 'outcome_created', 'measurement_recorded', 'loop_closed') ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "epic_created",
+            "outcome_created",
+            "measurement_recorded",
+            "loop_closed"
+        ]
+    );
+}

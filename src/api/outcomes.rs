@@ -1,0 +1,355 @@
+//! Anticipated outcomes and their loops: `POST /api/v1/epics/{id}/outcomes` adds one,
+//! `GET /api/v1/outcomes/{id}` reads it with its measurements and loop, `POST …/measurements`
+//! records an observed value and `POST …/close` closes the loop (with `If-Match`). The same
+//! functions as the pages do the work.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::extract::{ApiId, ApiJson, IfMatch, etag};
+use super::problem::{ApiError, Problem};
+use crate::auth::guard::ClientAddr;
+use crate::auth::policy::Me;
+use crate::http::AppState;
+use crate::loops::outcome::{
+    CloseForm, CloseRefused, LoopInput, MeasurementForm, close_loop, loop_to_change, loop_view,
+    record_measurement,
+};
+use crate::outcomes::pages::{OutcomeForm, create_outcome};
+use crate::outcomes::parent::{load_parent, outcome_row, parent_to_change};
+
+type ApiResult<T> = std::result::Result<T, ApiError>;
+
+fn text(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+/// One observed value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasurementOut {
+    #[schema(example = "74.5")]
+    pub value: String,
+    pub measured_on: NaiveDate,
+    pub source: String,
+    pub note: String,
+}
+
+/// An anticipated outcome with its loop.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeOut {
+    pub id: Uuid,
+    /// Send it back in `If-Match` (quoted, as the ETag) to close the loop.
+    pub version: i32,
+    pub epic_id: Option<Uuid>,
+    pub initiative_id: Option<Uuid>,
+    /// behaviour or business_result.
+    pub kind: String,
+    pub statement: String,
+    pub metric: String,
+    /// percent, count, currency, duration, score or custom.
+    pub unit: String,
+    pub unit_label: String,
+    /// increase, decrease or stay_within.
+    pub direction: String,
+    pub baseline: String,
+    pub target: Option<String>,
+    pub band_lower: Option<String>,
+    pub band_upper: Option<String>,
+    pub measure_by: NaiveDate,
+    pub data_source: String,
+    pub owner_id: Option<Uuid>,
+    /// Its targets are committed (the work was ready); changes to them are revisions.
+    pub committed: bool,
+    /// Newest first.
+    pub measurements: Vec<MeasurementOut>,
+    /// What the latest measurement says against the commitment.
+    #[schema(example = "achieved")]
+    pub proposed_verdict: String,
+    /// Recorded when the loop closed.
+    pub verdict: Option<String>,
+    pub learnings: String,
+    /// iterate, pivot, stop or scale.
+    pub next_step: Option<String>,
+    pub realised_value: Option<String>,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// An outcome to add. Dates are `YYYY-MM-DD`; values are decimals as text.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct OutcomeIn {
+    #[schema(example = "New learners finish onboarding in their first week")]
+    pub statement: String,
+    /// behaviour or business_result.
+    #[schema(example = "behaviour")]
+    pub kind: String,
+    #[schema(example = "Onboarding completion within 7 days")]
+    pub metric: String,
+    /// percent, count, currency, duration, score or custom.
+    #[schema(example = "percent")]
+    pub unit: String,
+    pub unit_label: Option<String>,
+    /// Where the numbers come from and how they are measured.
+    #[schema(example = "Product analytics, onboarding funnel")]
+    pub data_source: String,
+    /// increase, decrease or stay_within.
+    #[schema(example = "increase")]
+    pub direction: String,
+    #[schema(example = "62")]
+    pub baseline: String,
+    #[schema(example = "80")]
+    pub target: Option<String>,
+    pub band_lower: Option<String>,
+    pub band_upper: Option<String>,
+    #[schema(example = "2026-09-30")]
+    pub measure_by: String,
+    /// Left out: the work's owner.
+    pub owner_email: Option<String>,
+}
+
+/// A measurement to record.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct MeasurementIn {
+    #[schema(example = "74.5")]
+    pub value: String,
+    #[schema(example = "2026-06-01")]
+    pub measured_on: String,
+    #[schema(example = "Analytics warehouse, weekly snapshot")]
+    pub source: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Closing a loop.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct CloseIn {
+    /// achieved, partially_achieved, not_achieved or inconclusive.
+    #[schema(example = "achieved")]
+    pub verdict: String,
+    /// Needed when the verdict differs from the proposal, or is inconclusive.
+    pub reason: Option<String>,
+    /// What was learned: why it worked or did not.
+    #[schema(example = "The checklist made the first week's steps obvious.")]
+    pub learnings: String,
+    /// iterate, pivot, stop or scale.
+    #[schema(example = "scale")]
+    pub next_step: String,
+    /// The value realised, in the label of the epic's anticipated value.
+    pub realised_value: Option<String>,
+}
+
+/// The outcome as the API shows it, with its ETag.
+async fn outcome_response(
+    state: &AppState,
+    me: &Me,
+    id: Uuid,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let outcome = outcome_row(&state.db, id).await?;
+    let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
+    let view = loop_view(state, me, &outcome, &parent, LoopInput::default()).await?;
+    let body = OutcomeOut {
+        id: outcome.id,
+        version: outcome.version,
+        epic_id: outcome.epic_id,
+        initiative_id: outcome.initiative_id,
+        kind: outcome.kind.clone(),
+        statement: outcome.statement.clone(),
+        metric: outcome.metric.clone(),
+        unit: outcome.unit.clone(),
+        unit_label: outcome.unit_label.clone(),
+        direction: outcome.direction.clone(),
+        baseline: text(outcome.baseline),
+        target: outcome.target.map(text),
+        band_lower: outcome.band_lower.map(text),
+        band_upper: outcome.band_upper.map(text),
+        measure_by: outcome.measure_by,
+        data_source: outcome.data_source.clone(),
+        owner_id: outcome.owner_id,
+        committed: outcome.committed,
+        measurements: view
+            .measurements
+            .iter()
+            .map(|m| MeasurementOut {
+                value: text(m.value),
+                measured_on: m.measured_on,
+                source: m.source.clone(),
+                note: m.note.clone(),
+            })
+            .collect(),
+        proposed_verdict: view.proposed.as_str().to_string(),
+        verdict: view.closed.verdict.clone(),
+        learnings: view.closed.learnings.clone(),
+        next_step: view.closed.next_step.clone(),
+        realised_value: view.closed.realised_value.map(text),
+        closed_on: view.closed.closed_on,
+    };
+    Ok((
+        status,
+        [
+            (header::ETAG, etag(outcome.version)),
+            (header::LOCATION, format!("/api/v1/outcomes/{id}")),
+        ],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Read an outcome and its loop
+#[utoipa::path(get, path = "/api/v1/outcomes/{id}", tag = "Outcomes",
+    params(("id" = Uuid, Path, description = "The outcome's id")),
+    responses(
+        (status = 200, description = "The outcome, its measurements and loop", body = OutcomeOut,
+         headers(("ETag" = String, description = "Its version, quoted"))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, me: Me, ApiId(id): ApiId) -> ApiResult<Response> {
+    outcome_response(&state, &me, id, StatusCode::OK).await
+}
+
+/// Add an anticipated outcome to an epic
+#[utoipa::path(post, path = "/api/v1/epics/{id}/outcomes", tag = "Outcomes", request_body = OutcomeIn,
+    params(("id" = Uuid, Path, description = "The epic's id")),
+    responses(
+        (status = 201, description = "Added", body = OutcomeOut, headers(("ETag" = String, description = "Its version"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to change this epic", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such epic", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    ApiId(epic): ApiId,
+    body: Result<ApiJson<OutcomeIn>, ApiError>,
+) -> ApiResult<Response> {
+    let parent = parent_to_change(&state, &me, &client, Some(epic), None, "outcome", epic).await?;
+    let ApiJson(input) = body?;
+    let text = |v: Option<String>| v.unwrap_or_default();
+    let form = OutcomeForm {
+        epic: epic.to_string(),
+        statement: input.statement,
+        kind: input.kind,
+        metric: input.metric,
+        unit: input.unit,
+        unit_label: text(input.unit_label),
+        data_source: input.data_source,
+        direction: input.direction,
+        baseline: input.baseline,
+        target: text(input.target),
+        band_lower: text(input.band_lower),
+        band_upper: text(input.band_upper),
+        measure_by: input.measure_by,
+        owner_email: input
+            .owner_email
+            .or(parent.owner_email.clone())
+            .unwrap_or_default(),
+        ..OutcomeForm::default()
+    };
+    let (id, _) = create_outcome(&state, &me, &client, &parent, &form)
+        .await?
+        .map_err(ApiError::from)?;
+    outcome_response(&state, &me, id, StatusCode::CREATED).await
+}
+
+/// Record a measurement
+#[utoipa::path(post, path = "/api/v1/outcomes/{id}/measurements", tag = "Outcomes", request_body = MeasurementIn,
+    params(("id" = Uuid, Path, description = "The outcome's id")),
+    responses(
+        (status = 201, description = "Recorded; the outcome as it is now", body = OutcomeOut),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to record on this loop", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn measure(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    ApiId(id): ApiId,
+    body: Result<ApiJson<MeasurementIn>, ApiError>,
+) -> ApiResult<Response> {
+    loop_to_change(&state, &me, &client, id).await?;
+    let ApiJson(input) = body?;
+    let form = MeasurementForm {
+        value: input.value,
+        measured_on: input.measured_on,
+        source: input.source.unwrap_or_default(),
+        note: input.note.unwrap_or_default(),
+    };
+    record_measurement(&state, &me, &client, id, &form)
+        .await?
+        .map_err(ApiError::from)?;
+    outcome_response(&state, &me, id, StatusCode::CREATED).await
+}
+
+/// Close the loop
+#[utoipa::path(post, path = "/api/v1/outcomes/{id}/close", tag = "Outcomes", request_body = CloseIn,
+    params(("id" = Uuid, Path, description = "The outcome's id"),
+           ("If-Match" = String, Header, description = "The ETag of the version you read")),
+    responses(
+        (status = 200, description = "Closed; the outcome with its verdict", body = OutcomeOut),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to close this loop", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already closed, or the work was cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The outcome changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    ApiId(id): ApiId,
+    if_match: Result<IfMatch, ApiError>,
+    body: Result<ApiJson<CloseIn>, ApiError>,
+) -> ApiResult<Response> {
+    let (outcome, parent) = loop_to_change(&state, &me, &client, id).await?;
+    let IfMatch(version) = if_match?;
+    let ApiJson(input) = body?;
+    let Some(version) = version.filter(|v| *v == outcome.version) else {
+        return Err(ApiError::PreconditionFailed {
+            current: outcome.version,
+        });
+    };
+    let form = CloseForm {
+        verdict: input.verdict,
+        reason: input.reason.unwrap_or_default(),
+        realised_value: input.realised_value.unwrap_or_default(),
+        learnings: input.learnings,
+        next_step: input.next_step,
+        version: version.to_string(),
+    };
+    match close_loop(&state, &me, &client, &outcome, &parent, &form, version).await? {
+        Ok(_) => outcome_response(&state, &me, id, StatusCode::OK).await,
+        Err(CloseRefused::Closed) => Err(ApiError::Conflict("This loop is already closed".into())),
+        Err(CloseRefused::Cancelled) => Err(ApiError::Conflict(
+            "The work was cancelled: its outcomes have no loop to close".into(),
+        )),
+        Err(CloseRefused::Invalid(errors)) => Err(errors.into()),
+        Err(CloseRefused::Stale) => {
+            let current = outcome_row(&state.db, id).await?;
+            Err(ApiError::PreconditionFailed {
+                current: current.version,
+            })
+        }
+    }
+}
