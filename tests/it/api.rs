@@ -736,3 +736,46 @@ async fn a_script_creates_an_epic_with_an_outcome_records_a_measurement_and_clos
         ]
     );
 }
+
+#[tokio::test]
+async fn a_cross_site_request_riding_on_the_session_cookie_is_refused_while_a_token_call_is_not() {
+    let app = TestApp::new().await;
+    let team = app.create_unit("Search", "team", None).await;
+    let body = json!({ "title": "Planted", "team_id": team, "work_type": "feature",
+                       "owner_email": crate::common::ADMIN_EMAIL })
+    .to_string();
+    // A page on another site posting with the person's cookie: refused before any handler.
+    let request = Request::post("/api/v1/epics")
+        .header(header::COOKIE, &app.cookie)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    // The same from Yardstick's own pages (same origin) is a page request like any other.
+    let request = Request::post("/api/v1/epics")
+        .header(header::COOKIE, &app.cookie)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::CREATED);
+    // A script with a token and no cookie needs no such header.
+    let text = token(&app, &app.cookie, "Script", "write").await;
+    let page = call(
+        &app,
+        Method::POST,
+        "/api/v1/epics",
+        &text,
+        Some(serde_json::from_str(&body).unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    let planted: i64 = sqlx::query_scalar("SELECT count(*) FROM epics WHERE title = 'Planted'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(planted, 2);
+}
