@@ -6,6 +6,7 @@
 pub mod docs;
 pub mod epics;
 pub mod extract;
+pub mod okrs;
 pub mod organisation;
 pub mod outcomes;
 pub mod problem;
@@ -45,6 +46,17 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             Access::Contributor,
             outcomes::close,
         )
+        .get("/api/v1/objectives", Access::SignedIn, okrs::objectives)
+        .get(
+            "/api/v1/key-results/{id}",
+            Access::SignedIn,
+            okrs::key_result,
+        )
+        .post(
+            "/api/v1/key-results/{id}/check-ins",
+            Access::Contributor,
+            okrs::check_in,
+        )
         .get("/api/v1/units", Access::SignedIn, organisation::units)
         .get("/api/v1/periods", Access::SignedIn, organisation::periods)
         .get("/api/v1/people", Access::SignedIn, organisation::people)
@@ -76,6 +88,9 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         outcomes::get,
         outcomes::measure,
         outcomes::close,
+        okrs::objectives,
+        okrs::key_result,
+        okrs::check_in,
         organisation::units,
         organisation::periods,
         organisation::people
@@ -85,6 +100,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
     tags(
         (name = "Epics", description = "Work that should change a measurable outcome"),
         (name = "Outcomes", description = "Anticipated outcomes, their measurements and closing the loop"),
+        (name = "OKRs", description = "Objectives, key results and check-ins"),
         (name = "Organisation", description = "Units, periods and people, for the ids other calls take")
     )
 )]

@@ -592,7 +592,7 @@ pub struct KeyResult {
     pub version: i32,
 }
 
-async fn load_key_result(db: &sqlx::PgPool, id: Uuid) -> Result<KeyResult> {
+pub async fn load_key_result(db: &sqlx::PgPool, id: Uuid) -> Result<KeyResult> {
     sqlx::query_as(
         "SELECT k.id, k.objective_id, k.owner_id, p.email AS owner_email, k.metric, k.unit, k.unit_label, k.direction, k.title,
                 k.start_value, k.target, k.band_lower, k.band_upper, k.weight, k.progress_source, k.version
@@ -628,7 +628,7 @@ impl From<&KeyResult> for KeyResultForm {
 
 /// The key result and its objective, when `me` may change them: the objective's unit's
 /// members (or above), the key result's owner, admins; never in a closed period.
-async fn key_result_to_change(
+pub async fn key_result_to_change(
     state: &AppState,
     me: &Me,
     client: &str,
@@ -848,10 +848,10 @@ impl ServingOutcome {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct CheckInForm {
-    value: String,
-    confidence: String,
-    note: String,
-    checked_on: String,
+    pub value: String,
+    pub confidence: String,
+    pub note: String,
+    pub checked_on: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -1023,20 +1023,26 @@ pub async fn get_key_result(
     key_result_page(&state, &me, id, None, FormErrors::default(), flash).await
 }
 
-/// `POST /key-results/{id}/check-ins`: the key result's current value and confidence
-/// become those of its latest check-in (by day), in the same transaction.
-pub async fn post_check_in(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<CheckInForm>,
-) -> Result<Response> {
-    let (key_result, _) = match key_result_to_change(&state, &me, &client, id).await? {
-        Ok(found) => found,
-        Err(back) => return Ok(back),
-    };
-    let today = crate::org::settings::today(&state).await?;
+/// Why a check-in was refused.
+#[derive(Debug)]
+pub enum CheckInRefused {
+    Invalid(FormErrors),
+    /// The key result's period closed: its OKRs are read-only.
+    PeriodClosed,
+}
+
+/// Records a check-in on a key result `me` may change (pages and the API alike): value,
+/// confidence 0–10, day (not in the future) and note; the key result keeps the latest in
+/// the same transaction, which is refused if its period closes meanwhile; audited.
+pub async fn record_check_in(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    key_result: &KeyResult,
+    form: &CheckInForm,
+) -> Result<std::result::Result<(), CheckInRefused>> {
+    let id = key_result.id;
+    let today = crate::org::settings::today(state).await?;
     let mut errors = FormErrors::default();
     if key_result.progress_source != ProgressSource::CheckIns.as_str() {
         errors.add(
@@ -1067,8 +1073,7 @@ pub async fn post_check_in(
     let (Some(value), Some(confidence), Some(checked_on), true) =
         (value, confidence, checked_on, errors.is_empty())
     else {
-        let page = key_result_page(&state, &me, id, Some(form), errors, Flash::default()).await?;
-        return Ok((INVALID, page).into_response());
+        return Ok(Err(CheckInRefused::Invalid(errors)));
     };
     let mut tx = state.db.begin().await?;
     // Closing the period takes this lock exclusively: a check-in is either in its final
@@ -1081,10 +1086,7 @@ pub async fn post_check_in(
     .fetch_optional(&mut *tx)
     .await?;
     if open.is_none() {
-        return Ok(page::see_other(
-            &format!("/key-results/{id}"),
-            "This key result's period has just closed: it is read-only now",
-        ));
+        return Ok(Err(CheckInRefused::PeriodClosed));
     }
     sqlx::query(
         "INSERT INTO check_ins (id, key_result_id, value, confidence, note, author_id, checked_on)
@@ -1112,12 +1114,39 @@ pub async fn post_check_in(
         .actor(Some(me.id))
         .entity("key_result", id)
         .after(json!({ "value": value, "confidence": confidence, "checked_on": checked_on, "note": note }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/key-results/{id}"),
-        "Check-in recorded",
-    ))
+    Ok(Ok(()))
+}
+
+/// `POST /key-results/{id}/check-ins`: the key result's current value and confidence
+/// become those of its latest check-in (by day), in the same transaction.
+pub async fn post_check_in(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<CheckInForm>,
+) -> Result<Response> {
+    let (key_result, _) = match key_result_to_change(&state, &me, &client, id).await? {
+        Ok(found) => found,
+        Err(back) => return Ok(back),
+    };
+    match record_check_in(&state, &me, &client, &key_result, &form).await? {
+        Ok(()) => Ok(page::see_other(
+            &format!("/key-results/{id}"),
+            "Check-in recorded",
+        )),
+        Err(CheckInRefused::Invalid(errors)) => {
+            let page =
+                key_result_page(&state, &me, id, Some(form), errors, Flash::default()).await?;
+            Ok((INVALID, page).into_response())
+        }
+        Err(CheckInRefused::PeriodClosed) => Ok(page::see_other(
+            &format!("/key-results/{id}"),
+            "This key result's period has just closed: it is read-only now",
+        )),
+    }
 }

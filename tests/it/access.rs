@@ -144,6 +144,9 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/api/v1/outcomes/{id}", SIGNED_IN),
     ("POST", "/api/v1/outcomes/{id}/measurements", RECORD),
     ("POST", "/api/v1/outcomes/{id}/close", RECORD),
+    ("GET", "/api/v1/objectives", SIGNED_IN),
+    ("GET", "/api/v1/key-results/{id}", SIGNED_IN),
+    ("POST", "/api/v1/key-results/{id}/check-ins", RECORD),
     ("GET", "/api/v1/units", SIGNED_IN),
     ("GET", "/api/v1/periods", SIGNED_IN),
     ("GET", "/api/v1/people", SIGNED_IN),
@@ -313,7 +316,7 @@ fn concrete(path: &str, world: &World) -> String {
         world.iteration
     } else if path.starts_with("/objectives") {
         world.objective
-    } else if path.starts_with("/key-results") {
+    } else if path.starts_with("/key-results") || path.starts_with("/api/v1/key-results") {
         world.key_result
     } else {
         world.owner

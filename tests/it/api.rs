@@ -779,3 +779,91 @@ async fn a_cross_site_request_riding_on_the_session_cookie_is_refused_while_a_to
         .unwrap();
     assert_eq!(planted, 2);
 }
+
+#[tokio::test]
+async fn an_analytics_job_checks_in_on_a_key_result_and_reads_the_cascade_with_progress() {
+    let app = TestApp::new().await;
+    let unit = app.create_unit("Onboarding", "team", None).await;
+    let period = Uuid::new_v4();
+    sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')")
+        .bind(period)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let key_result = Uuid::new_v4();
+    sqlx::query(
+        "WITH o AS (INSERT INTO objectives (id, org_unit_id, period_id, title) VALUES (gen_random_uuid(), $2, $3, 'Learners get going') RETURNING id)
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target)
+         SELECT $1, o.id, 'Completion', 'Completion', 'percent', 'increase', 40, 80 FROM o",
+    )
+    .bind(key_result)
+    .bind(unit)
+    .bind(period)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let text = token(&app, &app.cookie, "Analytics job", "write").await;
+    let path = format!("/api/v1/key-results/{key_result}/check-ins");
+    let refused = call(
+        &app,
+        Method::POST,
+        &path,
+        &text,
+        Some(json!({ "value": "x", "confidence": 11, "checked_on": "2026-06-01" })),
+        None,
+    )
+    .await;
+    let body = problem(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["value", "confidence"], "{body}");
+    let checked = call(&app, Method::POST, &path, &text,
+        Some(json!({ "value": "60", "confidence": 7, "checked_on": "2026-06-01", "note": "Nightly job" })), None).await;
+    assert_eq!(checked.status, StatusCode::CREATED, "{}", checked.body);
+    let kr = json(&checked);
+    assert_eq!(
+        (
+            kr["value"].as_str(),
+            kr["confidence"].as_i64(),
+            kr["progress"].as_str()
+        ),
+        (Some("60"), Some(7), Some("0.5"))
+    );
+    let tree = json(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/objectives?unit={unit}&period={period}"),
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
+    assert_eq!(tree[0]["title"], "Learners get going");
+    assert_eq!(tree[0]["progress"], "0.5");
+    assert_eq!(tree[0]["key_results"][0]["check_in_due"], false);
+    // The page shows the check-in the job made.
+    let page = app.get(&format!("/key-results/{key_result}")).await.text();
+    assert!(page.contains("Nightly job"), "{page}");
+    // A closed period refuses check-ins with 409.
+    sqlx::query("UPDATE periods SET closed_at = now() WHERE id = $1")
+        .bind(period)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let closed = call(
+        &app,
+        Method::POST,
+        &path,
+        &text,
+        Some(json!({ "value": "70", "confidence": 7, "checked_on": "2026-06-01" })),
+        None,
+    )
+    .await;
+    problem(&closed, StatusCode::CONFLICT);
+}
