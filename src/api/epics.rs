@@ -215,7 +215,9 @@ pub struct EpicIn {
     pub title: String,
     pub description: Option<String>,
     /// The team that owns it.
+    #[schema(format = Uuid)]
     pub team_id: String,
+    #[schema(format = Uuid)]
     pub initiative_id: Option<String>,
     /// feature, tech_debt, defect or risk.
     #[schema(example = "feature")]
@@ -223,6 +225,7 @@ pub struct EpicIn {
     /// Left out: the team's usual owner for this type of work.
     #[schema(example = "priya@example.org")]
     pub owner_email: Option<String>,
+    #[schema(format = Uuid)]
     pub period_id: Option<String>,
     pub why_now: Option<String>,
     pub validation_plan: Option<String>,

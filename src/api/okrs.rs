@@ -222,7 +222,7 @@ pub struct CheckInIn {
     /// 0–10: how sure the owner is the target will be met.
     #[schema(example = 7)]
     pub confidence: Option<i64>,
-    #[schema(example = "2026-06-01")]
+    #[schema(example = "2026-06-01", format = Date)]
     pub checked_on: String,
     pub note: Option<String>,
 }

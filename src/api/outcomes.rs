@@ -108,7 +108,7 @@ pub struct OutcomeIn {
     pub target: Option<String>,
     pub band_lower: Option<String>,
     pub band_upper: Option<String>,
-    #[schema(example = "2026-09-30")]
+    #[schema(example = "2026-09-30", format = Date)]
     pub measure_by: String,
     /// Left out: the work's owner.
     pub owner_email: Option<String>,
@@ -120,7 +120,7 @@ pub struct OutcomeIn {
 pub struct MeasurementIn {
     #[schema(example = "74.5")]
     pub value: String,
-    #[schema(example = "2026-06-01")]
+    #[schema(example = "2026-06-01", format = Date)]
     pub measured_on: String,
     #[schema(example = "Analytics warehouse, weekly snapshot")]
     pub source: Option<String>,
