@@ -867,3 +867,21 @@ async fn an_analytics_job_checks_in_on_a_key_result_and_reads_the_cascade_with_p
     .await;
     problem(&closed, StatusCode::CONFLICT);
 }
+
+/// The interactive docs really run in a browser under their content security policy:
+/// Swagger UI renders the document it fetched from this server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interactive_docs_render_the_api_in_a_real_browser() {
+    let app = TestApp::new().await;
+    let base = app.serve().await;
+    let Some(browser) = crate::common::browser::Browser::start(&base).await else {
+        return;
+    };
+    let shown = browser.open_until("/api/docs", "/api/v1/epics/{id}").await;
+    assert!(shown.contains("Yardstick API"), "{shown}");
+    assert!(
+        shown.contains("Close the loop") && shown.contains("Check in on a key result"),
+        "{shown}"
+    );
+    browser.close().await;
+}

@@ -128,6 +128,23 @@ impl Browser {
         self.check_page().await;
     }
 
+    /// Opens a path without the accessibility check (pages of third-party tools, such as
+    /// the API's Swagger UI), waiting up to ten seconds for `text` to appear.
+    pub async fn open_until(&self, path: &str, text: &str) -> String {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigation");
+        for _ in 0..100 {
+            let shown = self.text().await;
+            if shown.contains(text) {
+                return shown;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{text:?} never appeared on {path}: {}", self.text().await);
+    }
+
     /// Runs axe-core (WCAG 2.0/2.1, levels A and AA) on the current page and fails on any
     /// violation.
     pub async fn check_page(&self) {
