@@ -57,6 +57,16 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             Access::Contributor,
             okrs::check_in,
         )
+        .put(
+            "/api/v1/outcomes/{id}/key-results/{key_result_id}",
+            Access::Contributor,
+            okrs::link,
+        )
+        .delete(
+            "/api/v1/outcomes/{id}/key-results/{key_result_id}",
+            Access::Contributor,
+            okrs::unlink,
+        )
         .get("/api/v1/units", Access::SignedIn, organisation::units)
         .get("/api/v1/periods", Access::SignedIn, organisation::periods)
         .get("/api/v1/people", Access::SignedIn, organisation::people)
@@ -91,6 +101,8 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         okrs::objectives,
         okrs::key_result,
         okrs::check_in,
+        okrs::link,
+        okrs::unlink,
         organisation::units,
         organisation::periods,
         organisation::people

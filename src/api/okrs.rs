@@ -4,7 +4,7 @@
 //! results current. The pages' cascade and check-in functions do the work.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -267,5 +267,82 @@ pub async fn check_in(
             .into_response()),
         Err(CheckInRefused::Invalid(errors)) => Err(errors.into()),
         Err(CheckInRefused::PeriodClosed) => Err(closed()),
+    }
+}
+
+/// An outcome serving a key result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkOut {
+    pub outcome_id: Uuid,
+    pub key_result_id: Uuid,
+    pub key_result_title: String,
+}
+
+/// The outcome and key result a link path names; a malformed id names nothing (404).
+fn link_ids(path: (String, String)) -> ApiResult<(Uuid, Uuid)> {
+    let parse = |text: &str| Uuid::parse_str(text).map_err(|_| ApiError::NotFound);
+    Ok((parse(&path.0)?, parse(&path.1)?))
+}
+
+/// Say an outcome serves a key result
+#[utoipa::path(put, path = "/api/v1/outcomes/{id}/key-results/{key_result_id}", tag = "OKRs",
+    params(("id" = Uuid, Path, description = "The outcome's id"),
+           ("key_result_id" = Uuid, Path, description = "The key result's id")),
+    responses(
+        (status = 201, description = "Linked", body = LinkOut),
+        (status = 200, description = "Linked already", body = LinkOut),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to change this outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome or key result", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn link(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (outcome, key_result) = link_ids(path)?;
+    crate::okrs::links::outcome_parent(&state, &me, &client, outcome).await?;
+    let title: String = sqlx::query_scalar("SELECT title FROM key_results WHERE id = $1")
+        .bind(key_result)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let status = match crate::okrs::links::link(&state, &me, &client, outcome, key_result).await? {
+        Some(_) => StatusCode::CREATED,
+        None => StatusCode::OK,
+    };
+    let body = LinkOut {
+        outcome_id: outcome,
+        key_result_id: key_result,
+        key_result_title: title,
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// Say an outcome no longer serves a key result
+#[utoipa::path(delete, path = "/api/v1/outcomes/{id}/key-results/{key_result_id}", tag = "OKRs",
+    params(("id" = Uuid, Path, description = "The outcome's id"),
+           ("key_result_id" = Uuid, Path, description = "The key result's id")),
+    responses(
+        (status = 204, description = "The link is gone"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to change this outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome, or no such link", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn unlink(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Path(path): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (outcome, key_result) = link_ids(path)?;
+    crate::okrs::links::outcome_parent(&state, &me, &client, outcome).await?;
+    if crate::okrs::links::unlink(&state, &me, &client, outcome, key_result).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
     }
 }

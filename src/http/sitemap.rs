@@ -62,6 +62,15 @@ impl Sitemap {
         self.add("PUT", path, access, axum::routing::put(handler))
     }
 
+    /// `DELETE path`, for people with `access`.
+    pub fn delete<H, T>(self, path: &'static str, access: Access, handler: H) -> Sitemap
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("DELETE", path, access, axum::routing::delete(handler))
+    }
+
     fn add(
         mut self,
         method: &'static str,

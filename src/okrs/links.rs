@@ -69,7 +69,12 @@ pub async fn search(db: &sqlx::PgPool, q: &str) -> sqlx::Result<Vec<KeyResultMat
 }
 
 /// The outcome's parent, when `me` may change it.
-async fn outcome_parent(state: &AppState, me: &Me, client: &str, outcome: Uuid) -> Result<Parent> {
+pub async fn outcome_parent(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    outcome: Uuid,
+) -> Result<Parent> {
     let (epic, initiative): (Option<Uuid>, Option<Uuid>) =
         sqlx::query_as("SELECT epic_id, initiative_id FROM outcomes WHERE id = $1")
             .bind(outcome)
@@ -98,6 +103,24 @@ pub async fn post_link(
     let Ok(key_result) = Uuid::parse_str(form.key_result_id.trim()) else {
         return Ok(page::see_other(&here, "Choose a key result from the list"));
     };
+    match link(&state, &me, &client, outcome, key_result).await? {
+        Some(title) => Ok(page::see_other(&here, &format!("Now serves “{title}”"))),
+        None => Ok(page::see_other(
+            &here,
+            "Already linked, or that key result no longer exists",
+        )),
+    }
+}
+
+/// Links an outcome `me` may change to a key result it serves (pages and the API alike);
+/// audited. The key result's title, or None when it was linked already or does not exist.
+pub async fn link(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    outcome: Uuid,
+    key_result: Uuid,
+) -> Result<Option<String>> {
     let mut tx = state.db.begin().await?;
     let linked: Option<String> = sqlx::query_scalar(
         "INSERT INTO outcome_key_results (outcome_id, key_result_id, created_by)
@@ -109,21 +132,18 @@ pub async fn post_link(
     .bind(me.id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(title) = linked else {
-        return Ok(page::see_other(
-            &here,
-            "Already linked, or that key result no longer exists",
-        ));
-    };
+    if linked.is_none() {
+        return Ok(None);
+    }
     Entry::new("outcome_linked")
         .actor(Some(me.id))
         .entity("outcome", outcome)
         .after(json!({ "key_result_id": key_result }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(&here, &format!("Now serves “{title}”")))
+    Ok(linked)
 }
 
 /// `POST /outcomes/{id}/key-results/{key_result_id}/remove`
@@ -135,6 +155,22 @@ pub async fn post_unlink(
 ) -> Result<Response> {
     let parent = outcome_parent(&state, &me, &client, outcome).await?;
     let here = format!("{}#alignment", parent.href());
+    if unlink(&state, &me, &client, outcome, key_result).await? {
+        Ok(page::see_other(&here, "Link removed"))
+    } else {
+        Ok(page::see_other(&here, "That link was already removed"))
+    }
+}
+
+/// Removes an outcome's link to a key result (pages and the API alike); audited. Whether
+/// there was one.
+pub async fn unlink(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    outcome: Uuid,
+    key_result: Uuid,
+) -> Result<bool> {
     let mut tx = state.db.begin().await?;
     let removed =
         sqlx::query("DELETE FROM outcome_key_results WHERE outcome_id = $1 AND key_result_id = $2")
@@ -143,15 +179,15 @@ pub async fn post_unlink(
             .execute(&mut *tx)
             .await?;
     if removed.rows_affected() == 0 {
-        return Ok(page::see_other(&here, "That link was already removed"));
+        return Ok(false);
     }
     Entry::new("outcome_unlinked")
         .actor(Some(me.id))
         .entity("outcome", outcome)
         .before(json!({ "key_result_id": key_result }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(&here, "Link removed"))
+    Ok(true)
 }

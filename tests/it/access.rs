@@ -147,6 +147,16 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/api/v1/objectives", SIGNED_IN),
     ("GET", "/api/v1/key-results/{id}", SIGNED_IN),
     ("POST", "/api/v1/key-results/{id}/check-ins", RECORD),
+    (
+        "PUT",
+        "/api/v1/outcomes/{id}/key-results/{key_result_id}",
+        RECORD,
+    ),
+    (
+        "DELETE",
+        "/api/v1/outcomes/{id}/key-results/{key_result_id}",
+        RECORD,
+    ),
     ("GET", "/api/v1/units", SIGNED_IN),
     ("GET", "/api/v1/periods", SIGNED_IN),
     ("GET", "/api/v1/people", SIGNED_IN),
@@ -370,6 +380,7 @@ async fn every_route_allows_and_refuses_exactly_whom_the_table_says() {
             let page = match *method {
                 "GET" => world.app.get_as(&cookie, &target).await,
                 "PUT" => world.app.put_as(&cookie, &target).await,
+                "DELETE" => world.app.delete_as(&cookie, &target).await,
                 _ => world.app.post_as(&cookie, &target, &[]).await,
             };
             let got = classify(&page);

@@ -54,6 +54,17 @@ async fn call(
     app.send(request).await
 }
 
+/// The period 2026 Q2 (today, 1 Jun 2026, is in it).
+async fn q2(app: &TestApp) -> Uuid {
+    let period = Uuid::new_v4();
+    sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')")
+        .bind(period)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    period
+}
+
 fn json(page: &Page) -> Value {
     serde_json::from_str(&page.body).unwrap_or_else(|_| panic!("JSON: {}", page.body))
 }
@@ -784,12 +795,7 @@ async fn a_cross_site_request_riding_on_the_session_cookie_is_refused_while_a_to
 async fn an_analytics_job_checks_in_on_a_key_result_and_reads_the_cascade_with_progress() {
     let app = TestApp::new().await;
     let unit = app.create_unit("Onboarding", "team", None).await;
-    let period = Uuid::new_v4();
-    sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')")
-        .bind(period)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    let period = q2(&app).await;
     let key_result = Uuid::new_v4();
     sqlx::query(
         "WITH o AS (INSERT INTO objectives (id, org_unit_id, period_id, title) VALUES (gen_random_uuid(), $2, $3, 'Learners get going') RETURNING id)
@@ -884,4 +890,65 @@ async fn the_interactive_docs_render_the_api_in_a_real_browser() {
         "{shown}"
     );
     browser.close().await;
+}
+
+#[tokio::test]
+async fn an_outcome_is_linked_to_the_key_result_it_serves_and_unlinked() {
+    let app = TestApp::new().await;
+    let team = app.create_unit("Onboarding", "team", None).await;
+    let period = q2(&app).await;
+    let (epic, outcome, key_result) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "WITH e AS (INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $4, 'feature', 'Guided first lesson') RETURNING id),
+              o AS (INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+                    SELECT $2, e.id, 'behaviour', 'Finish', 'Completion', 'percent', 'increase', 1, 2, '2026-06-30' FROM e),
+              ob AS (INSERT INTO objectives (id, org_unit_id, period_id, title) VALUES (gen_random_uuid(), $4, $5, 'Grow') RETURNING id)
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target)
+         SELECT $3, ob.id, 'Learners', 'Learners', 'count', 'increase', 0, 10 FROM ob",
+    )
+    .bind(epic)
+    .bind(outcome)
+    .bind(key_result)
+    .bind(team)
+    .bind(period)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let text = token(&app, &app.cookie, "Script", "write").await;
+    let path = format!("/api/v1/outcomes/{outcome}/key-results/{key_result}");
+    let linked = call(&app, Method::PUT, &path, &text, None, None).await;
+    assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.body);
+    assert_eq!(json(&linked)["key_result_title"], "Learners");
+    assert_eq!(
+        call(&app, Method::PUT, &path, &text, None, None)
+            .await
+            .status,
+        StatusCode::OK,
+        "linked already"
+    );
+    let epic_page = app.get(&format!("/epics/{epic}")).await.text();
+    assert!(epic_page.contains("Learners"), "{epic_page}");
+    let missing = format!("/api/v1/outcomes/{outcome}/key-results/{}", Uuid::new_v4());
+    problem(
+        &call(&app, Method::PUT, &missing, &text, None, None).await,
+        StatusCode::NOT_FOUND,
+    );
+    let gone = call(&app, Method::DELETE, &path, &text, None, None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    problem(
+        &call(&app, Method::DELETE, &path, &text, None, None).await,
+        StatusCode::NOT_FOUND,
+    );
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM outcome_key_results")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(links, 0);
+    let audit: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action LIKE 'outcome_%linked' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audit, ["outcome_linked", "outcome_unlinked"]);
 }

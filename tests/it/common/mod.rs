@@ -449,6 +449,17 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `DELETE path` as the person with `cookie` (none: anonymous).
+    pub async fn delete_as(&self, cookie: &str, path: &str) -> Page {
+        let mut request = Request::delete(path).body(Body::empty()).unwrap();
+        if !cookie.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        self.send(request).await
+    }
+
     /// Follows a redirect as the administrator's browser would, carrying the flash message
     /// the redirect set, so the next page shows it.
     pub async fn follow(&self, redirect: &Page) -> Page {
