@@ -6,12 +6,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiId, ApiJson, ApiQuery, IfMatch, etag};
+use super::extract::{ApiId, ApiJson, ApiQuery, IfMatch, decimal, etag, optional_id};
 use super::problem::{ApiError, FieldProblem, Problem};
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::Me;
@@ -59,10 +58,6 @@ pub struct EpicOut {
     pub effort_weeks: Option<String>,
 }
 
-fn decimal(value: Option<Decimal>) -> Option<String> {
-    value.map(|v| v.normalize().to_string())
-}
-
 impl From<&Epic> for EpicOut {
     fn from(e: &Epic) -> Self {
         EpicOut {
@@ -81,10 +76,10 @@ impl From<&Epic> for EpicOut {
             validation_plan: e.validation_plan.clone(),
             tracker_key: e.tracker_key.clone(),
             tracker_url: e.tracker_url.clone(),
-            value: decimal(e.value),
+            value: e.value.map(decimal),
             value_label: e.value_label.clone(),
             confidence: e.confidence,
-            effort_weeks: decimal(e.effort_weeks),
+            effort_weeks: e.effort_weeks.map(decimal),
         }
     }
 }
@@ -164,15 +159,10 @@ pub struct EpicListQuery {
 impl EpicListQuery {
     fn parse(self) -> ApiResult<(EpicQuery, i64)> {
         let mut problems = Vec::new();
+        // Ids are checked, then passed on as typed (the list reads them the same way).
         let mut id = |field: &str, value: Option<String>| -> String {
-            let value = value.unwrap_or_default();
-            if !value.trim().is_empty() && Uuid::parse_str(value.trim()).is_err() {
-                problems.push(FieldProblem {
-                    field: field.to_string(),
-                    message: "Give an id (a UUID)".to_string(),
-                });
-            }
-            value
+            optional_id(field, value.as_deref(), &mut problems);
+            value.unwrap_or_default()
         };
         let query = EpicQuery {
             unit: id("unit", self.unit),

@@ -5,10 +5,11 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::problem::ApiError;
+use super::problem::{ApiError, FieldProblem};
 
 /// A JSON request body.
 pub struct ApiJson<T>(pub T);
@@ -105,4 +106,28 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 /// The ETag of a record at `version`.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
+}
+
+/// A decimal as the API writes it: as text, without trailing zeros (no precision lost to
+/// floating point).
+pub fn decimal(value: Decimal) -> String {
+    value.round_dp(6).normalize().to_string()
+}
+
+/// An optional id from a query string: None when absent or empty; a problem for the field
+/// when it is not a UUID.
+pub fn optional_id(
+    field: &str,
+    value: Option<&str>,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<Uuid> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    let parsed = Uuid::parse_str(value).ok();
+    if parsed.is_none() {
+        problems.push(FieldProblem {
+            field: field.to_string(),
+            message: "Give an id (a UUID)".to_string(),
+        });
+    }
+    parsed
 }

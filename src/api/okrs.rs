@@ -8,13 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiId, ApiJson, ApiQuery};
-use super::problem::{ApiError, FieldProblem, Problem};
+use super::extract::{ApiId, ApiJson, ApiQuery, decimal as text, optional_id};
+use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::AppState;
@@ -24,10 +23,6 @@ use crate::okrs::key_results::{
 };
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
-
-fn text(value: Decimal) -> String {
-    value.round_dp(6).normalize().to_string()
-}
 
 /// A key result with the value it follows and its progress.
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,21 +122,8 @@ pub async fn objectives(
     ApiQuery(query): ApiQuery<ObjectiveQuery>,
 ) -> ApiResult<Json<Vec<ObjectiveOut>>> {
     let mut problems = Vec::new();
-    let mut id = |field: &str, value: Option<String>| -> Option<Uuid> {
-        let value = value.unwrap_or_default();
-        if value.trim().is_empty() {
-            return None;
-        }
-        let parsed = Uuid::parse_str(value.trim()).ok();
-        if parsed.is_none() {
-            problems.push(FieldProblem {
-                field: field.into(),
-                message: "Give an id (a UUID)".into(),
-            });
-        }
-        parsed
-    };
-    let (unit, period) = (id("unit", query.unit), id("period", query.period));
+    let unit = optional_id("unit", query.unit.as_deref(), &mut problems);
+    let period = optional_id("period", query.period.as_deref(), &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::Invalid(problems));
     }

@@ -8,12 +8,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{ApiId, ApiJson, IfMatch, etag};
+use super::extract::{ApiId, ApiJson, IfMatch, decimal as text, etag};
 use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
@@ -26,10 +25,6 @@ use crate::outcomes::pages::{OutcomeForm, create_outcome};
 use crate::outcomes::parent::{load_parent, outcome_row, parent_to_change};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
-
-fn text(value: Decimal) -> String {
-    value.normalize().to_string()
-}
 
 /// One observed value.
 #[derive(Debug, Serialize, ToSchema)]

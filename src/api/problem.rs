@@ -168,12 +168,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // Logged as the pages log them; no internals go into the body.
-        match &self {
-            ApiError::App(AppError::Unavailable(err)) => {
-                tracing::warn!(%err, "database unavailable")
-            }
-            ApiError::App(err) => tracing::error!(err = format!("{err:#}"), "request failed"),
-            _ => {}
+        if let ApiError::App(err) = &self {
+            err.log();
         }
         let (status, kind, title, detail) = self.problem();
         let errors = match self {

@@ -28,7 +28,6 @@ use crate::loops::queue::{OpenLoop, Scope, open_loops};
 use crate::outcomes::model::LoopState;
 use crate::periods::Period;
 use figures::{OkrHealth, TrendPoint};
-pub use rows::rate;
 use rows::{BulletRow, DueCheckIn, HealthRow, Row, SORTS, ValueRow};
 
 pub fn sitemap(state: &AppState) -> Sitemap {

@@ -11,6 +11,8 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::okrs::cascade::KEY_RESULT_VALUE;
+
 /// The advisory lock refreshes take (any constant no other feature uses).
 const LOCK: i64 = 0x5941_5244_5354_4b01;
 
@@ -20,12 +22,6 @@ const OWN_PROGRESS: &str = "CASE WHEN v IS NULL THEN NULL
          WHEN k.direction = 'stay_within' THEN CASE WHEN v BETWEEN k.band_lower AND k.band_upper THEN 1 ELSE 0 END
          WHEN k.target = k.start_value THEN 0
          ELSE greatest(0, least(1, (v - k.start_value) / (k.target - k.start_value))) END";
-
-/// The value a key result follows: its latest check-in's, or its outcome's latest measurement.
-const KR_VALUE: &str = "CASE WHEN k.progress_source = 'outcome'
-         THEN (SELECT m.value FROM measurements m WHERE m.outcome_id = k.source_outcome_id
-                ORDER BY m.measured_on DESC, m.created_at DESC LIMIT 1)
-         ELSE k.current_value END";
 
 type Mark = (Option<Uuid>, Option<Uuid>, Option<NaiveDate>, Option<Uuid>);
 
@@ -225,7 +221,7 @@ async fn objective_progress(tx: &mut sqlx::PgConnection, marked: &[Uuid]) -> sql
              SELECT w.root, w.share * k.weight / nullif(t.total, 0) * coalesce(({OWN_PROGRESS}), 0) AS part
                FROM walk w JOIN key_results k ON k.objective_id = w.objective_id
                JOIN weights t ON t.objective_id = k.objective_id
-               CROSS JOIN LATERAL (SELECT {KR_VALUE} AS v) val
+               CROSS JOIN LATERAL (SELECT {KEY_RESULT_VALUE} AS v) val
               WHERE NOT (k.progress_source = 'roll_up'
                          AND EXISTS (SELECT 1 FROM objectives c WHERE c.parent_key_result_id = k.id))),
          parts AS (SELECT root, sum(part) AS progress FROM leaves GROUP BY root),

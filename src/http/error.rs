@@ -111,13 +111,25 @@ impl ErrorPage {
     }
 }
 
+impl AppError {
+    /// Logs what the person is not shown: the database being away, or the internal error.
+    /// Pages and the API log alike.
+    pub fn log(&self) {
+        match self {
+            AppError::Unavailable(err) => tracing::warn!(%err, "database unavailable"),
+            AppError::Internal(err) => tracing::error!(err = format!("{err:#}"), "request failed"),
+            AppError::NotFound | AppError::Forbidden => {}
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        self.log();
         match self {
             AppError::NotFound => ErrorPage::not_found(),
             AppError::Forbidden => crate::auth::guard::forbidden(),
-            AppError::Unavailable(err) => {
-                tracing::warn!(%err, "database unavailable");
+            AppError::Unavailable(_) => {
                 let mut response = ErrorPage::respond(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Yardstick is briefly unavailable",
@@ -128,10 +140,7 @@ impl IntoResponse for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 response
             }
-            AppError::Internal(err) => {
-                tracing::error!(err = format!("{err:#}"), "request failed");
-                ErrorPage::internal()
-            }
+            AppError::Internal(_) => ErrorPage::internal(),
         }
     }
 }

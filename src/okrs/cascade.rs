@@ -186,6 +186,14 @@ pub enum Roots<'a> {
     },
 }
 
+/// The value a key result (`k`) follows, as SQL: its latest check-in's (kept on the row),
+/// or its linked outcome's latest measurement. The cascade and the dashboard's roll-up
+/// both read it.
+pub const KEY_RESULT_VALUE: &str = "CASE WHEN k.progress_source = 'outcome'
+         THEN (SELECT m.value FROM measurements m WHERE m.outcome_id = k.source_outcome_id
+                ORDER BY m.measured_on DESC, m.created_at DESC LIMIT 1)
+         ELSE k.current_value END";
+
 /// The objectives where the cascade starts, as the recursive query's first part.
 const ROOTS_BY_ID: &str = "SELECT id, 0 FROM objectives WHERE id = ANY($1)";
 const ROOTS_IN_SCOPE: &str = "SELECT o.id, 0 FROM objectives o JOIN periods pe ON pe.id = o.period_id
@@ -231,13 +239,10 @@ pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Casc
     };
     let objectives: Vec<ObjectiveRow> = query.fetch_all(db).await?;
     let ids: Vec<Uuid> = objectives.iter().map(|o| o.id).collect();
-    let key_results: Vec<KeyResultRow> = sqlx::query_as(
+    let key_results: Vec<KeyResultRow> = sqlx::query_as(&format!(
         "SELECT k.id, k.objective_id, k.title, k.metric, k.unit, k.unit_label, k.direction, k.start_value,
                 k.target, k.band_lower, k.band_upper, k.weight, k.progress_source,
-                CASE WHEN k.progress_source = 'outcome'
-                     THEN (SELECT m.value FROM measurements m WHERE m.outcome_id = k.source_outcome_id
-                            ORDER BY m.measured_on DESC, m.created_at DESC LIMIT 1)
-                     ELSE k.current_value END AS value,
+                {KEY_RESULT_VALUE} AS value,
                 k.confidence, coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days,
                 k.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active
            FROM key_results k
@@ -245,8 +250,8 @@ pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Casc
            JOIN periods pe ON pe.id = o.period_id
            LEFT JOIN people p ON p.id = k.owner_id
           WHERE k.objective_id = ANY($1)
-          ORDER BY k.position, k.created_at, k.id",
-    )
+          ORDER BY k.position, k.created_at, k.id"
+    ))
     .bind(&ids)
     .fetch_all(db)
     .await?;
