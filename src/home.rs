@@ -88,7 +88,10 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
         &me,
         crate::loops::queue::Scope::Me,
         today,
-        true,
+        crate::loops::queue::Wanted {
+            urgent_only: true,
+            ..Default::default()
+        },
         20,
     )
     .await?;

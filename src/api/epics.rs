@@ -10,13 +10,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiId, ApiJson, ApiQuery, IfMatch, decimal, etag, optional_id};
-use super::problem::{ApiError, FieldProblem, Problem};
+use super::extract::{
+    ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, decimal, etag, next_page, optional_id, page_limit,
+};
+use super::problem::{ApiError, Problem};
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::Me;
 use crate::epics::list::{EpicQuery, EpicRow, find};
-use crate::epics::pages::{Epic, EpicForm, Refused, create_epic, load_epic, update_epic};
+use crate::epics::pages::{
+    Epic, EpicForm, EpicStatusRefused, change_epic_status, create_epic, epic_to_change, load_epic,
+    update_epic,
+};
 use crate::http::AppState;
+use crate::http::page::Refused;
+use crate::planning::capacity::Displacement;
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -176,19 +183,7 @@ impl EpicListQuery {
             loop_state: self.loop_state.unwrap_or_default(),
             q: self.q.unwrap_or_default(),
         };
-        let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => 50,
-            Some(text) => match text.parse::<i64>() {
-                Ok(n) if (1..=200).contains(&n) => n,
-                _ => {
-                    problems.push(FieldProblem {
-                        field: "limit".into(),
-                        message: "Give a whole number from 1 to 200".into(),
-                    });
-                    50
-                }
-            },
-        };
+        let limit = page_limit(self.limit.as_deref(), &mut problems);
         if problems.is_empty() {
             Ok((query, limit))
         } else {
@@ -288,12 +283,7 @@ pub async fn list(
     let (query, limit) = query.parse()?;
     let today = crate::org::settings::today(&state).await?;
     let mut rows = find(&state.db, &query, today, limit + 1).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|e| e.id)
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |e| e.id);
     Ok(Json(EpicList {
         items: rows.into_iter().map(EpicSummary::from).collect(),
         next,
@@ -375,13 +365,8 @@ pub async fn update(
         id,
     )
     .await?;
-    let IfMatch(version) = if_match?;
+    let version = if_match?.current(epic.version)?;
     let ApiJson(input) = body?;
-    let Some(version) = version.filter(|v| *v == epic.version) else {
-        return Err(ApiError::PreconditionFailed {
-            current: epic.version,
-        });
-    };
     match update_epic(&state, &me, &client, &epic, &input.form(), version).await? {
         Ok(()) => {
             let epic = load_epic(&state.db, id).await?;
@@ -394,5 +379,68 @@ pub async fn update(
                 current: current.version,
             })
         }
+    }
+}
+
+/// Move an epic on
+///
+/// To `ready` (which commits its outcomes), `in_progress`, `delivered` (stored as
+/// `measuring`), `closed`, `cancelled` or back to `draft`, as its page offers. Committing
+/// work that would exceed its team's capacity is refused with 409: make room on the epic's
+/// page.
+#[utoipa::path(post, path = "/api/v1/epics/{id}/status", tag = "Epics", request_body = StatusIn,
+    params(("id" = Uuid, Path, description = "The epic's id"),
+           ("If-Match" = String, Header, description = "The ETag of the version you read")),
+    responses(
+        (status = 200, description = "Moved", body = EpicOut, headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to change this epic", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such epic", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible from its status, not ready, or over capacity", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The epic changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a status", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    ApiId(id): ApiId,
+    if_match: Result<IfMatch, ApiError>,
+    body: Result<ApiJson<StatusIn>, ApiError>,
+) -> ApiResult<Response> {
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
+    let version = if_match?.current(epic.version)?;
+    let ApiJson(input) = body?;
+    let changed = change_epic_status(
+        &state,
+        &me,
+        &client,
+        &epic,
+        &input.status,
+        version,
+        &Displacement::default(),
+    )
+    .await?;
+    let current = load_epic(&state.db, id).await?;
+    match changed {
+        Ok(_) => Ok(with_etag(StatusCode::OK, &current)),
+        Err(EpicStatusRefused::Status(refused)) => Err(ApiError::status_refused(
+            refused,
+            "draft, ready, in_progress, delivered, measuring, closed or cancelled",
+            current.version,
+        )),
+        Err(EpicStatusRefused::NotReady(missing)) => Err(ApiError::Conflict(
+            missing
+                .into_iter()
+                .map(|n| n.message())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+        Err(EpicStatusRefused::MakeRoom(_)) => Err(ApiError::Conflict(format!(
+            "Committing this epic would exceed its team's capacity in its period: make room at /epics/{id}, or raise the capacity"
+        ))),
     }
 }

@@ -103,6 +103,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
+impl IfMatch {
+    /// The version named, when it is the record's `current` one; otherwise 412.
+    pub fn current(self, current: i32) -> Result<i32, ApiError> {
+        self.0
+            .filter(|v| *v == current)
+            .ok_or(ApiError::PreconditionFailed { current })
+    }
+}
+
 /// The ETag of a record at `version`.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
@@ -130,4 +139,41 @@ pub fn optional_id(
         });
     }
     parsed
+}
+
+/// How many rows a list answers, from `limit` (1–200, default 50).
+pub fn page_limit(value: Option<&str>, problems: &mut Vec<FieldProblem>) -> i64 {
+    match value.map(str::trim) {
+        None | Some("") => 50,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => {
+                problems.push(FieldProblem {
+                    field: "limit".into(),
+                    message: "Give a whole number from 1 to 200".into(),
+                });
+                50
+            }
+        },
+    }
+}
+
+/// Keeps `limit` of the `limit + 1` rows read and answers the cursor of the next page (the
+/// last row's id) when there was one more.
+pub fn next_page<T>(rows: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(id)
+    } else {
+        None
+    }
+}
+
+/// A status change.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StatusIn {
+    /// One of the record's next steps.
+    #[schema(example = "active")]
+    pub status: String,
 }

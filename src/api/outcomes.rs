@@ -17,12 +17,13 @@ use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::AppState;
+use crate::http::page::Refused;
 use crate::loops::outcome::{
     CloseForm, CloseRefused, LoopInput, MeasurementForm, close_loop, loop_to_change, loop_view,
     record_measurement,
 };
-use crate::outcomes::pages::{OutcomeForm, create_outcome};
-use crate::outcomes::parent::{load_parent, outcome_row, parent_to_change};
+use crate::outcomes::pages::{OutcomeForm, create_outcome, revisions, update_outcome};
+use crate::outcomes::parent::{Parent, load_parent, outcome_row, parent_to_change};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -62,6 +63,12 @@ pub struct OutcomeOut {
     pub owner_id: Option<Uuid>,
     /// Its targets are committed (the work was ready); changes to them are revisions.
     pub committed: bool,
+    /// Interim checkpoint dates, earliest first.
+    pub checkpoints: Vec<NaiveDate>,
+    /// The outcome this one leads to (a behaviour leading to a business result).
+    pub leads_to_id: Option<Uuid>,
+    /// Changes to the commitment after it was made, oldest first.
+    pub revisions: Vec<RevisionOut>,
     /// Newest first.
     pub measurements: Vec<MeasurementOut>,
     /// What the latest measurement says against the commitment.
@@ -76,7 +83,19 @@ pub struct OutcomeOut {
     pub closed_on: Option<NaiveDate>,
 }
 
-/// An outcome to add. Dates are `YYYY-MM-DD`; values are decimals as text.
+/// A change to a committed outcome's baseline, goal or date, with its reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionOut {
+    pub revised_at: chrono::DateTime<chrono::Utc>,
+    pub revised_by: Option<String>,
+    pub reason: String,
+    /// The outcome as a sentence before and after.
+    pub before: String,
+    pub after: String,
+}
+
+/// An outcome to add, or its new state (every field; what is left out is emptied). Dates
+/// are `YYYY-MM-DD`; values are decimals as text.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct OutcomeIn {
@@ -105,8 +124,55 @@ pub struct OutcomeIn {
     pub band_upper: Option<String>,
     #[schema(example = "2026-09-30", format = Date)]
     pub measure_by: String,
+    /// Up to three interim checkpoint dates before `measure_by`.
+    #[schema(example = json!(["2026-07-31"]))]
+    pub checkpoints: Vec<String>,
+    /// The outcome this one leads to.
+    #[schema(format = Uuid)]
+    pub leads_to_id: Option<String>,
     /// Left out: the work's owner.
     pub owner_email: Option<String>,
+    /// On an update of a committed outcome: why its baseline, goal or date changes.
+    #[schema(example = "The baseline was measured on the old funnel")]
+    pub reason: Option<String>,
+}
+
+impl OutcomeIn {
+    /// The form the pages read, for `parent`.
+    fn form(self, parent: &Parent) -> OutcomeForm {
+        let text = |v: Option<String>| v.unwrap_or_default();
+        let checkpoint = |i: usize| self.checkpoints.get(i).cloned().unwrap_or_default();
+        let (epic, initiative) = match parent.kind.as_str() {
+            "initiative" => (String::new(), parent.id.to_string()),
+            _ => (parent.id.to_string(), String::new()),
+        };
+        OutcomeForm {
+            epic,
+            initiative,
+            checkpoint_1: checkpoint(0),
+            checkpoint_2: checkpoint(1),
+            checkpoint_3: checkpoint(2),
+            statement: self.statement,
+            kind: self.kind,
+            metric: self.metric,
+            unit: self.unit,
+            unit_label: text(self.unit_label),
+            data_source: self.data_source,
+            direction: self.direction,
+            baseline: self.baseline,
+            target: text(self.target),
+            band_lower: text(self.band_lower),
+            band_upper: text(self.band_upper),
+            measure_by: self.measure_by,
+            leads_to: text(self.leads_to_id),
+            owner_email: self
+                .owner_email
+                .or(parent.owner_email.clone())
+                .unwrap_or_default(),
+            reason: text(self.reason),
+            version: String::new(),
+        }
+    }
 }
 
 /// A measurement to record.
@@ -151,6 +217,7 @@ async fn outcome_response(
     let outcome = outcome_row(&state.db, id).await?;
     let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
     let view = loop_view(state, me, &outcome, &parent, LoopInput::default()).await?;
+    let revisions = revisions(&state.db, id).await?;
     let body = OutcomeOut {
         id: outcome.id,
         version: outcome.version,
@@ -170,6 +237,18 @@ async fn outcome_response(
         data_source: outcome.data_source.clone(),
         owner_id: outcome.owner_id,
         committed: outcome.committed,
+        checkpoints: outcome.checkpoints.clone(),
+        leads_to_id: outcome.leads_to_id,
+        revisions: revisions
+            .iter()
+            .map(|r| RevisionOut {
+                revised_at: r.revised_at,
+                revised_by: r.revised_by.clone(),
+                reason: r.reason.clone(),
+                before: r.before_sentence().to_string(),
+                after: r.after_sentence().to_string(),
+            })
+            .collect(),
         measurements: view
             .measurements
             .iter()
@@ -232,32 +311,107 @@ pub async fn create(
     body: Result<ApiJson<OutcomeIn>, ApiError>,
 ) -> ApiResult<Response> {
     let parent = parent_to_change(&state, &me, &client, Some(epic), None, "outcome", epic).await?;
+    create_for(&state, &me, &client, &parent, body).await
+}
+
+/// Add an anticipated outcome to an initiative
+#[utoipa::path(post, path = "/api/v1/initiatives/{id}/outcomes", tag = "Outcomes", request_body = OutcomeIn,
+    params(("id" = Uuid, Path, description = "The initiative's id")),
+    responses(
+        (status = 201, description = "Added", body = OutcomeOut, headers(("ETag" = String, description = "Its version"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to change this initiative", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such initiative", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_for_initiative(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    ApiId(initiative): ApiId,
+    body: Result<ApiJson<OutcomeIn>, ApiError>,
+) -> ApiResult<Response> {
+    let parent = parent_to_change(
+        &state,
+        &me,
+        &client,
+        None,
+        Some(initiative),
+        "outcome",
+        initiative,
+    )
+    .await?;
+    create_for(&state, &me, &client, &parent, body).await
+}
+
+/// Adds the outcome in `body` to `parent`, which the person may change.
+async fn create_for(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    parent: &Parent,
+    body: Result<ApiJson<OutcomeIn>, ApiError>,
+) -> ApiResult<Response> {
     let ApiJson(input) = body?;
-    let text = |v: Option<String>| v.unwrap_or_default();
-    let form = OutcomeForm {
-        epic: epic.to_string(),
-        statement: input.statement,
-        kind: input.kind,
-        metric: input.metric,
-        unit: input.unit,
-        unit_label: text(input.unit_label),
-        data_source: input.data_source,
-        direction: input.direction,
-        baseline: input.baseline,
-        target: text(input.target),
-        band_lower: text(input.band_lower),
-        band_upper: text(input.band_upper),
-        measure_by: input.measure_by,
-        owner_email: input
-            .owner_email
-            .or(parent.owner_email.clone())
-            .unwrap_or_default(),
-        ..OutcomeForm::default()
-    };
-    let (id, _) = create_outcome(&state, &me, &client, &parent, &form)
+    let form = input.form(parent);
+    let (id, _) = create_outcome(state, me, client, parent, &form)
         .await?
         .map_err(ApiError::from)?;
-    outcome_response(&state, &me, id, StatusCode::CREATED).await
+    outcome_response(state, me, id, StatusCode::CREATED).await
+}
+
+/// Update an outcome
+///
+/// Once its work is committed, a change to the baseline, goal or date needs a `reason` and
+/// is kept as a revision.
+#[utoipa::path(put, path = "/api/v1/outcomes/{id}", tag = "Outcomes", request_body = OutcomeIn,
+    params(("id" = Uuid, Path, description = "The outcome's id"),
+           ("If-Match" = String, Header, description = "The ETag of the version you read")),
+    responses(
+        (status = 200, description = "Saved", body = OutcomeOut, headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed to change this outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such outcome", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The outcome changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    ApiId(id): ApiId,
+    if_match: Result<IfMatch, ApiError>,
+    body: Result<ApiJson<OutcomeIn>, ApiError>,
+) -> ApiResult<Response> {
+    let stored = outcome_row(&state.db, id).await?;
+    let parent = parent_to_change(
+        &state,
+        &me,
+        &client,
+        stored.epic_id,
+        stored.initiative_id,
+        "outcome",
+        id,
+    )
+    .await?;
+    let version = if_match?.current(stored.version)?;
+    let ApiJson(input) = body?;
+    let form = input.form(&parent);
+    match update_outcome(&state, &me, &client, &stored, &parent, &form, version).await? {
+        Ok(()) => outcome_response(&state, &me, id, StatusCode::OK).await,
+        Err(Refused::Invalid(errors)) => Err(errors.into()),
+        Err(Refused::Stale) => {
+            let current = outcome_row(&state.db, id).await?;
+            Err(ApiError::PreconditionFailed {
+                current: current.version,
+            })
+        }
+    }
 }
 
 /// Record a measurement
@@ -318,13 +472,8 @@ pub async fn close(
     body: Result<ApiJson<CloseIn>, ApiError>,
 ) -> ApiResult<Response> {
     let (outcome, parent) = loop_to_change(&state, &me, &client, id).await?;
-    let IfMatch(version) = if_match?;
+    let version = if_match?.current(outcome.version)?;
     let ApiJson(input) = body?;
-    let Some(version) = version.filter(|v| *v == outcome.version) else {
-        return Err(ApiError::PreconditionFailed {
-            current: outcome.version,
-        });
-    };
     let form = CloseForm {
         verdict: input.verdict,
         reason: input.reason.unwrap_or_default(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::AppError;
-use crate::http::page::FormErrors;
+use crate::http::page::{FormErrors, StatusRefused};
 
 /// One field's problem.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -74,6 +74,20 @@ impl From<AppError> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         ApiError::from(AppError::from(err))
+    }
+}
+
+impl ApiError {
+    /// A refused status change: an unknown status names the field and those allowed (422),
+    /// one not possible now says why (409), a stale version answers the `current` (412).
+    pub fn status_refused(refused: StatusRefused, allowed: &str, current: i32) -> ApiError {
+        match refused {
+            StatusRefused::Unknown => {
+                ApiError::invalid("status", &format!("Give one of {allowed}"))
+            }
+            StatusRefused::NotNow(why) => ApiError::Conflict(why),
+            StatusRefused::Stale => ApiError::PreconditionFailed { current },
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use crate::epics::model::WorkType;
 use crate::http::page::{Flash, Layout, Section};
 use crate::http::sitemap::Sitemap;
 use crate::http::{AppError, AppState, Result};
-use crate::loops::queue::{OpenLoop, Scope, open_loops};
+use crate::loops::queue::{OpenLoop, Scope, Wanted, open_loops};
 use crate::outcomes::model::LoopState;
 use crate::periods::Period;
 use figures::{OkrHealth, TrendPoint};
@@ -438,10 +438,10 @@ pub async fn load(
             .map(|t| (t.name.clone(), t.rate()))
             .collect::<Vec<_>>(),
     );
-    page.overdue = open_loops(db, me, Scope::Unit(*unit_id), today, true, LIST_LIMIT)
-        .await?
-        .into_iter()
-        .filter(|l| l.state(&today) == Some(LoopState::Overdue))
-        .collect();
+    let overdue = Wanted {
+        state: Some(LoopState::Overdue),
+        ..Wanted::default()
+    };
+    page.overdue = open_loops(db, me, Scope::Unit(*unit_id), today, overdue, LIST_LIMIT).await?;
     Ok(page)
 }

@@ -14,7 +14,8 @@ use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::epics::model::{EpicStatus, NotReady, Priority, WorkType, definition_of_ready};
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section,
+    StatusRefused, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{optional_id, required_text};
@@ -360,15 +361,6 @@ async fn resolve_owner(
     Ok(proposed)
 }
 
-/// Why a change to an epic was refused.
-#[derive(Debug)]
-pub enum Refused {
-    /// Fields to correct.
-    Invalid(FormErrors),
-    /// The version given is no longer current (another change came first).
-    Stale,
-}
-
 /// The field to correct when a write breaks one of the epic's constraints (someone else
 /// took the tracker key, or removed the unit, period or initiative meanwhile).
 fn refused_by_constraint(err: &sqlx::Error) -> Option<FormErrors> {
@@ -682,54 +674,60 @@ fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// `POST /epics/{id}/status`: moves the epic on; ready and in progress need the definition
-/// of ready; becoming ready commits its outcomes.
-pub async fn post_status(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response> {
-    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
-    let Ok(target) = EpicStatus::parse(pair(&pairs, "status")) else {
-        return Ok(page::see_other(
-            &format!("/epics/{id}"),
-            "Choose one of the next steps shown",
-        ));
+/// Why an epic's status change was refused.
+pub enum EpicStatusRefused {
+    Status(StatusRefused),
+    /// It does not meet the definition of ready: what it lacks.
+    NotReady(Vec<crate::epics::model::NotReady>),
+    /// Committing it would exceed its team's capacity: the question to answer.
+    MakeRoom(Box<crate::planning::capacity::MakeRoomPage>),
+}
+
+/// Moves an epic to the status named, if `version` is still current (pages and the API
+/// alike): ready and in progress need the definition of ready; committing must fit the
+/// team's capacity or apply `displacement`; becoming ready commits its outcomes; delivered
+/// work moves straight on to measuring. Answers the status stored and the epics displaced.
+/// The caller has checked the person may change the epic.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_epic_status(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    epic: &Epic,
+    status: &str,
+    version: i32,
+    displacement: &Displacement,
+) -> Result<std::result::Result<(EpicStatus, Vec<Uuid>), EpicStatusRefused>> {
+    let id = epic.id;
+    let Ok(target) = EpicStatus::parse(status) else {
+        return Ok(Err(EpicStatusRefused::Status(StatusRefused::Unknown)));
     };
     let from = epic.status();
     if !from.next_steps().contains(&target) {
-        return Ok(page::see_other(
-            &format!("/epics/{id}"),
-            &format!(
+        return Ok(Err(EpicStatusRefused::Status(StatusRefused::NotNow(
+            format!(
                 "An epic that is {} cannot move to {}",
                 from.label().to_lowercase(),
                 target.label().to_lowercase()
             ),
-        ));
+        ))));
     }
     let outcomes: i64 = sqlx::query_scalar("SELECT count(*) FROM outcomes WHERE epic_id = $1")
         .bind(id)
         .fetch_one(&state.db)
         .await?;
-    if target.needs_ready_work() && !definition_of_ready(epic.owner_active, outcomes).is_empty() {
-        return Ok((
-            INVALID,
-            epic_page(&state, &me, id, Flash::default(), true, String::new()).await?,
-        )
-            .into_response());
+    let missing = definition_of_ready(epic.owner_active, outcomes);
+    if target.needs_ready_work() && !missing.is_empty() {
+        return Ok(Err(EpicStatusRefused::NotReady(missing)));
     }
     let now = state.clock.now();
-    let version: i32 = pair(&pairs, "version").trim().parse().unwrap_or(0);
     let mut tx = state.db.begin().await?;
     // Committing work: it must fit the team's capacity, or say what it displaces.
     let mut displaced = Vec::new();
     if target.needs_ready_work() && !from.needs_ready_work() {
-        let displacement = Displacement::from_pairs(&pairs);
-        match make_room(&mut tx, &me, &client, now, &epic, version, &displacement).await? {
+        match make_room(&mut tx, me, client, now, epic, version, displacement).await? {
             Room::Fits(moved) => displaced = moved,
-            Room::Ask(page) => return Ok((INVALID, *page).into_response()),
+            Room::Ask(page) => return Ok(Err(EpicStatusRefused::MakeRoom(page))),
         }
     }
     let column = match target {
@@ -759,10 +757,7 @@ pub async fn post_status(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Ok(page::see_other(
-            &format!("/epics/{id}"),
-            "Someone changed this epic meanwhile: here it is as it is now. Try again if it still needs it.",
-        ));
+        return Ok(Err(EpicStatusRefused::Status(StatusRefused::Stale)));
     }
     if target == EpicStatus::Ready {
         crate::outcomes::parent::commit_outcomes(&mut tx, id, now).await?;
@@ -772,19 +767,48 @@ pub async fn post_status(
         .entity("epic", id)
         .before(json!({ "status": from.as_str() }))
         .after(json!({ "status": stored.as_str(), "displaced": displaced }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
-    let made_room = match displaced.len() {
-        0 => String::new(),
-        1 => " (1 epic deprioritised to make room)".to_string(),
-        n => format!(" ({n} epics deprioritised to make room)"),
-    };
-    Ok(page::see_other(
-        &format!("/epics/{id}"),
-        &format!("Epic is now {}{made_room}", stored.label().to_lowercase()),
-    ))
+    Ok(Ok((stored, displaced)))
+}
+
+/// `POST /epics/{id}/status`
+pub async fn post_status(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
+    let version: i32 = pair(&pairs, "version").trim().parse().unwrap_or(0);
+    let displacement = Displacement::from_pairs(&pairs);
+    let here = format!("/epics/{id}");
+    let status = pair(&pairs, "status");
+    match change_epic_status(&state, &me, &client, &epic, status, version, &displacement).await? {
+        Ok((stored, displaced)) => {
+            let made_room = match displaced.len() {
+                0 => String::new(),
+                1 => " (1 epic deprioritised to make room)".to_string(),
+                n => format!(" ({n} epics deprioritised to make room)"),
+            };
+            Ok(page::see_other(
+                &here,
+                &format!("Epic is now {}{made_room}", stored.label().to_lowercase()),
+            ))
+        }
+        Err(EpicStatusRefused::Status(refused)) => {
+            Ok(page::see_other(&here, &refused.message("epic")))
+        }
+        Err(EpicStatusRefused::NotReady(_)) => Ok((
+            INVALID,
+            epic_page(&state, &me, id, Flash::default(), true, String::new()).await?,
+        )
+            .into_response()),
+        Err(EpicStatusRefused::MakeRoom(page)) => Ok((INVALID, *page).into_response()),
+    }
 }
 
 impl From<&Epic> for EpicForm {

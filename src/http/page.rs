@@ -144,6 +144,39 @@ pub fn see_other(to: &str, message: &str) -> Response {
     response
 }
 
+/// Why a change of a record's status was refused (pages and the API alike).
+#[derive(Debug)]
+pub enum StatusRefused {
+    /// Not one of the record's statuses.
+    Unknown,
+    /// Not possible from where the record is now, and why.
+    NotNow(String),
+    /// The version given is no longer current.
+    Stale,
+}
+
+impl StatusRefused {
+    /// What the record's page says.
+    pub fn message(&self, noun: &str) -> String {
+        match self {
+            StatusRefused::Unknown => "Choose one of the next steps shown".to_string(),
+            StatusRefused::NotNow(why) => why.clone(),
+            StatusRefused::Stale => format!(
+                "Someone changed this {noun} meanwhile: here it is as it is now. Try again if it still needs it."
+            ),
+        }
+    }
+}
+
+/// Why a change to a record was refused (pages and the API alike).
+#[derive(Debug)]
+pub enum Refused {
+    /// Fields to correct.
+    Invalid(FormErrors),
+    /// The version given is no longer current (another change came first).
+    Stale,
+}
+
 /// Validation messages of a form, in the order of its fields: the error summary lists them
 /// as links to the fields, and each field shows its own.
 #[derive(Debug, Clone, Default)]

@@ -83,16 +83,16 @@ impl InitiativesPage {
     }
 }
 
-/// `GET /initiatives?unit=&status=&owner=&period=&q=&after=`
-pub async fn get_initiatives(
-    State(state): State<AppState>,
-    me: Me,
-    Query(query): Query<InitiativeQuery>,
-    flash: Flash,
-) -> Result<InitiativesPage> {
+/// One page of initiatives matching `query`, newest first (one statement); pages and the
+/// API alike.
+pub async fn find(
+    db: &sqlx::PgPool,
+    query: &InitiativeQuery,
+    limit: i64,
+) -> sqlx::Result<Vec<InitiativeRow>> {
     let id = |v: &str| Uuid::parse_str(v.trim()).ok();
     let q = Some(query.q.trim()).filter(|q| !q.is_empty());
-    let mut initiatives: Vec<InitiativeRow> = sqlx::query_as(
+    sqlx::query_as(
         "SELECT i.id, i.title, i.status, i.org_unit_id AS unit_id, u.name AS unit_name, p.name AS owner_name,
                 coalesce(p.active, false) AS owner_active,
                 coalesce((SELECT string_agg(pe.name, ', ' ORDER BY pe.starts_on)
@@ -123,9 +123,19 @@ pub async fn get_initiatives(
     .bind(id(&query.period))
     .bind(q.map(like_pattern))
     .bind(id(&query.after))
-    .bind(PAGE_SIZE + 1)
-    .fetch_all(&state.db)
-    .await?;
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// `GET /initiatives?unit=&status=&owner=&period=&q=&after=`
+pub async fn get_initiatives(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<InitiativeQuery>,
+    flash: Flash,
+) -> Result<InitiativesPage> {
+    let mut initiatives = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = if initiatives.len() as i64 > PAGE_SIZE {
         initiatives.truncate(PAGE_SIZE as usize);
         initiatives.last().map(|i| i.id.to_string())

@@ -13,7 +13,8 @@ use crate::audit::{Change, Entry};
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section,
+    StatusRefused, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::initiatives::model::InitiativeStatus;
@@ -27,12 +28,12 @@ use crate::people::model::Email;
 /// form is read as its list of pairs.
 #[derive(Debug, Clone, Default)]
 pub struct InitiativeForm {
-    title: String,
-    description: String,
-    unit_id: String,
-    owner_email: String,
-    periods: Vec<String>,
-    version: String,
+    pub title: String,
+    pub description: String,
+    pub unit_id: String,
+    pub owner_email: String,
+    pub periods: Vec<String>,
+    pub version: String,
 }
 
 impl InitiativeForm {
@@ -228,26 +229,26 @@ async fn save_periods(
     Ok(inserted.rows_affected() as usize == periods.len())
 }
 
-/// `POST /initiatives`
-pub async fn post_initiative(
-    State(state): State<AppState>,
-    me: Me,
-    ClientAddr(client): ClientAddr,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response> {
-    let form = InitiativeForm::from_pairs(pairs);
+/// Creates an initiative from the form as typed (pages and the API alike): validation,
+/// the unit the person may add to, the owner, the insert with its periods and audit row.
+pub async fn create_initiative(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    form: &InitiativeForm,
+) -> Result<std::result::Result<Uuid, FormErrors>> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refused(&state, &me, None, form, errors).await,
+        Err(errors) => return Ok(Err(errors)),
     };
     let mut errors = FormErrors::default();
-    if !may_change_record(&state.db, &me, valid.unit, None).await? {
+    if !may_change_record(&state.db, me, valid.unit, None).await? {
         errors.add(
             "unit_id",
             "You can add initiatives only for the units you belong to",
         );
     }
-    let owner = resolve_owner(&state, &valid.owner_email, &mut errors).await?;
+    let owner = resolve_owner(state, &valid.owner_email, &mut errors).await?;
     let unit_exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM org_units WHERE id = $1)")
             .bind(valid.unit)
@@ -257,7 +258,7 @@ pub async fn post_initiative(
         errors.add("unit_id", "That unit no longer exists: choose another");
     }
     if !errors.is_empty() {
-        return refused(&state, &me, None, form, errors).await;
+        return Ok(Err(errors));
     }
     let id = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
@@ -272,10 +273,7 @@ pub async fn post_initiative(
     .execute(&mut *tx)
     .await?;
     if !save_periods(&mut tx, id, &valid.periods).await? {
-        drop(tx);
-        let mut errors = FormErrors::default();
-        errors.add("periods", "A period chosen no longer exists: choose again");
-        return refused(&state, &me, None, form, errors).await;
+        return Ok(Err(period_gone()));
     }
     Entry::new("initiative_created")
         .actor(Some(me.id))
@@ -284,14 +282,34 @@ pub async fn post_initiative(
             json!({ "title": valid.title, "org_unit_id": valid.unit, "owner_id": owner,
                        "description": valid.description, "periods": valid.periods }),
         )
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/initiatives/{id}"),
-        "Initiative created. Say what result it should change, then add its epics.",
-    ))
+    Ok(Ok(id))
+}
+
+fn period_gone() -> FormErrors {
+    let mut errors = FormErrors::default();
+    errors.add("periods", "A period chosen no longer exists: choose again");
+    errors
+}
+
+/// `POST /initiatives`
+pub async fn post_initiative(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let form = InitiativeForm::from_pairs(pairs);
+    match create_initiative(&state, &me, &client, &form).await? {
+        Ok(id) => Ok(page::see_other(
+            &format!("/initiatives/{id}"),
+            "Initiative created. Say what result it should change, then add its epics.",
+        )),
+        Err(errors) => refused(&state, &me, None, form, errors).await,
+    }
 }
 
 /// An initiative as its page shows it.
@@ -451,34 +469,34 @@ pub async fn get_edit_initiative(
     Ok(page.into_response())
 }
 
-/// `POST /initiatives/{id}`
-pub async fn post_initiative_update(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response> {
-    let initiative = initiative_to_change(&state, &me, &client, id).await?;
-    let form = InitiativeForm::from_pairs(pairs);
+/// Changes an initiative from the form as typed, if `version` is still current (pages and
+/// the API alike). The caller has checked the person may change it.
+pub async fn update_initiative(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    initiative: &Initiative,
+    form: &InitiativeForm,
+    version: i32,
+) -> Result<std::result::Result<(), Refused>> {
+    let id = initiative.id;
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refused(&state, &me, Some(id), form, errors).await,
+        Err(errors) => return Ok(Err(Refused::Invalid(errors))),
     };
     let mut errors = FormErrors::default();
     if valid.unit != initiative.unit_id
-        && !may_change_record(&state.db, &me, valid.unit, None).await?
+        && !may_change_record(&state.db, me, valid.unit, None).await?
     {
         errors.add(
             "unit_id",
             "You can move initiatives only to units you belong to",
         );
     }
-    let owner = resolve_owner(&state, &valid.owner_email, &mut errors).await?;
+    let owner = resolve_owner(state, &valid.owner_email, &mut errors).await?;
     if !errors.is_empty() {
-        return refused(&state, &me, Some(id), form, errors).await;
+        return Ok(Err(Refused::Invalid(errors)));
     }
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
         "UPDATE initiatives SET org_unit_id = $3, owner_id = $4, title = $5, description = $6,
@@ -494,8 +512,53 @@ pub async fn post_initiative_update(
     .execute(&mut *tx)
     .await;
     match updated {
-        Ok(done) if done.rows_affected() == 0 => {
-            drop(tx);
+        Ok(done) if done.rows_affected() == 0 => return Ok(Err(Refused::Stale)),
+        Ok(_) => {}
+        Err(err)
+            if crate::http::error::violated_constraint(&err)
+                == Some("initiatives_org_unit_id_fkey") =>
+        {
+            let mut errors = FormErrors::default();
+            errors.add("unit_id", "That unit no longer exists: choose another");
+            return Ok(Err(Refused::Invalid(errors)));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    if !save_periods(&mut tx, id, &valid.periods).await? {
+        return Ok(Err(Refused::Invalid(period_gone())));
+    }
+    Entry::new("initiative_updated")
+        .actor(Some(me.id))
+        .entity("initiative", id)
+        .before(json!({ "title": initiative.title, "org_unit_id": initiative.unit_id, "owner_id": initiative.owner_id,
+                        "description": initiative.description, "periods": initiative.period_ids }))
+        .after(json!({ "title": valid.title, "org_unit_id": valid.unit, "owner_id": owner,
+                       "description": valid.description, "periods": valid.periods }))
+        .client(client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// `POST /initiatives/{id}`
+pub async fn post_initiative_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let initiative = initiative_to_change(&state, &me, &client, id).await?;
+    let form = InitiativeForm::from_pairs(pairs);
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    match update_initiative(&state, &me, &client, &initiative, &form, version).await? {
+        Ok(()) => Ok(page::see_other(
+            &format!("/initiatives/{id}"),
+            "Initiative saved",
+        )),
+        Err(Refused::Invalid(errors)) => refused(&state, &me, Some(id), form, errors).await,
+        Err(Refused::Stale) => {
             let current = load_initiative(&state.db, id).await?;
             let changes = page::changed_fields(&[
                 (
@@ -520,40 +583,9 @@ pub async fn post_initiative_update(
             };
             let mut page = form_page(&state, &me, Some(id), form, FormErrors::default()).await?;
             page.changes = changes;
-            return Ok((CONFLICT, page).into_response());
+            Ok((CONFLICT, page).into_response())
         }
-        Ok(_) => {}
-        Err(err)
-            if crate::http::error::violated_constraint(&err)
-                == Some("initiatives_org_unit_id_fkey") =>
-        {
-            let mut errors = FormErrors::default();
-            errors.add("unit_id", "That unit no longer exists: choose another");
-            return refused(&state, &me, Some(id), form, errors).await;
-        }
-        Err(err) => return Err(err.into()),
     }
-    if !save_periods(&mut tx, id, &valid.periods).await? {
-        drop(tx);
-        let mut errors = FormErrors::default();
-        errors.add("periods", "A period chosen no longer exists: choose again");
-        return refused(&state, &me, Some(id), form, errors).await;
-    }
-    Entry::new("initiative_updated")
-        .actor(Some(me.id))
-        .entity("initiative", id)
-        .before(json!({ "title": initiative.title, "org_unit_id": initiative.unit_id, "owner_id": initiative.owner_id,
-                        "description": initiative.description, "periods": initiative.period_ids }))
-        .after(json!({ "title": valid.title, "org_unit_id": valid.unit, "owner_id": owner,
-                       "description": valid.description, "periods": valid.periods }))
-        .client(&client)
-        .write(&mut *tx, state.clock.now())
-        .await?;
-    tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/initiatives/{id}"),
-        "Initiative saved",
-    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -563,8 +595,63 @@ pub struct StatusForm {
     version: String,
 }
 
-/// `POST /initiatives/{id}/status`: starting an initiative needs an active owner and
-/// commits its outcomes.
+/// Moves an initiative to the status named, if `version` is still current (pages and the
+/// API alike): starting needs an active owner and commits its outcomes. The caller has
+/// checked the person may change it.
+pub async fn change_initiative_status(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    initiative: &Initiative,
+    status: &str,
+    version: i32,
+) -> Result<std::result::Result<InitiativeStatus, StatusRefused>> {
+    let Ok(target) = InitiativeStatus::parse(status) else {
+        return Ok(Err(StatusRefused::Unknown));
+    };
+    let from = initiative.status();
+    if !from.next_steps().contains(&target) {
+        return Ok(Err(StatusRefused::NotNow(format!(
+            "An initiative that is {} cannot become {}",
+            from.label().to_lowercase(),
+            target.label().to_lowercase()
+        ))));
+    }
+    if target == InitiativeStatus::Active && !initiative.owner_active {
+        return Ok(Err(StatusRefused::NotNow(
+            "Not started: an initiative needs an active owner first. Reassign its owner below."
+                .to_string(),
+        )));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE initiatives SET status = $3, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2",
+    )
+    .bind(initiative.id)
+    .bind(version)
+    .bind(target.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(Err(StatusRefused::Stale));
+    }
+    if target == InitiativeStatus::Active {
+        crate::outcomes::parent::commit_outcomes(&mut tx, initiative.id, now).await?;
+    }
+    Entry::new("initiative_status_changed")
+        .actor(Some(me.id))
+        .entity("initiative", initiative.id)
+        .before(json!({ "status": from.as_str() }))
+        .after(json!({ "status": target.as_str() }))
+        .client(client)
+        .write(&mut *tx, now)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(target))
+}
+
+/// `POST /initiatives/{id}/status`
 pub async fn post_initiative_status(
     State(state): State<AppState>,
     me: Me,
@@ -574,57 +661,13 @@ pub async fn post_initiative_status(
 ) -> Result<Response> {
     let initiative = initiative_to_change(&state, &me, &client, id).await?;
     let here = format!("/initiatives/{id}");
-    let Ok(target) = InitiativeStatus::parse(&form.status) else {
-        return Ok(page::see_other(&here, "Choose one of the next steps shown"));
-    };
-    let from = initiative.status();
-    if !from.next_steps().contains(&target) {
-        return Ok(page::see_other(
-            &here,
-            &format!(
-                "An initiative that is {} cannot become {}",
-                from.label().to_lowercase(),
-                target.label().to_lowercase()
-            ),
-        ));
-    }
-    if target == InitiativeStatus::Active && !initiative.owner_active {
-        return Ok(page::see_other(
-            &here,
-            "Not started: an initiative needs an active owner first. Reassign its owner below.",
-        ));
-    }
-    let now = state.clock.now();
     let version: i32 = form.version.trim().parse().unwrap_or(0);
-    let mut tx = state.db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE initiatives SET status = $3, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(target.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(page::see_other(
-            &here,
-            "Someone changed this initiative meanwhile: here it is as it is now. Try again if it still needs it.",
-        ));
-    }
-    if target == InitiativeStatus::Active {
-        crate::outcomes::parent::commit_outcomes(&mut tx, id, now).await?;
-    }
-    Entry::new("initiative_status_changed")
-        .actor(Some(me.id))
-        .entity("initiative", id)
-        .before(json!({ "status": from.as_str() }))
-        .after(json!({ "status": target.as_str() }))
-        .client(&client)
-        .write(&mut *tx, now)
-        .await?;
-    tx.commit().await?;
-    Ok(page::see_other(
-        &here,
-        &format!("Initiative is now {}", target.label().to_lowercase()),
-    ))
+    let message =
+        match change_initiative_status(&state, &me, &client, &initiative, &form.status, version)
+            .await?
+        {
+            Ok(target) => format!("Initiative is now {}", target.label().to_lowercase()),
+            Err(refused) => refused.message("initiative"),
+        };
+    Ok(page::see_other(&here, &message))
 }

@@ -61,14 +61,25 @@ pub enum Scope {
     Org,
 }
 
-/// Open loops in `scope` that are overdue, due soon or measuring, most urgent first;
-/// `urgent_only` keeps the overdue and due-soon ones. Cancelled work has no loop.
+/// Which open loops a list wants.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted {
+    /// Only the overdue and due-soon ones.
+    pub urgent_only: bool,
+    /// Only those in this state.
+    pub state: Option<LoopState>,
+    /// Those after this loop in the list's order (a keyset cursor).
+    pub after: Option<Uuid>,
+}
+
+/// Open loops in `scope` that are overdue, due soon or measuring, most urgent first (by
+/// date, unit name and id), as `wanted`. Cancelled work has no loop.
 pub async fn open_loops(
     db: &sqlx::PgPool,
     me: &Me,
     scope: Scope,
     today: NaiveDate,
-    urgent_only: bool,
+    wanted: Wanted,
     limit: i64,
 ) -> sqlx::Result<Vec<OpenLoop>> {
     let (kind, unit) = match scope {
@@ -93,6 +104,17 @@ pub async fn open_loops(
                   WHEN 'me' THEN o.owner_id = $3 OR (o.owner_id IS NULL AND coalesce(e.owner_id, i.owner_id) = $3)
                   WHEN 'unit' THEN u.id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $4)
                   ELSE true END
+            AND CASE $8::text
+                  WHEN 'overdue' THEN o.measure_by < $2
+                  WHEN 'due_soon' THEN o.measure_by >= $2 AND o.measure_by <= $2::date + $6::int
+                  WHEN 'measuring' THEN o.measure_by > $2::date + $6::int
+                  ELSE $8 IS NULL END
+            AND ($9::uuid IS NULL OR (o.measure_by, lower(u.name), o.id) > (
+                  SELECT c.measure_by, lower(cu.name), c.id FROM outcomes c
+                    LEFT JOIN epics ce ON ce.id = c.epic_id
+                    LEFT JOIN initiatives ci ON ci.id = c.initiative_id
+                    JOIN org_units cu ON cu.id = coalesce(ce.team_id, ci.org_unit_id)
+                   WHERE c.id = $9))
           ORDER BY o.measure_by, lower(u.name), o.id
           LIMIT $7",
     )
@@ -100,9 +122,11 @@ pub async fn open_loops(
     .bind(today)
     .bind(me.id)
     .bind(unit)
-    .bind(urgent_only)
+    .bind(wanted.urgent_only)
     .bind(DUE_SOON_DAYS as i32)
     .bind(limit)
+    .bind(wanted.state.map(LoopState::as_str))
+    .bind(wanted.after)
     .fetch_all(db)
     .await
 }
@@ -157,11 +181,12 @@ pub async fn get_loops(
         _ => (Scope::Me, "me"),
     };
     let today = crate::org::settings::today(&state).await?;
-    let mut loops = open_loops(&state.db, &me, scope, today, false, LIMIT).await?;
     let only = LoopState::parse(&query.loop_state).ok();
-    if let Some(only) = only {
-        loops.retain(|l| l.state(&today) == Some(only));
-    }
+    let wanted = Wanted {
+        state: only,
+        ..Wanted::default()
+    };
+    let loops = open_loops(&state.db, &me, scope, today, wanted, LIMIT).await?;
     let open = [LoopState::Overdue, LoopState::DueSoon, LoopState::Measuring];
     let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("Loops", Section::Loops, &me).with_flash(flash);

@@ -24,6 +24,7 @@ pub struct ObjectiveRow {
     pub owner_active: bool,
     pub status: String,
     pub parent_key_result_id: Option<Uuid>,
+    pub version: i32,
 }
 
 impl ObjectiveRow {
@@ -57,6 +58,7 @@ pub struct KeyResultRow {
     pub owner_id: Option<Uuid>,
     pub owner_name: Option<String>,
     pub owner_active: bool,
+    pub version: i32,
 }
 
 impl KeyResultRow {
@@ -170,7 +172,7 @@ impl Cascade {
 
 const OBJECTIVE_COLUMNS: &str = "o.id, o.title, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
        pe.name AS period_name, o.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active,
-       o.status, o.parent_key_result_id";
+       o.status, o.parent_key_result_id, o.version";
 
 /// Where a cascade starts.
 #[derive(Debug, Clone, Copy)]
@@ -244,7 +246,7 @@ pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Casc
                 k.target, k.band_lower, k.band_upper, k.weight, k.progress_source,
                 {KEY_RESULT_VALUE} AS value,
                 k.confidence, coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days,
-                k.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active
+                k.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active, k.version
            FROM key_results k
            JOIN objectives o ON o.id = k.objective_id
            JOIN periods pe ON pe.id = o.period_id

@@ -18,7 +18,8 @@ use crate::auth::policy::{Me, may_change_record};
 use crate::chart::{Anticipated, Chart};
 use crate::epics::model::confidence_options;
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section,
+    check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::okrs::cascade::{self, Cascade, KeyResultRow};
@@ -33,22 +34,22 @@ use crate::periods::model::{human_date, parse_date};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct KeyResultForm {
-    objective_id: String,
-    title: String,
-    metric: String,
-    unit: String,
-    unit_label: String,
-    direction: String,
-    start_value: String,
-    target: String,
-    band_lower: String,
-    band_upper: String,
-    owner_email: String,
-    weight: String,
-    progress_source: String,
+    pub objective_id: String,
+    pub title: String,
+    pub metric: String,
+    pub unit: String,
+    pub unit_label: String,
+    pub direction: String,
+    pub start_value: String,
+    pub target: String,
+    pub band_lower: String,
+    pub band_upper: String,
+    pub owner_email: String,
+    pub weight: String,
+    pub progress_source: String,
     /// Proposed from an anticipated outcome: it stays linked to it, and may follow it.
-    source_outcome_id: String,
-    version: String,
+    pub source_outcome_id: String,
+    pub version: String,
 }
 
 struct ValidKeyResult {
@@ -269,20 +270,18 @@ pub async fn get_new_key_result(
     )
 }
 
-/// `POST /key-results`
-pub async fn post_key_result(
-    State(state): State<AppState>,
-    me: Me,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<KeyResultForm>,
-) -> Result<Response> {
-    let objective = match objective_for_change(&state, &me, &client, &form.objective_id).await? {
-        Ok(objective) => objective,
-        Err(back) => return Ok(back),
-    };
+/// Adds a key result to `objective` from the form as typed (pages and the API alike). The
+/// caller has checked the person may change the objective and its period is open.
+pub async fn create_key_result(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    objective: Uuid,
+    form: &KeyResultForm,
+) -> Result<std::result::Result<Uuid, FormErrors>> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refused(&state, &me, None, objective, form, errors).await,
+        Err(errors) => return Ok(Err(errors)),
     };
     let mut errors = FormErrors::default();
     let owner = crate::people::active_owner(
@@ -294,25 +293,42 @@ pub async fn post_key_result(
     )
     .await?;
     if !errors.is_empty() {
-        return refused(&state, &me, None, objective, form, errors).await;
+        return Ok(Err(errors));
     }
     let mut tx = state.db.begin().await?;
-    insert_key_result(
+    let id = insert_key_result(
         &mut tx,
-        &me,
-        &client,
+        me,
+        client,
         state.clock.now(),
-        objective.id,
+        objective,
         owner,
         &valid,
         None,
     )
     .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/objectives/{}", objective.id),
-        "Key result added",
-    ))
+    Ok(Ok(id))
+}
+
+/// `POST /key-results`
+pub async fn post_key_result(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<KeyResultForm>,
+) -> Result<Response> {
+    let objective = match objective_for_change(&state, &me, &client, &form.objective_id).await? {
+        Ok(objective) => objective,
+        Err(back) => return Ok(back),
+    };
+    match create_key_result(&state, &me, &client, objective.id, &form).await? {
+        Ok(_) => Ok(page::see_other(
+            &format!("/objectives/{}", objective.id),
+            "Key result added",
+        )),
+        Err(errors) => refused(&state, &me, None, objective, form, errors).await,
+    }
 }
 
 /// Adds a key result at the end of the objective's list, audited; `from_outcome` links it
@@ -679,31 +695,31 @@ pub async fn get_edit_key_result(
     .into_response())
 }
 
-/// `POST /key-results/{id}`
-pub async fn post_key_result_update(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<KeyResultForm>,
-) -> Result<Response> {
-    let (key_result, objective) = match key_result_to_change(&state, &me, &client, id).await? {
-        Ok(found) => found,
-        Err(back) => return Ok(back),
-    };
-    // A key result following an outcome keeps that source; the form does not offer it.
-    let mut form = form;
-    if key_result.progress_source == ProgressSource::Outcome.as_str() {
+/// Changes a key result from the form as typed, if `version` is still current (pages and
+/// the API alike). One following an outcome keeps that source. The caller has checked the
+/// person may change it and its period is open.
+pub async fn update_key_result(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    key_result: &KeyResult,
+    form: &KeyResultForm,
+    version: i32,
+) -> Result<std::result::Result<(), Refused>> {
+    let id = key_result.id;
+    let follows_outcome = key_result.progress_source == ProgressSource::Outcome.as_str();
+    let mut form = form.clone();
+    if follows_outcome {
         form.progress_source = ProgressSource::CheckIns.as_str().into();
     }
     let valid = match form.parse() {
         Ok(mut valid) => {
-            if key_result.progress_source == ProgressSource::Outcome.as_str() {
+            if follows_outcome {
                 valid.source = ProgressSource::Outcome;
             }
             valid
         }
-        Err(errors) => return refused(&state, &me, Some(id), objective, form, errors).await,
+        Err(errors) => return Ok(Err(Refused::Invalid(errors))),
     };
     let mut errors = FormErrors::default();
     let owner = crate::people::active_owner(
@@ -715,15 +731,11 @@ pub async fn post_key_result_update(
     )
     .await?;
     if !errors.is_empty() {
-        return refused(&state, &me, Some(id), objective, form, errors).await;
+        return Ok(Err(Refused::Invalid(errors)));
     }
-    let before = {
-        let old = KeyResultForm::from(&key_result);
-        json!({ "title": old.title, "metric": old.metric, "start_value": key_result.start_value,
-                "target": key_result.target, "direction": key_result.direction, "weight": key_result.weight,
-                "progress_source": key_result.progress_source })
-    };
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let before = json!({ "title": key_result.title, "metric": key_result.metric, "start_value": key_result.start_value,
+                         "target": key_result.target, "direction": key_result.direction, "weight": key_result.weight,
+                         "progress_source": key_result.progress_source });
     let (target, lower, upper) = valid.goal_columns();
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
@@ -749,56 +761,79 @@ pub async fn post_key_result_update(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        drop(tx);
-        let current = load_key_result(&state.db, id).await?;
-        let stored = KeyResultForm::from(&current);
-        let changes = page::changed_fields(&[
-            ("Title", stored.title.clone(), form.title.trim().to_string()),
-            (
-                "Start",
-                stored.start_value.clone(),
-                form.start_value.trim().to_string(),
-            ),
-            (
-                "Target",
-                stored.target.clone(),
-                form.target.trim().to_string(),
-            ),
-            (
-                "Owner",
-                stored.owner_email.clone(),
-                form.owner_email.trim().to_string(),
-            ),
-        ]);
-        let form = KeyResultForm {
-            version: current.version.to_string(),
-            ..form
-        };
-        let mut page = form_page(
-            &state,
-            &me,
-            Some(id),
-            objective,
-            form,
-            FormErrors::default(),
-        )
-        .await?;
-        page.changes = changes;
-        return Ok((CONFLICT, page).into_response());
+        return Ok(Err(Refused::Stale));
     }
     Entry::new("key_result_updated")
         .actor(Some(me.id))
         .entity("key_result", id)
         .before(before)
         .after(valid.to_json(owner))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/key-results/{id}"),
-        "Key result saved",
-    ))
+    Ok(Ok(()))
+}
+
+/// `POST /key-results/{id}`
+pub async fn post_key_result_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<KeyResultForm>,
+) -> Result<Response> {
+    let (key_result, objective) = match key_result_to_change(&state, &me, &client, id).await? {
+        Ok(found) => found,
+        Err(back) => return Ok(back),
+    };
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    match update_key_result(&state, &me, &client, &key_result, &form, version).await? {
+        Ok(()) => Ok(page::see_other(
+            &format!("/key-results/{id}"),
+            "Key result saved",
+        )),
+        Err(Refused::Invalid(errors)) => {
+            refused(&state, &me, Some(id), objective, form, errors).await
+        }
+        Err(Refused::Stale) => {
+            let current = load_key_result(&state.db, id).await?;
+            let stored = KeyResultForm::from(&current);
+            let changes = page::changed_fields(&[
+                ("Title", stored.title.clone(), form.title.trim().to_string()),
+                (
+                    "Start",
+                    stored.start_value.clone(),
+                    form.start_value.trim().to_string(),
+                ),
+                (
+                    "Target",
+                    stored.target.clone(),
+                    form.target.trim().to_string(),
+                ),
+                (
+                    "Owner",
+                    stored.owner_email.clone(),
+                    form.owner_email.trim().to_string(),
+                ),
+            ]);
+            let form = KeyResultForm {
+                version: current.version.to_string(),
+                ..form
+            };
+            let mut page = form_page(
+                &state,
+                &me,
+                Some(id),
+                objective,
+                form,
+                FormErrors::default(),
+            )
+            .await?;
+            page.changes = changes;
+            Ok((CONFLICT, page).into_response())
+        }
+    }
 }
 
 /// One check-in as the key result's page lists it.

@@ -14,7 +14,8 @@ use crate::audit::{Change, Entry};
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section,
+    StatusRefused, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::okrs::cascade::{self, Cascade};
@@ -26,13 +27,13 @@ use crate::people::model::Email;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ObjectiveForm {
-    title: String,
-    description: String,
-    unit_id: String,
-    period_id: String,
-    owner_email: String,
-    parent_key_result_id: String,
-    version: String,
+    pub title: String,
+    pub description: String,
+    pub unit_id: String,
+    pub period_id: String,
+    pub owner_email: String,
+    pub parent_key_result_id: String,
+    pub version: String,
 }
 
 struct ValidObjective {
@@ -335,21 +336,22 @@ async fn check_valid(
     Ok(owner)
 }
 
-/// `POST /objectives`
-pub async fn post_objective(
-    State(state): State<AppState>,
-    me: Me,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<ObjectiveForm>,
-) -> Result<Response> {
+/// Creates an objective from the form as typed (pages and the API alike): validation,
+/// the unit, owner, open period and cascade rules, the insert and its audit row.
+pub async fn create_objective(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    form: &ObjectiveForm,
+) -> Result<std::result::Result<Uuid, FormErrors>> {
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refused(&state, &me, None, form, errors).await,
+        Err(errors) => return Ok(Err(errors)),
     };
     let mut errors = FormErrors::default();
-    let owner = check_valid(&state, &me, &valid, None, &mut errors).await?;
+    let owner = check_valid(state, me, &valid, None, &mut errors).await?;
     if !errors.is_empty() {
-        return refused(&state, &me, None, form, errors).await;
+        return Ok(Err(errors));
     }
     let id = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
@@ -371,14 +373,27 @@ pub async fn post_objective(
         .entity("objective", id)
         .after(json!({ "title": valid.title, "org_unit_id": valid.unit, "period_id": valid.period,
                        "owner_id": owner, "parent_key_result_id": valid.parent, "description": valid.description }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/objectives/{id}"),
-        "Objective created. Now add 3 to 5 key results: how you will know it is met.",
-    ))
+    Ok(Ok(id))
+}
+
+/// `POST /objectives`
+pub async fn post_objective(
+    State(state): State<AppState>,
+    me: Me,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<ObjectiveForm>,
+) -> Result<Response> {
+    match create_objective(&state, &me, &client, &form).await? {
+        Ok(id) => Ok(page::see_other(
+            &format!("/objectives/{id}"),
+            "Objective created. Now add 3 to 5 key results: how you will know it is met.",
+        )),
+        Err(errors) => refused(&state, &me, None, form, errors).await,
+    }
 }
 
 /// An objective as its page and the edit form read it.
@@ -589,35 +604,33 @@ impl From<&Objective> for ObjectiveForm {
     }
 }
 
-/// `POST /objectives/{id}`
-pub async fn post_objective_update(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<ObjectiveForm>,
-) -> Result<Response> {
-    let objective = match objective_to_change(&state, &me, &client, id).await? {
-        Ok(objective) => objective,
-        Err(back) => return Ok(back),
-    };
+/// Changes an objective from the form as typed, if `version` is still current (pages and
+/// the API alike). The caller has checked the person may change it and its period is open.
+pub async fn update_objective(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    objective: &Objective,
+    form: &ObjectiveForm,
+    version: i32,
+) -> Result<std::result::Result<(), Refused>> {
+    let id = objective.id;
     let valid = match form.parse() {
         Ok(valid) => valid,
-        Err(errors) => return refused(&state, &me, Some(id), form, errors).await,
+        Err(errors) => return Ok(Err(Refused::Invalid(errors))),
     };
     let mut errors = FormErrors::default();
     let owner = check_valid(
-        &state,
-        &me,
+        state,
+        me,
         &valid,
         Some((id, objective.unit_id)),
         &mut errors,
     )
     .await?;
     if !errors.is_empty() {
-        return refused(&state, &me, Some(id), form, errors).await;
+        return Ok(Err(Refused::Invalid(errors)));
     }
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
         "UPDATE objectives SET title = $3, description = $4, org_unit_id = $5, period_id = $6, owner_id = $7,
@@ -635,32 +648,7 @@ pub async fn post_objective_update(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        drop(tx);
-        let current = load_objective(&state.db, id).await?;
-        let changes = page::changed_fields(&[
-            (
-                "Title",
-                current.title.clone(),
-                form.title.trim().to_string(),
-            ),
-            (
-                "Description",
-                current.description.clone(),
-                form.description.trim().to_string(),
-            ),
-            (
-                "Owner",
-                current.owner_email.clone().unwrap_or_default(),
-                form.owner_email.trim().to_string(),
-            ),
-        ]);
-        let form = ObjectiveForm {
-            version: current.version.to_string(),
-            ..form
-        };
-        let mut page = form_page(&state, &me, Some(id), form, FormErrors::default()).await?;
-        page.changes = changes;
-        return Ok((CONFLICT, page).into_response());
+        return Ok(Err(Refused::Stale));
     }
     Entry::new("objective_updated")
         .actor(Some(me.id))
@@ -670,14 +658,60 @@ pub async fn post_objective_update(
                         "description": objective.description }))
         .after(json!({ "title": valid.title, "org_unit_id": valid.unit, "period_id": valid.period,
                        "owner_id": owner, "parent_key_result_id": valid.parent, "description": valid.description }))
-        .client(&client)
+        .client(client)
         .write(&mut *tx, state.clock.now())
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(
-        &format!("/objectives/{id}"),
-        "Objective saved",
-    ))
+    Ok(Ok(()))
+}
+
+/// `POST /objectives/{id}`
+pub async fn post_objective_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<ObjectiveForm>,
+) -> Result<Response> {
+    let objective = match objective_to_change(&state, &me, &client, id).await? {
+        Ok(objective) => objective,
+        Err(back) => return Ok(back),
+    };
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    match update_objective(&state, &me, &client, &objective, &form, version).await? {
+        Ok(()) => Ok(page::see_other(
+            &format!("/objectives/{id}"),
+            "Objective saved",
+        )),
+        Err(Refused::Invalid(errors)) => refused(&state, &me, Some(id), form, errors).await,
+        Err(Refused::Stale) => {
+            let current = load_objective(&state.db, id).await?;
+            let changes = page::changed_fields(&[
+                (
+                    "Title",
+                    current.title.clone(),
+                    form.title.trim().to_string(),
+                ),
+                (
+                    "Description",
+                    current.description.clone(),
+                    form.description.trim().to_string(),
+                ),
+                (
+                    "Owner",
+                    current.owner_email.clone().unwrap_or_default(),
+                    form.owner_email.trim().to_string(),
+                ),
+            ]);
+            let form = ObjectiveForm {
+                version: current.version.to_string(),
+                ..form
+            };
+            let mut page = form_page(&state, &me, Some(id), form, FormErrors::default()).await?;
+            page.changes = changes;
+            Ok((CONFLICT, page).into_response())
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -687,7 +721,56 @@ pub struct StatusForm {
     version: String,
 }
 
-/// `POST /objectives/{id}/status`: activating needs an active owner.
+/// Moves an objective to the status named, if `version` is still current (pages and the
+/// API alike): activating needs an active owner. The caller has checked the person may
+/// change it.
+pub async fn change_objective_status(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    objective: &Objective,
+    status: &str,
+    version: i32,
+) -> Result<std::result::Result<ObjectiveStatus, StatusRefused>> {
+    let from = objective.status();
+    let Ok(target) = ObjectiveStatus::parse(status) else {
+        return Ok(Err(StatusRefused::Unknown));
+    };
+    if !next_steps(from).contains(&target) {
+        return Ok(Err(StatusRefused::NotNow(
+            "That step is not possible from here".to_string(),
+        )));
+    }
+    if target == ObjectiveStatus::Active && !objective.owner_active {
+        return Ok(Err(StatusRefused::NotNow(
+            "An objective needs one accountable, active owner before it is activated".to_string(),
+        )));
+    }
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE objectives SET status = $3, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2",
+    )
+    .bind(objective.id)
+    .bind(version)
+    .bind(target.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(Err(StatusRefused::Stale));
+    }
+    Entry::new("objective_status_changed")
+        .actor(Some(me.id))
+        .entity("objective", objective.id)
+        .before(json!({ "status": from.as_str() }))
+        .after(json!({ "status": target.as_str() }))
+        .client(client)
+        .write(&mut *tx, state.clock.now())
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(target))
+}
+
+/// `POST /objectives/{id}/status`
 pub async fn post_objective_status(
     State(state): State<AppState>,
     me: Me,
@@ -700,49 +783,13 @@ pub async fn post_objective_status(
         Err(back) => return Ok(back),
     };
     let here = format!("/objectives/{id}");
-    let from = objective.status();
-    let Ok(target) = ObjectiveStatus::parse(&form.status) else {
-        return Ok(page::see_other(&here, "Choose one of the next steps shown"));
-    };
-    if !next_steps(from).contains(&target) {
-        return Ok(page::see_other(
-            &here,
-            "That step is not possible from here",
-        ));
-    }
-    if target == ObjectiveStatus::Active && !objective.owner_active {
-        return Ok(page::see_other(
-            &here,
-            "An objective needs one accountable, active owner before it is activated",
-        ));
-    }
     let version: i32 = form.version.trim().parse().unwrap_or(0);
-    let mut tx = state.db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE objectives SET status = $3, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(target.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(page::see_other(
-            &here,
-            "Someone changed this objective meanwhile: here it is as it is now. Try again if it still needs it.",
-        ));
-    }
-    Entry::new("objective_status_changed")
-        .actor(Some(me.id))
-        .entity("objective", id)
-        .before(json!({ "status": from.as_str() }))
-        .after(json!({ "status": target.as_str() }))
-        .client(&client)
-        .write(&mut *tx, state.clock.now())
-        .await?;
-    tx.commit().await?;
-    Ok(page::see_other(
-        &here,
-        &format!("Objective is now {}", target.label().to_lowercase()),
-    ))
+    let message =
+        match change_objective_status(&state, &me, &client, &objective, &form.status, version)
+            .await?
+        {
+            Ok(target) => format!("Objective is now {}", target.label().to_lowercase()),
+            Err(refused) => refused.message("objective"),
+        };
+    Ok(page::see_other(&here, &message))
 }

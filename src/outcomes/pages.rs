@@ -14,7 +14,7 @@ use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{Me, may_change_record};
 use crate::http::page::{
-    self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::loops::outcome::{LoopInput, LoopView};
@@ -669,20 +669,21 @@ pub async fn get_edit_outcome(
     Ok(page.into_response())
 }
 
-/// `POST /outcomes/{id}`: saves an outcome; once committed, a change to its baseline, goal
-/// or date needs a reason and is kept as a revision.
-pub async fn post_outcome_update(
-    State(state): State<AppState>,
-    me: Me,
-    Id(id): Id<Uuid>,
-    ClientAddr(client): ClientAddr,
-    Form(form): Form<OutcomeForm>,
-) -> Result<Response> {
-    let stored = outcome_row(&state.db, id).await?;
-    let editing = editing(&state, &me, &client, &stored).await?;
-    let committed = stored.committed;
+/// Saves an outcome from the form as typed, if `version` is still current (pages and the
+/// API alike). Once committed, a change to its baseline, goal or date needs a reason and is
+/// kept as a revision. The caller has checked the person may change it (`parent`).
+pub async fn update_outcome(
+    state: &AppState,
+    me: &Me,
+    client: &str,
+    stored: &OutcomeRow,
+    parent: &Parent,
+    form: &OutcomeForm,
+    version: i32,
+) -> Result<std::result::Result<(), Refused>> {
+    let id = stored.id;
     let (valid, mut errors) = split(form.parse());
-    let revised = committed
+    let revised = stored.committed
         && valid
             .as_ref()
             .is_some_and(|v| v.commitment() != stored.commitment());
@@ -691,16 +692,15 @@ pub async fn post_outcome_update(
             "reason",
             format!(
                 "This outcome was committed when {}: say why it changes",
-                editing.parent.commitment_moment()
+                parent.commitment_moment()
             ),
         );
     }
-    let owner = check_links(&state, &form, &editing.parent, Some(id), &mut errors).await?;
+    let owner = check_links(state, form, parent, Some(id), &mut errors).await?;
     let Some(valid) = valid.filter(|_| errors.is_empty()) else {
-        return refused(&state, &me, INVALID, editing, form, errors).await;
+        return Ok(Err(Refused::Invalid(errors)));
     };
     let (target, lower, upper) = valid.goal_columns();
-    let version: i32 = form.version.trim().parse().unwrap_or(0);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query(
@@ -728,21 +728,7 @@ pub async fn post_outcome_update(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        drop(tx);
-        let current = outcome_row(&state.db, id).await?;
-        let mut errors = FormErrors::default();
-        errors.add(
-            "statement",
-            format!(
-                "Someone saved this outcome while you were editing; it now reads “{}”. Your version is below: save again to keep it.",
-                current.sentence()
-            ),
-        );
-        let form = OutcomeForm {
-            version: current.version.to_string(),
-            ..form
-        };
-        return refused(&state, &me, CONFLICT, editing, form, errors).await;
+        return Ok(Err(Refused::Stale));
     }
     save_checkpoints(&mut tx, id, &valid.checkpoints).await?;
     let before = json!({ "sentence": stored.sentence(), "commitment": stored.commitment(), "statement": stored.statement,
@@ -768,11 +754,54 @@ pub async fn post_outcome_update(
         .entity("outcome", id)
         .before(before)
         .after(after)
-        .client(&client)
+        .client(client)
         .write(&mut *tx, now)
         .await?;
     tx.commit().await?;
-    Ok(page::see_other(&format!("/outcomes/{id}"), "Outcome saved"))
+    Ok(Ok(()))
+}
+
+/// `POST /outcomes/{id}`
+pub async fn post_outcome_update(
+    State(state): State<AppState>,
+    me: Me,
+    Id(id): Id<Uuid>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<OutcomeForm>,
+) -> Result<Response> {
+    let stored = outcome_row(&state.db, id).await?;
+    let editing = editing(&state, &me, &client, &stored).await?;
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    match update_outcome(
+        &state,
+        &me,
+        &client,
+        &stored,
+        &editing.parent,
+        &form,
+        version,
+    )
+    .await?
+    {
+        Ok(()) => Ok(page::see_other(&format!("/outcomes/{id}"), "Outcome saved")),
+        Err(Refused::Invalid(errors)) => refused(&state, &me, INVALID, editing, form, errors).await,
+        Err(Refused::Stale) => {
+            let current = outcome_row(&state.db, id).await?;
+            let mut errors = FormErrors::default();
+            errors.add(
+                "statement",
+                format!(
+                    "Someone saved this outcome while you were editing; it now reads “{}”. Your version is below: save again to keep it.",
+                    current.sentence()
+                ),
+            );
+            let form = OutcomeForm {
+                version: current.version.to_string(),
+                ..form
+            };
+            refused(&state, &me, CONFLICT, editing, form, errors).await
+        }
+    }
 }
 
 /// One revision of a committed outcome, as its page lists them.
