@@ -6,7 +6,10 @@
 pub mod docs;
 pub mod epics;
 pub mod extract;
-pub mod okrs;
+pub mod initiatives;
+pub mod key_results;
+pub mod loops;
+pub mod objectives;
 pub mod organisation;
 pub mod outcomes;
 pub mod problem;
@@ -26,16 +29,33 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .get("/api/v1/openapi.json", Access::Public, get_openapi)
         .get("/api/docs", Access::Public, docs::get_index)
         .get("/api/docs/{*path}", Access::Public, docs::get_file)
+        .get("/api/v1/initiatives", Access::SignedIn, initiatives::list)
+        .post("/api/v1/initiatives", Access::Contributor, initiatives::create)
+        .get("/api/v1/initiatives/{id}", Access::SignedIn, initiatives::get)
+        .put("/api/v1/initiatives/{id}", Access::Contributor, initiatives::update)
+        .post(
+            "/api/v1/initiatives/{id}/status",
+            Access::Contributor,
+            initiatives::status,
+        )
+        .post(
+            "/api/v1/initiatives/{id}/outcomes",
+            Access::Contributor,
+            outcomes::create_for_initiative,
+        )
         .get("/api/v1/epics", Access::SignedIn, epics::list)
         .post("/api/v1/epics", Access::Contributor, epics::create)
         .get("/api/v1/epics/{id}", Access::SignedIn, epics::get)
         .put("/api/v1/epics/{id}", Access::Contributor, epics::update)
+        .post("/api/v1/epics/{id}/status", Access::Contributor, epics::status)
         .post(
             "/api/v1/epics/{id}/outcomes",
             Access::Contributor,
             outcomes::create,
         )
+        .get("/api/v1/outcomes", Access::SignedIn, outcomes::list)
         .get("/api/v1/outcomes/{id}", Access::SignedIn, outcomes::get)
+        .put("/api/v1/outcomes/{id}", Access::Contributor, outcomes::update)
         .post(
             "/api/v1/outcomes/{id}/measurements",
             Access::Contributor,
@@ -46,26 +66,46 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             Access::Contributor,
             outcomes::close,
         )
-        .get("/api/v1/objectives", Access::SignedIn, okrs::objectives)
+        .get("/api/v1/loops", Access::SignedIn, loops::list)
+        .get("/api/v1/objectives", Access::SignedIn, objectives::list)
+        .post("/api/v1/objectives", Access::Contributor, objectives::create)
+        .get("/api/v1/objectives/{id}", Access::SignedIn, objectives::get)
+        .put("/api/v1/objectives/{id}", Access::Contributor, objectives::update)
+        .post(
+            "/api/v1/objectives/{id}/status",
+            Access::Contributor,
+            objectives::status,
+        )
+        .post(
+            "/api/v1/objectives/{id}/key-results",
+            Access::Contributor,
+            key_results::create,
+        )
+        .get("/api/v1/key-results", Access::SignedIn, key_results::list)
         .get(
             "/api/v1/key-results/{id}",
             Access::SignedIn,
-            okrs::key_result,
+            key_results::key_result,
+        )
+        .put(
+            "/api/v1/key-results/{id}",
+            Access::Contributor,
+            key_results::update,
         )
         .post(
             "/api/v1/key-results/{id}/check-ins",
             Access::Contributor,
-            okrs::check_in,
+            key_results::check_in,
         )
         .put(
             "/api/v1/outcomes/{id}/key-results/{key_result_id}",
             Access::Contributor,
-            okrs::link,
+            key_results::link,
         )
         .delete(
             "/api/v1/outcomes/{id}/key-results/{key_result_id}",
             Access::Contributor,
-            okrs::unlink,
+            key_results::unlink,
         )
         .get("/api/v1/units", Access::SignedIn, organisation::units)
         .get("/api/v1/periods", Access::SignedIn, organisation::periods)
@@ -90,19 +130,36 @@ pub fn sitemap(state: &AppState) -> Sitemap {
                        Errors are `application/problem+json` (RFC 9457), with every invalid field and its message."
     ),
     paths(
+        initiatives::list,
+        initiatives::create,
+        initiatives::get,
+        initiatives::update,
+        initiatives::status,
+        outcomes::create_for_initiative,
         epics::list,
         epics::get,
         epics::create,
         epics::update,
+        epics::status,
         outcomes::create,
+        outcomes::list,
         outcomes::get,
+        outcomes::update,
         outcomes::measure,
         outcomes::close,
-        okrs::objectives,
-        okrs::key_result,
-        okrs::check_in,
-        okrs::link,
-        okrs::unlink,
+        loops::list,
+        objectives::list,
+        objectives::create,
+        objectives::get,
+        objectives::update,
+        objectives::status,
+        key_results::create,
+        key_results::list,
+        key_results::key_result,
+        key_results::update,
+        key_results::check_in,
+        key_results::link,
+        key_results::unlink,
         organisation::units,
         organisation::periods,
         organisation::people
@@ -110,8 +167,9 @@ pub fn sitemap(state: &AppState) -> Sitemap {
     components(schemas(problem::Problem, problem::FieldProblem)),
     modifiers(&BearerAuth),
     tags(
+        (name = "Initiatives", description = "Larger bets of several epics, with outcomes of their own"),
         (name = "Epics", description = "Work that should change a measurable outcome"),
-        (name = "Outcomes", description = "Anticipated outcomes, their measurements and closing the loop"),
+        (name = "Outcomes", description = "Anticipated outcomes, their measurements, revisions and closing the loop"),
         (name = "OKRs", description = "Objectives, key results and check-ins"),
         (name = "Organisation", description = "Units, periods and people, for the ids other calls take")
     )

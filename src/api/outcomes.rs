@@ -9,11 +9,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiId, ApiJson, IfMatch, decimal as text, etag};
-use super::problem::{ApiError, Problem};
+use super::extract::{
+    ApiId, ApiJson, ApiQuery, IfMatch, decimal as text, etag, next_page, optional_id, page_limit,
+};
+use super::problem::{ApiError, FieldProblem, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::AppState;
@@ -23,7 +25,9 @@ use crate::loops::outcome::{
     record_measurement,
 };
 use crate::outcomes::pages::{OutcomeForm, create_outcome, revisions, update_outcome};
-use crate::outcomes::parent::{Parent, load_parent, outcome_row, parent_to_change};
+use crate::outcomes::parent::{
+    COLUMNS, OutcomeRow, Parent, load_parent, loop_state, outcome_row, parent_to_change,
+};
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
 
@@ -275,6 +279,150 @@ async fn outcome_response(
         Json(body),
     )
         .into_response())
+}
+
+/// An outcome as lists show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeSummary {
+    pub id: Uuid,
+    pub version: i32,
+    pub epic_id: Option<Uuid>,
+    pub initiative_id: Option<Uuid>,
+    /// The outcome as one sentence: metric, from baseline to target, by when.
+    #[schema(example = "Onboarding completion within 7 days from 62% to 80% by 30 Sep 2026")]
+    pub sentence: String,
+    pub metric: String,
+    pub measure_by: NaiveDate,
+    pub owner_id: Option<Uuid>,
+    pub committed: bool,
+    /// not_started, measuring, due_soon, overdue or closed; absent when the work was
+    /// cancelled.
+    pub loop_state: Option<String>,
+    pub verdict: Option<String>,
+}
+
+/// One page of outcomes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeList {
+    pub items: Vec<OutcomeSummary>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next: Option<Uuid>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ListedOutcome {
+    parent_status: String,
+    #[sqlx(flatten)]
+    outcome: OutcomeRow,
+}
+
+/// Which outcomes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct OutcomeQuery {
+    /// An org unit: outcomes of work of it and of every unit beneath it.
+    unit: Option<String>,
+    /// The outcome's owner (a person id).
+    owner: Option<String>,
+    /// The epic whose outcomes to list.
+    epic: Option<String>,
+    /// The initiative whose own outcomes to list.
+    initiative: Option<String>,
+    /// `true`: only closed loops; `false`: only open ones.
+    closed: Option<String>,
+    /// Text in the statement or metric.
+    q: Option<String>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+    /// 1–200 (default 50).
+    limit: Option<String>,
+}
+
+/// List anticipated outcomes
+#[utoipa::path(get, path = "/api/v1/outcomes", tag = "Outcomes", params(OutcomeQuery),
+    responses(
+        (status = 200, description = "A page of outcomes, newest first", body = OutcomeList),
+        (status = 400, description = "The query string cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A filter is not valid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OutcomeQuery>,
+) -> ApiResult<Json<OutcomeList>> {
+    let mut problems = Vec::new();
+    let unit = optional_id("unit", query.unit.as_deref(), &mut problems);
+    let owner = optional_id("owner", query.owner.as_deref(), &mut problems);
+    let epic = optional_id("epic", query.epic.as_deref(), &mut problems);
+    let initiative = optional_id("initiative", query.initiative.as_deref(), &mut problems);
+    let after = optional_id("after", query.after.as_deref(), &mut problems);
+    let limit = page_limit(query.limit.as_deref(), &mut problems);
+    let closed = match query.closed.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            problems.push(FieldProblem {
+                field: "closed".into(),
+                message: "Give true or false".into(),
+            });
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let mut rows: Vec<ListedOutcome> = sqlx::query_as(&format!(
+        "SELECT coalesce(e.status, i.status) AS parent_status, {COLUMNS}
+           LEFT JOIN epics e ON e.id = o.epic_id
+           LEFT JOIN initiatives i ON i.id = o.initiative_id
+          WHERE ($1::uuid IS NULL OR coalesce(e.team_id, i.org_unit_id)
+                   IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
+            AND ($2::uuid IS NULL OR o.owner_id = $2)
+            AND ($3::uuid IS NULL OR o.epic_id = $3)
+            AND ($4::uuid IS NULL OR o.initiative_id = $4)
+            AND ($5::bool IS NULL OR (o.closed_at IS NOT NULL) = $5)
+            AND ($6::text IS NULL OR o.statement ILIKE $6 OR o.metric ILIKE $6)
+            AND ($7::uuid IS NULL OR (o.created_at, o.id) < (SELECT created_at, id FROM outcomes WHERE id = $7))
+          ORDER BY o.created_at DESC, o.id DESC
+          LIMIT $8"
+    ))
+    .bind(unit)
+    .bind(owner)
+    .bind(epic)
+    .bind(initiative)
+    .bind(closed)
+    .bind(q.map(crate::people::like_pattern))
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let next = next_page(&mut rows, limit, |r| r.outcome.id);
+    let today = crate::org::settings::today(&state).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let o = r.outcome;
+            let state = loop_state(&r.parent_status, o.closed, o.measure_by, today);
+            OutcomeSummary {
+                id: o.id,
+                version: o.version,
+                epic_id: o.epic_id,
+                initiative_id: o.initiative_id,
+                sentence: o.sentence(),
+                metric: o.metric,
+                measure_by: o.measure_by,
+                owner_id: o.owner_id,
+                committed: o.committed,
+                loop_state: state.map(|s| s.as_str().to_string()),
+                verdict: o.verdict,
+            }
+        })
+        .collect();
+    Ok(Json(OutcomeList { items, next }))
 }
 
 /// Read an outcome and its loop

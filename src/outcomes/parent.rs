@@ -232,7 +232,9 @@ impl OutcomeRow {
     }
 }
 
-const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.direction,
+/// The columns of an [`OutcomeRow`], ending `FROM outcomes o` (joined to its owner): other
+/// joins may follow.
+pub const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement, o.metric, o.unit, o.unit_label, o.direction,
        o.baseline, o.target, o.band_lower, o.band_upper, o.measure_by, o.data_source, o.owner_id, p.name AS owner_name,
        p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.committed_at IS NOT NULL AS committed,
        o.leads_to_id,
