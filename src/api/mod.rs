@@ -16,6 +16,8 @@ pub mod problem;
 pub mod tokens;
 
 use axum::Json;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -165,7 +167,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         organisation::people
     ),
     components(schemas(problem::Problem, problem::FieldProblem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Links),
     tags(
         (name = "Initiatives", description = "Larger bets of several epics, with outcomes of their own"),
         (name = "Epics", description = "Work that should change a measurable outcome"),
@@ -191,6 +193,104 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Operation ids named after their method and path (`put_epics_by_id`), unique in the
+/// document; and links from every answer carrying a record to the operations on that
+/// record, passing its id (and its ETag as `If-Match`), so a client (or schemathesis's
+/// stateful phase) can follow create → read → update → status.
+struct Links;
+
+/// The record a response schema is, and the path of its operations.
+const RECORDS: &[(&str, &str)] = &[
+    ("EpicOut", "/api/v1/epics/{id}"),
+    ("InitiativeOut", "/api/v1/initiatives/{id}"),
+    ("OutcomeOut", "/api/v1/outcomes/{id}"),
+    ("ObjectiveOut", "/api/v1/objectives/{id}"),
+    ("KeyResultOut", "/api/v1/key-results/{id}"),
+];
+
+fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<String> = path
+        .trim_start_matches("/api/v1/")
+        .split('/')
+        .map(|word| match word.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(param) => format!("by_{param}"),
+            None => word.replace('-', "_"),
+        })
+        .collect();
+    format!("{method}_{}", words.join("_"))
+}
+
+/// The operations path `prefix` is the record of: its own and those beneath it that take
+/// no other id.
+fn on_record(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || (path.starts_with(prefix) && path[prefix.len()..].starts_with('/') && path.matches('{').count() == 1)
+}
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut operations = Vec::new();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let methods = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+            ];
+            for (method, operation) in methods {
+                let Some(operation) = operation.as_mut() else {
+                    continue;
+                };
+                let id = operation_id(method, path);
+                operation.operation_id = Some(id.clone());
+                let if_match = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, RefOr::T(p) if p.name == "If-Match"));
+                operations.push((path.clone(), id, if_match));
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let methods = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            for operation in methods.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let record = response.content.values().find_map(|content| {
+                        let RefOr::T(content) = content else {
+                            return None;
+                        };
+                        let Some(RefOr::Ref(schema)) = &content.schema else {
+                            return None;
+                        };
+                        RECORDS
+                            .iter()
+                            .find(|(name, _)| schema.ref_location.ends_with(&format!("/{name}")))
+                            .map(|(_, prefix)| *prefix)
+                    });
+                    let Some(prefix) = record else {
+                        continue;
+                    };
+                    for (path, id, if_match) in &operations {
+                        if !on_record(path, prefix) {
+                            continue;
+                        }
+                        let mut link = LinkBuilder::new()
+                            .operation_id(id)
+                            .parameter("path.id", "$response.body#/id");
+                        if *if_match {
+                            link = link.parameter("header.If-Match", "$response.header.ETag");
+                        }
+                        response.links.insert(id.clone(), RefOr::T(link.build()));
+                    }
+                }
+            }
+        }
     }
 }
 

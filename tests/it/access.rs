@@ -136,16 +136,33 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/api/v1/openapi.json", PUBLIC),
     ("GET", "/api/docs", PUBLIC),
     ("GET", "/api/docs/{*path}", PUBLIC),
+    ("GET", "/api/v1/initiatives", SIGNED_IN),
+    ("POST", "/api/v1/initiatives", CONTRIBUTOR),
+    ("GET", "/api/v1/initiatives/{id}", SIGNED_IN),
+    ("PUT", "/api/v1/initiatives/{id}", RECORD),
+    ("POST", "/api/v1/initiatives/{id}/status", RECORD),
+    ("POST", "/api/v1/initiatives/{id}/outcomes", RECORD),
     ("GET", "/api/v1/epics", SIGNED_IN),
     ("POST", "/api/v1/epics", CONTRIBUTOR),
     ("GET", "/api/v1/epics/{id}", SIGNED_IN),
     ("PUT", "/api/v1/epics/{id}", RECORD),
+    ("POST", "/api/v1/epics/{id}/status", RECORD),
     ("POST", "/api/v1/epics/{id}/outcomes", RECORD),
+    ("GET", "/api/v1/outcomes", SIGNED_IN),
     ("GET", "/api/v1/outcomes/{id}", SIGNED_IN),
+    ("PUT", "/api/v1/outcomes/{id}", RECORD),
     ("POST", "/api/v1/outcomes/{id}/measurements", RECORD),
     ("POST", "/api/v1/outcomes/{id}/close", RECORD),
+    ("GET", "/api/v1/loops", SIGNED_IN),
     ("GET", "/api/v1/objectives", SIGNED_IN),
+    ("POST", "/api/v1/objectives", CONTRIBUTOR),
+    ("GET", "/api/v1/objectives/{id}", SIGNED_IN),
+    ("PUT", "/api/v1/objectives/{id}", RECORD),
+    ("POST", "/api/v1/objectives/{id}/status", RECORD),
+    ("POST", "/api/v1/objectives/{id}/key-results", RECORD),
+    ("GET", "/api/v1/key-results", SIGNED_IN),
     ("GET", "/api/v1/key-results/{id}", SIGNED_IN),
+    ("PUT", "/api/v1/key-results/{id}", RECORD),
     ("POST", "/api/v1/key-results/{id}/check-ins", RECORD),
     (
         "PUT",
@@ -316,7 +333,7 @@ fn concrete(path: &str, world: &World) -> String {
     }
     let id = if path.starts_with("/org/units") {
         world.team
-    } else if path.starts_with("/initiatives") {
+    } else if path.starts_with("/initiatives") || path.starts_with("/api/v1/initiatives") {
         world.initiative
     } else if path.starts_with("/epics") || path.starts_with("/api/v1/epics") {
         world.epic
@@ -324,7 +341,7 @@ fn concrete(path: &str, world: &World) -> String {
         world.outcome
     } else if path.starts_with("/iterations") {
         world.iteration
-    } else if path.starts_with("/objectives") {
+    } else if path.starts_with("/objectives") || path.starts_with("/api/v1/objectives") {
         world.objective
     } else if path.starts_with("/key-results") || path.starts_with("/api/v1/key-results") {
         world.key_result

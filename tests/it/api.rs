@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::common::{Page, TestApp};
 
 /// A token made through the account page by the person with `cookie`.
-async fn token(app: &TestApp, cookie: &str, name: &str, access: &str) -> String {
+pub(crate) async fn token(app: &TestApp, cookie: &str, name: &str, access: &str) -> String {
     let page = app
         .post_as(
             cookie,
@@ -29,7 +29,7 @@ async fn token(app: &TestApp, cookie: &str, name: &str, access: &str) -> String 
 }
 
 /// A request with a bearer token and an optional JSON body.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -55,7 +55,7 @@ async fn call(
 }
 
 /// The period 2026 Q2 (today, 1 Jun 2026, is in it).
-async fn q2(app: &TestApp) -> Uuid {
+pub(crate) async fn q2(app: &TestApp) -> Uuid {
     let period = Uuid::new_v4();
     sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')")
         .bind(period)
@@ -65,11 +65,11 @@ async fn q2(app: &TestApp) -> Uuid {
     period
 }
 
-fn json(page: &Page) -> Value {
+pub(crate) fn json(page: &Page) -> Value {
     serde_json::from_str(&page.body).unwrap_or_else(|_| panic!("JSON: {}", page.body))
 }
 
-fn problem(page: &Page, status: StatusCode) -> Value {
+pub(crate) fn problem(page: &Page, status: StatusCode) -> Value {
     assert_eq!(page.status, status, "{}", page.body);
     assert_eq!(
         page.headers[header::CONTENT_TYPE],
@@ -516,6 +516,31 @@ async fn the_openapi_document_describes_every_api_route_and_the_docs_load_from_t
     routes.sort();
     documented.sort();
     assert_eq!(routes, documented);
+    // Operation ids are unique, and what a create answers links to the operations on the
+    // record it made, with its id and ETag.
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "{ids:?}");
+    let links = &doc["paths"]["/api/v1/epics"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        links["put_epics_by_id"]["parameters"],
+        json!({ "path.id": "$response.body#/id", "header.If-Match": "$response.header.ETag" })
+    );
+    assert_eq!(
+        links["post_epics_by_id_outcomes"]["operationId"],
+        "post_epics_by_id_outcomes"
+    );
+    let links = &doc["paths"]["/api/v1/epics/{id}/outcomes"]["post"]["responses"]["201"]["links"];
+    assert!(links["post_outcomes_by_id_close"].is_object(), "{links}");
+    assert!(links["get_epics_by_id"].is_null(), "{links}");
 
     let moved = app
         .send(Request::get("/api/docs").body(Body::empty()).unwrap())

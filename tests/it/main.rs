@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod accounts;
 mod api;
+mod api_records;
 mod backlog;
 mod browser_dashboard;
 mod browser_epics;
