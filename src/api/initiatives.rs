@@ -310,8 +310,7 @@ pub async fn status(
     let version = if_match?.current(initiative.version)?;
     let ApiJson(input) = body?;
     let changed =
-        change_initiative_status(&state, &me, &client, &initiative, &input.status, version)
-            .await?;
+        change_initiative_status(&state, &me, &client, &initiative, &input.status, version).await?;
     let current = load_initiative(&state.db, id).await?;
     match changed {
         Ok(_) => Ok(with_etag(StatusCode::OK, &current)),

@@ -22,8 +22,8 @@ use crate::http::AppState;
 use crate::http::page::Refused;
 use crate::okrs::cascade::{self, Cascade, KEY_RESULT_VALUE, KeyResultRow};
 use crate::okrs::key_results::{
-    CheckInForm, CheckInRefused, KeyResult, KeyResultForm, create_key_result,
-    key_result_to_change, load_key_result, record_check_in, update_key_result,
+    CheckInForm, CheckInRefused, KeyResult, KeyResultForm, create_key_result, key_result_to_change,
+    load_key_result, record_check_in, update_key_result,
 };
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -62,7 +62,11 @@ pub struct KeyResultOut {
     pub owner_id: Option<Uuid>,
 }
 
-pub(super) fn key_result_out(cascade: &Cascade, k: &KeyResultRow, today: &NaiveDate) -> KeyResultOut {
+pub(super) fn key_result_out(
+    cascade: &Cascade,
+    k: &KeyResultRow,
+    today: &NaiveDate,
+) -> KeyResultOut {
     KeyResultOut {
         id: k.id,
         version: k.version,

@@ -32,9 +32,21 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .get("/api/docs", Access::Public, docs::get_index)
         .get("/api/docs/{*path}", Access::Public, docs::get_file)
         .get("/api/v1/initiatives", Access::SignedIn, initiatives::list)
-        .post("/api/v1/initiatives", Access::Contributor, initiatives::create)
-        .get("/api/v1/initiatives/{id}", Access::SignedIn, initiatives::get)
-        .put("/api/v1/initiatives/{id}", Access::Contributor, initiatives::update)
+        .post(
+            "/api/v1/initiatives",
+            Access::Contributor,
+            initiatives::create,
+        )
+        .get(
+            "/api/v1/initiatives/{id}",
+            Access::SignedIn,
+            initiatives::get,
+        )
+        .put(
+            "/api/v1/initiatives/{id}",
+            Access::Contributor,
+            initiatives::update,
+        )
         .post(
             "/api/v1/initiatives/{id}/status",
             Access::Contributor,
@@ -49,7 +61,11 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .post("/api/v1/epics", Access::Contributor, epics::create)
         .get("/api/v1/epics/{id}", Access::SignedIn, epics::get)
         .put("/api/v1/epics/{id}", Access::Contributor, epics::update)
-        .post("/api/v1/epics/{id}/status", Access::Contributor, epics::status)
+        .post(
+            "/api/v1/epics/{id}/status",
+            Access::Contributor,
+            epics::status,
+        )
         .post(
             "/api/v1/epics/{id}/outcomes",
             Access::Contributor,
@@ -57,7 +73,11 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         )
         .get("/api/v1/outcomes", Access::SignedIn, outcomes::list)
         .get("/api/v1/outcomes/{id}", Access::SignedIn, outcomes::get)
-        .put("/api/v1/outcomes/{id}", Access::Contributor, outcomes::update)
+        .put(
+            "/api/v1/outcomes/{id}",
+            Access::Contributor,
+            outcomes::update,
+        )
         .post(
             "/api/v1/outcomes/{id}/measurements",
             Access::Contributor,
@@ -70,9 +90,17 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         )
         .get("/api/v1/loops", Access::SignedIn, loops::list)
         .get("/api/v1/objectives", Access::SignedIn, objectives::list)
-        .post("/api/v1/objectives", Access::Contributor, objectives::create)
+        .post(
+            "/api/v1/objectives",
+            Access::Contributor,
+            objectives::create,
+        )
         .get("/api/v1/objectives/{id}", Access::SignedIn, objectives::get)
-        .put("/api/v1/objectives/{id}", Access::Contributor, objectives::update)
+        .put(
+            "/api/v1/objectives/{id}",
+            Access::Contributor,
+            objectives::update,
+        )
         .post(
             "/api/v1/objectives/{id}/status",
             Access::Contributor,
@@ -215,10 +243,12 @@ fn operation_id(method: &str, path: &str) -> String {
     let words: Vec<String> = path
         .trim_start_matches("/api/v1/")
         .split('/')
-        .map(|word| match word.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-            Some(param) => format!("by_{param}"),
-            None => word.replace('-', "_"),
-        })
+        .map(
+            |word| match word.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Some(param) => format!("by_{param}"),
+                None => word.replace('-', "_"),
+            },
+        )
         .collect();
     format!("{method}_{}", words.join("_"))
 }
@@ -227,7 +257,9 @@ fn operation_id(method: &str, path: &str) -> String {
 /// no other id.
 fn on_record(path: &str, prefix: &str) -> bool {
     path == prefix
-        || (path.starts_with(prefix) && path[prefix.len()..].starts_with('/') && path.matches('{').count() == 1)
+        || (path.starts_with(prefix)
+            && path[prefix.len()..].starts_with('/')
+            && path.matches('{').count() == 1)
 }
 
 impl Modify for Links {
@@ -255,7 +287,12 @@ impl Modify for Links {
             }
         }
         for item in openapi.paths.paths.values_mut() {
-            let methods = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            let methods = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
             for operation in methods.into_iter().flatten() {
                 for response in operation.responses.responses.values_mut() {
                     let RefOr::T(response) = response else {

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, decimal as text, etag, optional_id};
+use super::extract::{
+    ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, decimal as text, etag, optional_id,
+};
 use super::key_results::{KeyResultOut, key_result_out};
 use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
@@ -120,7 +122,6 @@ pub async fn list(
         .collect();
     Ok(Json(objectives))
 }
-
 
 /// One objective as the API answers it, with its ETag.
 async fn objective_response(state: &AppState, id: Uuid, status: StatusCode) -> ApiResult<Response> {

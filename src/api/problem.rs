@@ -66,6 +66,9 @@ impl From<AppError> for ApiError {
         match err {
             AppError::NotFound => ApiError::NotFound,
             AppError::Forbidden => ApiError::Forbidden("Your role does not allow this".into()),
+            AppError::Unstorable => {
+                ApiError::BadRequest(crate::http::error::UNSTORABLE.to_string())
+            }
             other => ApiError::App(other),
         }
     }

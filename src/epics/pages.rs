@@ -68,6 +68,9 @@ fn optional_text(value: &str, what: &str, max: usize) -> std::result::Result<Str
     if value.chars().count() > max {
         return Err(format!("{what} must be {max} characters or fewer"));
     }
+    if value.contains('\0') {
+        return Err(format!("{what} cannot contain a NUL character"));
+    }
     Ok(value.to_string())
 }
 

@@ -21,6 +21,10 @@ pub enum AppError {
     /// The database cannot be reached: answer 503 quickly, never hang.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// Text the database cannot store (a NUL character): the request is refused, never
+    /// a 500.
+    #[error("text with a NUL character")]
+    Unstorable,
     /// Anything else: a bug or an unexpected database error.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -42,10 +46,18 @@ impl From<sqlx::Error> for AppError {
             {
                 AppError::Unavailable(err)
             }
+            // 22021 character_not_in_repertoire: a NUL in text.
+            sqlx::Error::Database(ref e) if e.code().as_deref() == Some("22021") => {
+                AppError::Unstorable
+            }
             other => AppError::Internal(other.into()),
         }
     }
 }
+
+/// What a person is told when their text holds a character that cannot be stored.
+pub const UNSTORABLE: &str = "A field holds a character that cannot be stored (a NUL character). \
+                              Nothing was saved: remove it and send again.";
 
 /// A plain error page in the site's layout.
 #[derive(Template)]
@@ -118,7 +130,7 @@ impl AppError {
         match self {
             AppError::Unavailable(err) => tracing::warn!(%err, "database unavailable"),
             AppError::Internal(err) => tracing::error!(err = format!("{err:#}"), "request failed"),
-            AppError::NotFound | AppError::Forbidden => {}
+            AppError::NotFound | AppError::Forbidden | AppError::Unstorable => {}
         }
     }
 }
@@ -140,6 +152,11 @@ impl IntoResponse for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 response
             }
+            AppError::Unstorable => ErrorPage::respond(
+                StatusCode::BAD_REQUEST,
+                "Text that cannot be stored",
+                UNSTORABLE,
+            ),
             AppError::Internal(_) => ErrorPage::internal(),
         }
     }

@@ -67,8 +67,10 @@ impl PeoplePage {
 
 /// Escapes LIKE wildcards so a search for "50%" finds "50%".
 pub fn like_pattern(text: &str) -> String {
+    // A NUL cannot be in stored text, so it matches nothing: searching ignores it.
     let escaped = text
         .trim()
+        .replace('\0', "")
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");

@@ -599,16 +599,51 @@ async fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema()
     }
     let app = TestApp::new().await;
     let team = app.create_unit("Search", "team", None).await;
-    sqlx::query("INSERT INTO epics (id, team_id, work_type, title) VALUES ($1, $2, 'feature', 'Existing epic')")
-        .bind(Uuid::new_v4())
-        .bind(team)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    let period = q2(&app).await;
+    // One record of each kind, so the operations on a record reach its rules, not a 404.
+    let ids: [Uuid; 5] = std::array::from_fn(|_| Uuid::new_v4());
+    let [epic, outcome, initiative, objective, key_result] = ids;
+    sqlx::query(
+        "WITH e AS (INSERT INTO epics (id, team_id, work_type, title, owner_id) VALUES ($1, $6, 'feature', 'Existing epic', $8) RETURNING id),
+              o AS (INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+                    SELECT $2, e.id, 'behaviour', 'Find it', 'Searches answered', 'percent', 'increase', 50, 70, '2026-06-30' FROM e),
+              i AS (INSERT INTO initiatives (id, org_unit_id, title, owner_id) VALUES ($3, $6, 'Existing initiative', $8)),
+              ob AS (INSERT INTO objectives (id, org_unit_id, period_id, title, owner_id) VALUES ($4, $6, $7, 'Existing objective', $8))
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target, owner_id)
+         VALUES ($5, $4, 'Existing key result', 'Answers', 'count', 'increase', 0, 10, $8)",
+    )
+    .bind(epic)
+    .bind(outcome)
+    .bind(initiative)
+    .bind(objective)
+    .bind(key_result)
+    .bind(team)
+    .bind(period)
+    .bind(app.admin)
+    .execute(&app.db)
+    .await
+    .unwrap();
     let text = token(&app, &app.cookie, "Schemathesis", "write").await;
     let base = app.serve().await;
     let reports = std::env::temp_dir().join(format!("yardstick-schemathesis-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&reports).unwrap();
+    let mut config = format!("[parameters]\n\"path.key_result_id\" = \"{key_result}\"\n");
+    for (collection, id) in [
+        ("epics", epic),
+        ("outcomes", outcome),
+        ("initiatives", initiative),
+        ("objectives", objective),
+        ("key-results", key_result),
+    ] {
+        config.push_str(&format!(
+            "\n[[operations]]\ninclude-path-regex = \"^/api/v1/{collection}/[{{]id[}}]\"\nparameters = {{ \"path.id\" = \"{id}\" }}\n"
+        ));
+    }
+    let config_file = reports.join("schemathesis.toml");
+    std::fs::write(&config_file, config).unwrap();
     let output = tokio::process::Command::new(&st)
+        .arg("--config-file")
+        .arg(&config_file)
         .args(["run", &format!("{base}/api/v1/openapi.json")])
         .args(["--header", &format!("Authorization: Bearer {text}")])
         .args([

@@ -39,7 +39,15 @@ async fn every_page(
     let mut after = String::new();
     let mut between = Some(between);
     loop {
-        let page = call(app, Method::GET, &format!("{path}&after={after}"), text, None, None).await;
+        let page = call(
+            app,
+            Method::GET,
+            &format!("{path}&after={after}"),
+            text,
+            None,
+            None,
+        )
+        .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let body = json(&page);
         for item in body["items"].as_array().unwrap() {
@@ -62,8 +70,15 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
     let period = q2(&app).await;
     let text = token(&app, &app.cookie, "Portfolio script", "write").await;
 
-    let refused = call(&app, Method::POST, "/api/v1/initiatives", &text,
-        Some(json!({ "title": " ", "unit_id": "nope", "owner_email": "", "period_ids": ["x"] })), None).await;
+    let refused = call(
+        &app,
+        Method::POST,
+        "/api/v1/initiatives",
+        &text,
+        Some(json!({ "title": " ", "unit_id": "nope", "owner_email": "", "period_ids": ["x"] })),
+        None,
+    )
+    .await;
     let body = problem(&refused, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         fields(&body),
@@ -71,35 +86,108 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
         "{body}"
     );
 
-    let created = call(&app, Method::POST, "/api/v1/initiatives", &text,
-        Some(json!({ "title": "Self-serve onboarding", "unit_id": unit, "owner_email": ADMIN_EMAIL,
-                     "period_ids": [period], "description": "Learners start without a call" })), None).await;
+    let created = call(
+        &app,
+        Method::POST,
+        "/api/v1/initiatives",
+        &text,
+        Some(
+            json!({ "title": "Self-serve onboarding", "unit_id": unit, "owner_email": ADMIN_EMAIL,
+                     "period_ids": [period], "description": "Learners start without a call" }),
+        ),
+        None,
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let initiative = json(&created);
     let id = initiative["id"].as_str().unwrap().to_string();
-    assert_eq!(created.headers[header::LOCATION], format!("/api/v1/initiatives/{id}"));
-    assert_eq!((initiative["status"].as_str(), initiative["period_ids"][0].as_str()),
-               (Some("proposed"), Some(period.to_string().as_str())));
+    assert_eq!(
+        created.headers[header::LOCATION],
+        format!("/api/v1/initiatives/{id}")
+    );
+    assert_eq!(
+        (
+            initiative["status"].as_str(),
+            initiative["period_ids"][0].as_str()
+        ),
+        (Some("proposed"), Some(period.to_string().as_str()))
+    );
 
-    let listed = json(&call(&app, Method::GET, &format!("/api/v1/initiatives?unit={unit}&status=proposed"), &text, None, None).await);
+    let listed = json(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/initiatives?unit={unit}&status=proposed"),
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(listed["items"][0]["title"], "Self-serve onboarding");
     assert_eq!(listed["items"][0]["periods"], "2026 Q2");
-    let none = json(&call(&app, Method::GET, "/api/v1/initiatives?status=done", &text, None, None).await);
+    let none = json(
+        &call(
+            &app,
+            Method::GET,
+            "/api/v1/initiatives?status=done",
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(none["items"], json!([]));
 
     let path = format!("/api/v1/initiatives/{id}");
     let change = json!({ "title": "Self-serve onboarding for teams", "unit_id": unit, "owner_email": ADMIN_EMAIL,
                          "period_ids": [period] });
-    problem(&call(&app, Method::PUT, &path, &text, Some(change.clone()), None).await, StatusCode::PRECONDITION_REQUIRED);
-    problem(&call(&app, Method::PUT, &path, &text, Some(change.clone()), Some("\"7\"")).await, StatusCode::PRECONDITION_FAILED);
-    let saved = call(&app, Method::PUT, &path, &text, Some(change.clone()), Some(&etag(&created))).await;
+    problem(
+        &call(&app, Method::PUT, &path, &text, Some(change.clone()), None).await,
+        StatusCode::PRECONDITION_REQUIRED,
+    );
+    problem(
+        &call(
+            &app,
+            Method::PUT,
+            &path,
+            &text,
+            Some(change.clone()),
+            Some("\"7\""),
+        )
+        .await,
+        StatusCode::PRECONDITION_FAILED,
+    );
+    let saved = call(
+        &app,
+        Method::PUT,
+        &path,
+        &text,
+        Some(change.clone()),
+        Some(&etag(&created)),
+    )
+    .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(etag(&saved), "\"2\"");
     // The same version again is stale now: nothing is overwritten.
-    problem(&call(&app, Method::PUT, &path, &text, Some(json!({ "title": "Overwritten", "unit_id": unit,
-        "owner_email": ADMIN_EMAIL })), Some(&etag(&created))).await, StatusCode::PRECONDITION_FAILED);
+    problem(
+        &call(
+            &app,
+            Method::PUT,
+            &path,
+            &text,
+            Some(json!({ "title": "Overwritten", "unit_id": unit,
+        "owner_email": ADMIN_EMAIL })),
+            Some(&etag(&created)),
+        )
+        .await,
+        StatusCode::PRECONDITION_FAILED,
+    );
     let title: String = sqlx::query_scalar("SELECT title FROM initiatives WHERE id = $1::uuid")
-        .bind(&id).fetch_one(&app.db).await.unwrap();
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(title, "Self-serve onboarding for teams");
 
     // Its own outcome, then starting it commits that outcome.
@@ -109,29 +197,103 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
                      "measure_by": "2026-12-31", "data_source": "Billing" })), None).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let outcome = json(&added);
-    assert_eq!((outcome["initiative_id"].as_str(), outcome["committed"].as_bool()),
-               (Some(id.as_str()), Some(false)));
+    assert_eq!(
+        (
+            outcome["initiative_id"].as_str(),
+            outcome["committed"].as_bool()
+        ),
+        (Some(id.as_str()), Some(false))
+    );
 
     let status = format!("{path}/status");
-    let bogus = call(&app, Method::POST, &status, &text, Some(json!({ "status": "finished" })), Some(&etag(&saved))).await;
-    assert_eq!(fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)), ["status"]);
-    let early = call(&app, Method::POST, &status, &text, Some(json!({ "status": "done" })), Some(&etag(&saved))).await;
+    let bogus = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "finished" })),
+        Some(&etag(&saved)),
+    )
+    .await;
+    assert_eq!(
+        fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)),
+        ["status"]
+    );
+    let early = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "done" })),
+        Some(&etag(&saved)),
+    )
+    .await;
     let body = problem(&early, StatusCode::CONFLICT);
-    assert!(body["detail"].as_str().unwrap().contains("cannot become done"), "{body}");
-    let started = call(&app, Method::POST, &status, &text, Some(json!({ "status": "active" })), Some(&etag(&saved))).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot become done"),
+        "{body}"
+    );
+    let started = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "active" })),
+        Some(&etag(&saved)),
+    )
+    .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     assert_eq!(json(&started)["status"], "active");
-    let outcome = json(&call(&app, Method::GET, &format!("/api/v1/outcomes/{}", outcome["id"].as_str().unwrap()), &text, None, None).await);
+    let outcome = json(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/outcomes/{}", outcome["id"].as_str().unwrap()),
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(outcome["committed"], true);
 
     let actions: Vec<String> = sqlx::query_scalar(
-        "SELECT action FROM audit_log WHERE entity_type = 'initiative' ORDER BY id")
-        .fetch_all(&app.db).await.unwrap();
-    assert_eq!(actions, ["initiative_created", "initiative_updated", "initiative_status_changed"]);
+        "SELECT action FROM audit_log WHERE entity_type = 'initiative' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "initiative_created",
+            "initiative_updated",
+            "initiative_status_changed"
+        ]
+    );
     // A read-only token reads but never writes.
     let reader = token(&app, &app.cookie, "Dashboard reader", "read").await;
-    assert_eq!(call(&app, Method::GET, &path, &reader, None, None).await.status, StatusCode::OK);
-    problem(&call(&app, Method::PUT, &path, &reader, Some(change), Some(&etag(&started))).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, Method::GET, &path, &reader, None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    problem(
+        &call(
+            &app,
+            Method::PUT,
+            &path,
+            &reader,
+            Some(change),
+            Some(&etag(&started)),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
 }
 
 #[tokio::test]
@@ -145,9 +307,23 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
     let status = format!("/api/v1/epics/{epic_id}/status");
 
     // Not ready without an outcome: the definition of ready says what is missing.
-    let early = call(&app, Method::POST, &status, &text, Some(json!({ "status": "ready" })), Some(&etag(&epic))).await;
+    let early = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "ready" })),
+        Some(&etag(&epic)),
+    )
+    .await;
     let body = problem(&early, StatusCode::CONFLICT);
-    assert!(body["detail"].as_str().unwrap().contains("at least one measurable anticipated outcome"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at least one measurable anticipated outcome"),
+        "{body}"
+    );
 
     let outcome = json(&call(&app, Method::POST, &format!("/api/v1/epics/{epic_id}/outcomes"), &text,
         Some(json!({ "statement": "New learners finish onboarding in their first week", "kind": "behaviour",
@@ -155,8 +331,24 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
                      "baseline": "62", "target": "80", "measure_by": "2026-09-30", "checkpoints": ["2026-07-31"],
                      "data_source": "Product analytics" })), None).await);
     assert_eq!(outcome["checkpoints"], json!(["2026-07-31"]));
-    let epic = call(&app, Method::GET, &format!("/api/v1/epics/{epic_id}"), &text, None, None).await;
-    let ready = call(&app, Method::POST, &status, &text, Some(json!({ "status": "ready" })), Some(&etag(&epic))).await;
+    let epic = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/epics/{epic_id}"),
+        &text,
+        None,
+        None,
+    )
+    .await;
+    let ready = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "ready" })),
+        Some(&etag(&epic)),
+    )
+    .await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
     assert_eq!(json(&ready)["status"], "ready");
 
@@ -167,28 +359,84 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
                              "metric": "Onboarding completion within 7 days", "unit": "percent", "direction": "increase",
                              "baseline": "62", "target": "75", "measure_by": "2026-09-30",
                              "data_source": "Product analytics" });
-    let unexplained = call(&app, Method::PUT, &path, &text, Some(change.clone()), Some(&etag(&current))).await;
+    let unexplained = call(
+        &app,
+        Method::PUT,
+        &path,
+        &text,
+        Some(change.clone()),
+        Some(&etag(&current)),
+    )
+    .await;
     let body = problem(&unexplained, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&body), ["reason"], "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("say why it changes"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("say why it changes"),
+        "{body}"
+    );
 
     change["reason"] = json!("The baseline was measured on the old funnel");
-    let revised = call(&app, Method::PUT, &path, &text, Some(change.clone()), Some(&etag(&current))).await;
+    let revised = call(
+        &app,
+        Method::PUT,
+        &path,
+        &text,
+        Some(change.clone()),
+        Some(&etag(&current)),
+    )
+    .await;
     assert_eq!(revised.status, StatusCode::OK, "{}", revised.body);
     let body = json(&revised);
     assert_eq!(body["target"], "75");
-    assert_eq!(body["revisions"][0]["reason"], "The baseline was measured on the old funnel");
-    assert!(body["revisions"][0]["before"].as_str().unwrap().contains("80"), "{body}");
-    assert!(body["revisions"][0]["after"].as_str().unwrap().contains("75"), "{body}");
+    assert_eq!(
+        body["revisions"][0]["reason"],
+        "The baseline was measured on the old funnel"
+    );
+    assert!(
+        body["revisions"][0]["before"]
+            .as_str()
+            .unwrap()
+            .contains("80"),
+        "{body}"
+    );
+    assert!(
+        body["revisions"][0]["after"]
+            .as_str()
+            .unwrap()
+            .contains("75"),
+        "{body}"
+    );
     // Checkpoints left out are removed, as the body is the whole new state.
     assert_eq!(body["checkpoints"], json!([]));
-    problem(&call(&app, Method::PUT, &path, &text, Some(change), Some(&etag(&current))).await, StatusCode::PRECONDITION_FAILED);
+    problem(
+        &call(
+            &app,
+            Method::PUT,
+            &path,
+            &text,
+            Some(change),
+            Some(&etag(&current)),
+        )
+        .await,
+        StatusCode::PRECONDITION_FAILED,
+    );
 
     let revisions: Vec<String> = sqlx::query_scalar("SELECT reason FROM outcome_revisions")
-        .fetch_all(&app.db).await.unwrap();
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
     assert_eq!(revisions, ["The baseline was measured on the old funnel"]);
-    let page = app.get(&format!("/outcomes/{}", outcome["id"].as_str().unwrap())).await.text();
-    assert!(page.contains("The baseline was measured on the old funnel"), "{page}");
+    let page = app
+        .get(&format!("/outcomes/{}", outcome["id"].as_str().unwrap()))
+        .await
+        .text();
+    assert!(
+        page.contains("The baseline was measured on the old funnel"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -209,7 +457,10 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
     let refused = call(&app, Method::POST, &key_results, &text,
         Some(json!({ "title": "", "metric": "Completion", "unit": "percent", "direction": "increase",
                      "start_value": "40", "target": "30", "owner_email": ADMIN_EMAIL, "progress_source": "check_ins" })), None).await;
-    assert_eq!(fields(&problem(&refused, StatusCode::UNPROCESSABLE_ENTITY)), ["title", "target"]);
+    assert_eq!(
+        fields(&problem(&refused, StatusCode::UNPROCESSABLE_ENTITY)),
+        ["title", "target"]
+    );
     let added = call(&app, Method::POST, &key_results, &text,
         Some(json!({ "title": "Raise first-week completion", "metric": "Completion", "unit": "percent",
                      "direction": "increase", "start_value": "40", "target": "80", "owner_email": ADMIN_EMAIL,
@@ -217,8 +468,13 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let key_result = json(&added);
     let key_result_id = key_result["id"].as_str().unwrap().to_string();
-    assert_eq!((key_result["objective_id"].as_str(), key_result["progress"].as_str()),
-               (Some(objective_id.as_str()), Some("0")));
+    assert_eq!(
+        (
+            key_result["objective_id"].as_str(),
+            key_result["progress"].as_str()
+        ),
+        (Some(objective_id.as_str()), Some("0"))
+    );
 
     // A cascaded objective belongs beneath its parent key result's unit.
     let astray = call(&app, Method::POST, "/api/v1/objectives", &text,
@@ -237,47 +493,125 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
     let change = json!({ "title": "Raise first-week completion to 85%", "metric": "Completion", "unit": "percent",
                          "direction": "increase", "start_value": "40", "target": "85", "owner_email": ADMIN_EMAIL,
                          "progress_source": "check_ins" });
-    let saved = call(&app, Method::PUT, &kr_path, &text, Some(change.clone()), Some(&etag(&added))).await;
+    let saved = call(
+        &app,
+        Method::PUT,
+        &kr_path,
+        &text,
+        Some(change.clone()),
+        Some(&etag(&added)),
+    )
+    .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    assert_eq!((json(&saved)["target"].as_str(), etag(&saved).as_str()), (Some("85"), "\"2\""));
-    problem(&call(&app, Method::PUT, &kr_path, &text, Some(change), Some(&etag(&added))).await, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        (json(&saved)["target"].as_str(), etag(&saved).as_str()),
+        (Some("85"), "\"2\"")
+    );
+    problem(
+        &call(
+            &app,
+            Method::PUT,
+            &kr_path,
+            &text,
+            Some(change),
+            Some(&etag(&added)),
+        )
+        .await,
+        StatusCode::PRECONDITION_FAILED,
+    );
 
     let path = format!("/api/v1/objectives/{objective_id}");
     let read = call(&app, Method::GET, &path, &text, None, None).await;
     let body = json(&read);
-    assert_eq!(body["key_results"][0]["title"], "Raise first-week completion to 85%");
+    assert_eq!(
+        body["key_results"][0]["title"],
+        "Raise first-week completion to 85%"
+    );
     let renamed = call(&app, Method::PUT, &path, &text,
         Some(json!({ "title": "Every learner succeeds in week one", "unit_id": company, "period_id": period,
                      "owner_email": ADMIN_EMAIL })), Some(&etag(&read))).await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     let status = format!("{path}/status");
-    let bogus = call(&app, Method::POST, &status, &text, Some(json!({ "status": "won" })), Some(&etag(&renamed))).await;
-    assert_eq!(fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)), ["status"]);
-    let active = call(&app, Method::POST, &status, &text, Some(json!({ "status": "active" })), Some(&etag(&renamed))).await;
+    let bogus = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "won" })),
+        Some(&etag(&renamed)),
+    )
+    .await;
+    assert_eq!(
+        fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)),
+        ["status"]
+    );
+    let active = call(
+        &app,
+        Method::POST,
+        &status,
+        &text,
+        Some(json!({ "status": "active" })),
+        Some(&etag(&renamed)),
+    )
+    .await;
     assert_eq!(active.status, StatusCode::OK, "{}", active.body);
     assert_eq!(json(&active)["status"], "active");
-    let stored: (String, String) = sqlx::query_as("SELECT title, status FROM objectives WHERE id = $1::uuid")
-        .bind(&objective_id).fetch_one(&app.db).await.unwrap();
-    assert_eq!(stored, ("Every learner succeeds in week one".into(), "active".into()));
+    let stored: (String, String) =
+        sqlx::query_as("SELECT title, status FROM objectives WHERE id = $1::uuid")
+            .bind(&objective_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        ("Every learner succeeds in week one".into(), "active".into())
+    );
 
     // The list finds key results by unit (with what is beneath it) and period.
-    let listed = json(&call(&app, Method::GET, &format!("/api/v1/key-results?unit={company}&period={period}&q=first-week"), &text, None, None).await);
+    let listed = json(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/key-results?unit={company}&period={period}&q=first-week"),
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(listed["items"][0]["id"], key_result_id.as_str());
-    let beneath = json(&call(&app, Method::GET, &format!("/api/v1/key-results?unit={team}"), &text, None, None).await);
+    let beneath = json(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/key-results?unit={team}"),
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(beneath["items"], json!([]));
 
     // A closed period makes them read-only: 409, and nothing changes.
-    sqlx::query("UPDATE periods SET closed_at = now()").execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE periods SET closed_at = now()")
+        .execute(&app.db)
+        .await
+        .unwrap();
     let closed = call(&app, Method::POST, &key_results, &text,
         Some(json!({ "title": "Late", "metric": "M", "unit": "count", "direction": "increase", "start_value": "0",
                      "target": "1", "owner_email": ADMIN_EMAIL, "progress_source": "check_ins" })), None).await;
     problem(&closed, StatusCode::CONFLICT);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM key_results").fetch_one(&app.db).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM key_results")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(count, 1);
 }
 
 #[tokio::test]
-async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeating_while_rows_arrive() {
+async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeating_while_rows_arrive()
+ {
     let app = TestApp::new().await;
     let team = app.create_unit("Search", "team", None).await;
     let period = q2(&app).await;
@@ -296,38 +630,113 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
         .execute(&app.db).await.unwrap();
         outcome
     };
-    let days = ["2026-05-20", "2026-05-25", "2026-05-31", "2026-06-03", "2026-06-05", "2026-08-01", "2026-09-01"];
+    let days = [
+        "2026-05-20",
+        "2026-05-25",
+        "2026-05-31",
+        "2026-06-03",
+        "2026-06-05",
+        "2026-08-01",
+        "2026-09-01",
+    ];
     let mut outcomes = Vec::new();
     for (i, day) in days.iter().enumerate() {
         outcomes.push(insert(format!("Outcome {i}"), day, 100 - i as i64).await);
     }
 
-    let seen = every_page(&app, &text, &format!("/api/v1/outcomes?unit={team}&limit=3"), "id", async || {
-        insert("Arrived meanwhile".into(), "2026-05-01", 0).await;
-    }).await;
+    let seen = every_page(
+        &app,
+        &text,
+        &format!("/api/v1/outcomes?unit={team}&limit=3"),
+        "id",
+        async || {
+            insert("Arrived meanwhile".into(), "2026-05-01", 0).await;
+        },
+    )
+    .await;
     // Newest first; the one that arrived is newer than every page already read.
     let expected: Vec<String> = outcomes.iter().rev().map(Uuid::to_string).collect();
     assert_eq!(seen, expected);
 
-    let loops = every_page(&app, &text, "/api/v1/loops?scope=org&limit=2", "outcome_id", async || {
-        insert("Due later".into(), "2026-10-01", 0).await;
-    }).await;
+    let loops = every_page(
+        &app,
+        &text,
+        "/api/v1/loops?scope=org&limit=2",
+        "outcome_id",
+        async || {
+            insert("Due later".into(), "2026-10-01", 0).await;
+        },
+    )
+    .await;
     // Most urgent first, every open loop once: the one due last arrived after the first
     // page and comes at the end.
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT o.id::text FROM outcomes o ORDER BY o.measure_by, o.id")
-        .fetch_all(&app.db).await.unwrap();
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT o.id::text FROM outcomes o ORDER BY o.measure_by, o.id")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
     assert_eq!(ids.len(), 9);
     assert_eq!(loops, ids);
-    let overdue = json(&call(&app, Method::GET, "/api/v1/loops?scope=org&loop=overdue", &text, None, None).await);
-    let states: Vec<&str> = overdue["items"].as_array().unwrap().iter().map(|l| l["loop_state"].as_str().unwrap()).collect();
+    let overdue = json(
+        &call(
+            &app,
+            Method::GET,
+            "/api/v1/loops?scope=org&loop=overdue",
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
+    let states: Vec<&str> = overdue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["loop_state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["overdue"; 4]);
-    assert!(overdue["items"][0]["when"].as_str().unwrap().ends_with("days overdue"));
-    let wrong = call(&app, Method::GET, "/api/v1/loops?scope=unit&loop=late", &text, None, None).await;
-    assert_eq!(fields(&problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY)), ["unit", "loop"]);
-    let closed = json(&call(&app, Method::GET, "/api/v1/outcomes?closed=true", &text, None, None).await);
+    assert!(
+        overdue["items"][0]["when"]
+            .as_str()
+            .unwrap()
+            .ends_with("days overdue")
+    );
+    let wrong = call(
+        &app,
+        Method::GET,
+        "/api/v1/loops?scope=unit&loop=late",
+        &text,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        fields(&problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY)),
+        ["unit", "loop"]
+    );
+    let closed = json(
+        &call(
+            &app,
+            Method::GET,
+            "/api/v1/outcomes?closed=true",
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(closed["items"], json!([]));
-    let states = json(&call(&app, Method::GET, "/api/v1/outcomes?epic=&q=Outcome%206", &text, None, None).await);
+    let states = json(
+        &call(
+            &app,
+            Method::GET,
+            "/api/v1/outcomes?epic=&q=Outcome%206",
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
     assert_eq!(states["items"][0]["loop_state"], "measuring");
 
     // Key results, newest first, while one is added.
@@ -346,11 +755,109 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
     for i in 0..5 {
         key_results.push(add_key_result(&format!("KR {i}"), 50 - i).await);
     }
-    let seen = every_page(&app, &text, &format!("/api/v1/key-results?period={period}&limit=2"), "id", async || {
-        add_key_result("Arrived meanwhile", 0).await;
-    }).await;
+    let seen = every_page(
+        &app,
+        &text,
+        &format!("/api/v1/key-results?period={period}&limit=2"),
+        "id",
+        async || {
+            add_key_result("Arrived meanwhile", 0).await;
+        },
+    )
+    .await;
     key_results.reverse();
     assert_eq!(seen, key_results);
-    let bad = call(&app, Method::GET, "/api/v1/key-results?limit=0&owner=me", &text, None, None).await;
-    assert_eq!(fields(&problem(&bad, StatusCode::UNPROCESSABLE_ENTITY)), ["owner", "limit"]);
+    let bad = call(
+        &app,
+        Method::GET,
+        "/api/v1/key-results?limit=0&owner=me",
+        &text,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        fields(&problem(&bad, StatusCode::UNPROCESSABLE_ENTITY)),
+        ["owner", "limit"]
+    );
+}
+
+#[tokio::test]
+async fn a_nul_character_is_ignored_in_searches_and_refused_in_text_never_a_server_error() {
+    let app = TestApp::new().await;
+    let team = app.create_unit("Search", "team", None).await;
+    let text = token(&app, &app.cookie, "Fuzzer", "write").await;
+    let created = call(&app, Method::POST, "/api/v1/epics", &text,
+        Some(json!({ "title": "Faster answers", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL })), None).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let found = json(
+        &call(
+            &app,
+            Method::GET,
+            "/api/v1/epics?q=Fast%00er",
+            &text,
+            None,
+            None,
+        )
+        .await,
+    );
+    assert_eq!(found["items"][0]["title"], "Faster answers");
+    let page = app.get("/epics?q=Fast%00er").await;
+    assert!(page.text().contains("Faster answers"), "{}", page.text());
+
+    // Fields that check their text name the field; the typing comes back on the page.
+    let refused = call(&app, Method::POST, "/api/v1/epics", &text,
+        Some(json!({ "title": "Null\u{0}byte", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL })), None).await;
+    assert_eq!(
+        fields(&problem(&refused, StatusCode::UNPROCESSABLE_ENTITY)),
+        ["title"]
+    );
+    let page = app
+        .post(
+            "/epics",
+            &[
+                ("title", "Kept title"),
+                ("description", "Null\0byte"),
+                ("team_id", &team.to_string()),
+                ("work_type", "feature"),
+                ("owner_email", ADMIN_EMAIL),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = page.text();
+    assert!(
+        shown.contains("The description cannot contain a NUL character")
+            && page.body.contains("value=\"Kept title\""),
+        "{shown}"
+    );
+    // Anywhere else the database refuses it: a 400 that says why, never a 500.
+    let outcome = Uuid::new_v4();
+    sqlx::query("INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+                 SELECT $1, id, 'behaviour', 'Faster', 'Seconds to answer', 'duration', 'decrease', 9, 3, '2026-06-30' FROM epics")
+        .bind(outcome).execute(&app.db).await.unwrap();
+    let refused = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/outcomes/{outcome}/measurements"),
+        &text,
+        Some(json!({ "value": "5", "measured_on": "2026-05-30", "note": "Null\u{0}byte" })),
+        None,
+    )
+    .await;
+    let body = problem(&refused, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"].as_str().unwrap().contains("NUL character"),
+        "{body}"
+    );
+    let measurements: i64 = sqlx::query_scalar("SELECT count(*) FROM measurements")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(measurements, 0);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM epics")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
 }
