@@ -26,39 +26,48 @@ fn fields(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Every page of `path` (which has a query string) `limit` at a time, calling `between`
-/// after the first page; the ids seen, in order.
-async fn every_page(
-    app: &TestApp,
-    text: &str,
-    path: &str,
-    id: &str,
-    between: impl AsyncFnOnce(),
-) -> Vec<String> {
-    let mut seen = Vec::new();
-    let mut after = String::new();
-    let mut between = Some(between);
-    loop {
-        let page = call(
-            app,
-            Method::GET,
-            &format!("{path}&after={after}"),
-            text,
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        let body = json(&page);
-        for item in body["items"].as_array().unwrap() {
-            seen.push(item[id].as_str().unwrap().to_string());
-        }
-        if let Some(between) = between.take() {
-            between().await;
-        }
-        match body["next"].as_str() {
-            Some(next) => after = next.to_string(),
-            None => return seen,
+/// A script calling the API with its own token.
+struct Client<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl<'a> Client<'a> {
+    /// With a token made on the account page of the signed-in administrator.
+    async fn new(app: &'a TestApp, name: &str, access: &str) -> Client<'a> {
+        let token = token(app, &app.cookie, name, access).await;
+        Client { app, token }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        call(self.app, Method::GET, path, &self.token, None, None).await
+    }
+
+    /// A JSON body, with `If-Match` when given.
+    async fn send(&self, method: Method, path: &str, body: Value, if_match: Option<&str>) -> Page {
+        call(self.app, method, path, &self.token, Some(body), if_match).await
+    }
+
+    /// Every page of `path` (which has a query string), calling `between` after the
+    /// first; the ids seen, in order.
+    async fn every_page(&self, path: &str, id: &str, between: impl AsyncFnOnce()) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut after = String::new();
+        let mut between = Some(between);
+        loop {
+            let page = self.get(&format!("{path}&after={after}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            let body = json(&page);
+            for item in body["items"].as_array().unwrap() {
+                seen.push(item[id].as_str().unwrap().to_string());
+            }
+            if let Some(between) = between.take() {
+                between().await;
+            }
+            match body["next"].as_str() {
+                Some(next) => after = next.to_string(),
+                None => return seen,
+            }
         }
     }
 }
@@ -68,17 +77,16 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
     let app = TestApp::new().await;
     let unit = app.create_unit("Learning", "division", None).await;
     let period = q2(&app).await;
-    let text = token(&app, &app.cookie, "Portfolio script", "write").await;
+    let api = Client::new(&app, "Portfolio script", "write").await;
 
-    let refused = call(
-        &app,
-        Method::POST,
-        "/api/v1/initiatives",
-        &text,
-        Some(json!({ "title": " ", "unit_id": "nope", "owner_email": "", "period_ids": ["x"] })),
-        None,
-    )
-    .await;
+    let refused = api
+        .send(
+            Method::POST,
+            "/api/v1/initiatives",
+            json!({ "title": " ", "unit_id": "nope", "owner_email": "", "period_ids": ["x"] }),
+            None,
+        )
+        .await;
     let body = problem(&refused, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         fields(&body),
@@ -86,18 +94,15 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
         "{body}"
     );
 
-    let created = call(
-        &app,
-        Method::POST,
-        "/api/v1/initiatives",
-        &text,
-        Some(
+    let created = api
+        .send(
+            Method::POST,
+            "/api/v1/initiatives",
             json!({ "title": "Self-serve onboarding", "unit_id": unit, "owner_email": ADMIN_EMAIL,
                      "period_ids": [period], "description": "Learners start without a call" }),
-        ),
-        None,
-    )
-    .await;
+            None,
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let initiative = json(&created);
     let id = initiative["id"].as_str().unwrap().to_string();
@@ -114,70 +119,38 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
     );
 
     let listed = json(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/initiatives?unit={unit}&status=proposed"),
-            &text,
-            None,
-            None,
-        )
-        .await,
+        &api.get(&format!("/api/v1/initiatives?unit={unit}&status=proposed"))
+            .await,
     );
     assert_eq!(listed["items"][0]["title"], "Self-serve onboarding");
     assert_eq!(listed["items"][0]["periods"], "2026 Q2");
-    let none = json(
-        &call(
-            &app,
-            Method::GET,
-            "/api/v1/initiatives?status=done",
-            &text,
-            None,
-            None,
-        )
-        .await,
-    );
+    let none = json(&api.get("/api/v1/initiatives?status=done").await);
     assert_eq!(none["items"], json!([]));
 
     let path = format!("/api/v1/initiatives/{id}");
     let change = json!({ "title": "Self-serve onboarding for teams", "unit_id": unit, "owner_email": ADMIN_EMAIL,
                          "period_ids": [period] });
     problem(
-        &call(&app, Method::PUT, &path, &text, Some(change.clone()), None).await,
+        &api.send(Method::PUT, &path, change.clone(), None).await,
         StatusCode::PRECONDITION_REQUIRED,
     );
     problem(
-        &call(
-            &app,
-            Method::PUT,
-            &path,
-            &text,
-            Some(change.clone()),
-            Some("\"7\""),
-        )
-        .await,
+        &api.send(Method::PUT, &path, change.clone(), Some("\"7\""))
+            .await,
         StatusCode::PRECONDITION_FAILED,
     );
-    let saved = call(
-        &app,
-        Method::PUT,
-        &path,
-        &text,
-        Some(change.clone()),
-        Some(&etag(&created)),
-    )
-    .await;
+    let saved = api
+        .send(Method::PUT, &path, change.clone(), Some(&etag(&created)))
+        .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(etag(&saved), "\"2\"");
     // The same version again is stale now: nothing is overwritten.
     problem(
-        &call(
-            &app,
+        &api.send(
             Method::PUT,
             &path,
-            &text,
-            Some(json!({ "title": "Overwritten", "unit_id": unit,
-        "owner_email": ADMIN_EMAIL })),
+            json!({ "title": "Overwritten", "unit_id": unit,
+        "owner_email": ADMIN_EMAIL }),
             Some(&etag(&created)),
         )
         .await,
@@ -191,10 +164,9 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
     assert_eq!(title, "Self-serve onboarding for teams");
 
     // Its own outcome, then starting it commits that outcome.
-    let added = call(&app, Method::POST, &format!("{path}/outcomes"), &text,
-        Some(json!({ "statement": "Teams onboard themselves", "kind": "business_result", "metric": "Self-serve signups",
+    let added = api.send(Method::POST, &format!("{path}/outcomes"), json!({ "statement": "Teams onboard themselves", "kind": "business_result", "metric": "Self-serve signups",
                      "unit": "count", "direction": "increase", "baseline": "10", "target": "40",
-                     "measure_by": "2026-12-31", "data_source": "Billing" })), None).await;
+                     "measure_by": "2026-12-31", "data_source": "Billing" }), None).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let outcome = json(&added);
     assert_eq!(
@@ -206,28 +178,26 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
     );
 
     let status = format!("{path}/status");
-    let bogus = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "finished" })),
-        Some(&etag(&saved)),
-    )
-    .await;
+    let bogus = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "finished" }),
+            Some(&etag(&saved)),
+        )
+        .await;
     assert_eq!(
         fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)),
         ["status"]
     );
-    let early = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "done" })),
-        Some(&etag(&saved)),
-    )
-    .await;
+    let early = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "done" }),
+            Some(&etag(&saved)),
+        )
+        .await;
     let body = problem(&early, StatusCode::CONFLICT);
     assert!(
         body["detail"]
@@ -236,26 +206,21 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
             .contains("cannot become done"),
         "{body}"
     );
-    let started = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "active" })),
-        Some(&etag(&saved)),
-    )
-    .await;
+    let started = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "active" }),
+            Some(&etag(&saved)),
+        )
+        .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     assert_eq!(json(&started)["status"], "active");
     let outcome = json(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/outcomes/{}", outcome["id"].as_str().unwrap()),
-            &text,
-            None,
-            None,
-        )
+        &api.get(&format!(
+            "/api/v1/outcomes/{}",
+            outcome["id"].as_str().unwrap()
+        ))
         .await,
     );
     assert_eq!(outcome["committed"], true);
@@ -275,23 +240,12 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
         ]
     );
     // A read-only token reads but never writes.
-    let reader = token(&app, &app.cookie, "Dashboard reader", "read").await;
-    assert_eq!(
-        call(&app, Method::GET, &path, &reader, None, None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let reader = Client::new(&app, "Dashboard reader", "read").await;
+    assert_eq!(reader.get(&path).await.status, StatusCode::OK);
     problem(
-        &call(
-            &app,
-            Method::PUT,
-            &path,
-            &reader,
-            Some(change),
-            Some(&etag(&started)),
-        )
-        .await,
+        &reader
+            .send(Method::PUT, &path, change, Some(&etag(&started)))
+            .await,
         StatusCode::FORBIDDEN,
     );
 }
@@ -300,22 +254,20 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
 async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept() {
     let app = TestApp::new().await;
     let team = app.create_unit("Onboarding", "team", None).await;
-    let text = token(&app, &app.cookie, "Planning script", "write").await;
-    let epic = call(&app, Method::POST, "/api/v1/epics", &text,
-        Some(json!({ "title": "Guided first lesson", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL })), None).await;
+    let api = Client::new(&app, "Planning script", "write").await;
+    let epic = api.send(Method::POST, "/api/v1/epics", json!({ "title": "Guided first lesson", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL }), None).await;
     let epic_id = json(&epic)["id"].as_str().unwrap().to_string();
     let status = format!("/api/v1/epics/{epic_id}/status");
 
     // Not ready without an outcome: the definition of ready says what is missing.
-    let early = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "ready" })),
-        Some(&etag(&epic)),
-    )
-    .await;
+    let early = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "ready" }),
+            Some(&etag(&epic)),
+        )
+        .await;
     let body = problem(&early, StatusCode::CONFLICT);
     assert!(
         body["detail"]
@@ -325,49 +277,33 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
         "{body}"
     );
 
-    let outcome = json(&call(&app, Method::POST, &format!("/api/v1/epics/{epic_id}/outcomes"), &text,
-        Some(json!({ "statement": "New learners finish onboarding in their first week", "kind": "behaviour",
+    let outcome = json(&api.send(Method::POST, &format!("/api/v1/epics/{epic_id}/outcomes"), json!({ "statement": "New learners finish onboarding in their first week", "kind": "behaviour",
                      "metric": "Onboarding completion within 7 days", "unit": "percent", "direction": "increase",
                      "baseline": "62", "target": "80", "measure_by": "2026-09-30", "checkpoints": ["2026-07-31"],
-                     "data_source": "Product analytics" })), None).await);
+                     "data_source": "Product analytics" }), None).await);
     assert_eq!(outcome["checkpoints"], json!(["2026-07-31"]));
-    let epic = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/epics/{epic_id}"),
-        &text,
-        None,
-        None,
-    )
-    .await;
-    let ready = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "ready" })),
-        Some(&etag(&epic)),
-    )
-    .await;
+    let epic = api.get(&format!("/api/v1/epics/{epic_id}")).await;
+    let ready = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "ready" }),
+            Some(&etag(&epic)),
+        )
+        .await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
     assert_eq!(json(&ready)["status"], "ready");
 
     let path = format!("/api/v1/outcomes/{}", outcome["id"].as_str().unwrap());
-    let current = call(&app, Method::GET, &path, &text, None, None).await;
+    let current = api.get(&path).await;
     assert_eq!(json(&current)["committed"], true);
     let mut change = json!({ "statement": "New learners finish onboarding in their first week", "kind": "behaviour",
                              "metric": "Onboarding completion within 7 days", "unit": "percent", "direction": "increase",
                              "baseline": "62", "target": "75", "measure_by": "2026-09-30",
                              "data_source": "Product analytics" });
-    let unexplained = call(
-        &app,
-        Method::PUT,
-        &path,
-        &text,
-        Some(change.clone()),
-        Some(&etag(&current)),
-    )
-    .await;
+    let unexplained = api
+        .send(Method::PUT, &path, change.clone(), Some(&etag(&current)))
+        .await;
     let body = problem(&unexplained, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&body), ["reason"], "{body}");
     assert!(
@@ -379,15 +315,9 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
     );
 
     change["reason"] = json!("The baseline was measured on the old funnel");
-    let revised = call(
-        &app,
-        Method::PUT,
-        &path,
-        &text,
-        Some(change.clone()),
-        Some(&etag(&current)),
-    )
-    .await;
+    let revised = api
+        .send(Method::PUT, &path, change.clone(), Some(&etag(&current)))
+        .await;
     assert_eq!(revised.status, StatusCode::OK, "{}", revised.body);
     let body = json(&revised);
     assert_eq!(body["target"], "75");
@@ -412,15 +342,8 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
     // Checkpoints left out are removed, as the body is the whole new state.
     assert_eq!(body["checkpoints"], json!([]));
     problem(
-        &call(
-            &app,
-            Method::PUT,
-            &path,
-            &text,
-            Some(change),
-            Some(&etag(&current)),
-        )
-        .await,
+        &api.send(Method::PUT, &path, change, Some(&etag(&current)))
+            .await,
         StatusCode::PRECONDITION_FAILED,
     );
 
@@ -446,25 +369,22 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
     let team = app.create_unit("Onboarding", "team", Some(company)).await;
     let elsewhere = app.create_unit("Billing", "team", None).await;
     let period = q2(&app).await;
-    let text = token(&app, &app.cookie, "OKR sync", "write").await;
+    let api = Client::new(&app, "OKR sync", "write").await;
 
-    let objective = call(&app, Method::POST, "/api/v1/objectives", &text,
-        Some(json!({ "title": "Learners succeed in their first week", "unit_id": company, "period_id": period,
-                     "owner_email": ADMIN_EMAIL })), None).await;
+    let objective = api.send(Method::POST, "/api/v1/objectives", json!({ "title": "Learners succeed in their first week", "unit_id": company, "period_id": period,
+                     "owner_email": ADMIN_EMAIL }), None).await;
     assert_eq!(objective.status, StatusCode::CREATED, "{}", objective.body);
     let objective_id = json(&objective)["id"].as_str().unwrap().to_string();
     let key_results = format!("/api/v1/objectives/{objective_id}/key-results");
-    let refused = call(&app, Method::POST, &key_results, &text,
-        Some(json!({ "title": "", "metric": "Completion", "unit": "percent", "direction": "increase",
-                     "start_value": "40", "target": "30", "owner_email": ADMIN_EMAIL, "progress_source": "check_ins" })), None).await;
+    let refused = api.send(Method::POST, &key_results, json!({ "title": "", "metric": "Completion", "unit": "percent", "direction": "increase",
+                     "start_value": "40", "target": "30", "owner_email": ADMIN_EMAIL, "progress_source": "check_ins" }), None).await;
     assert_eq!(
         fields(&problem(&refused, StatusCode::UNPROCESSABLE_ENTITY)),
         ["title", "target"]
     );
-    let added = call(&app, Method::POST, &key_results, &text,
-        Some(json!({ "title": "Raise first-week completion", "metric": "Completion", "unit": "percent",
+    let added = api.send(Method::POST, &key_results, json!({ "title": "Raise first-week completion", "metric": "Completion", "unit": "percent",
                      "direction": "increase", "start_value": "40", "target": "80", "owner_email": ADMIN_EMAIL,
-                     "progress_source": "check_ins" })), None).await;
+                     "progress_source": "check_ins" }), None).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
     let key_result = json(&added);
     let key_result_id = key_result["id"].as_str().unwrap().to_string();
@@ -477,14 +397,12 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
     );
 
     // A cascaded objective belongs beneath its parent key result's unit.
-    let astray = call(&app, Method::POST, "/api/v1/objectives", &text,
-        Some(json!({ "title": "Bill faster", "unit_id": elsewhere, "period_id": period, "owner_email": ADMIN_EMAIL,
-                     "parent_key_result_id": key_result_id })), None).await;
+    let astray = api.send(Method::POST, "/api/v1/objectives", json!({ "title": "Bill faster", "unit_id": elsewhere, "period_id": period, "owner_email": ADMIN_EMAIL,
+                     "parent_key_result_id": key_result_id }), None).await;
     let body = problem(&astray, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&body), ["unit_id"], "{body}");
-    let child = call(&app, Method::POST, "/api/v1/objectives", &text,
-        Some(json!({ "title": "Onboarding finishes itself", "unit_id": team, "period_id": period, "owner_email": ADMIN_EMAIL,
-                     "parent_key_result_id": key_result_id })), None).await;
+    let child = api.send(Method::POST, "/api/v1/objectives", json!({ "title": "Onboarding finishes itself", "unit_id": team, "period_id": period, "owner_email": ADMIN_EMAIL,
+                     "parent_key_result_id": key_result_id }), None).await;
     assert_eq!(child.status, StatusCode::CREATED, "{}", child.body);
     assert_eq!(json(&child)["parent_key_result_id"], key_result_id.as_str());
 
@@ -493,67 +411,51 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
     let change = json!({ "title": "Raise first-week completion to 85%", "metric": "Completion", "unit": "percent",
                          "direction": "increase", "start_value": "40", "target": "85", "owner_email": ADMIN_EMAIL,
                          "progress_source": "check_ins" });
-    let saved = call(
-        &app,
-        Method::PUT,
-        &kr_path,
-        &text,
-        Some(change.clone()),
-        Some(&etag(&added)),
-    )
-    .await;
+    let saved = api
+        .send(Method::PUT, &kr_path, change.clone(), Some(&etag(&added)))
+        .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(
         (json(&saved)["target"].as_str(), etag(&saved).as_str()),
         (Some("85"), "\"2\"")
     );
     problem(
-        &call(
-            &app,
-            Method::PUT,
-            &kr_path,
-            &text,
-            Some(change),
-            Some(&etag(&added)),
-        )
-        .await,
+        &api.send(Method::PUT, &kr_path, change, Some(&etag(&added)))
+            .await,
         StatusCode::PRECONDITION_FAILED,
     );
 
     let path = format!("/api/v1/objectives/{objective_id}");
-    let read = call(&app, Method::GET, &path, &text, None, None).await;
+    let read = api.get(&path).await;
     let body = json(&read);
     assert_eq!(
         body["key_results"][0]["title"],
         "Raise first-week completion to 85%"
     );
-    let renamed = call(&app, Method::PUT, &path, &text,
-        Some(json!({ "title": "Every learner succeeds in week one", "unit_id": company, "period_id": period,
-                     "owner_email": ADMIN_EMAIL })), Some(&etag(&read))).await;
+    let renamed = api.send(Method::PUT, &path, json!({ "title": "Every learner succeeds in week one", "unit_id": company, "period_id": period,
+                     "owner_email": ADMIN_EMAIL }), Some(&etag(&read))).await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     let status = format!("{path}/status");
-    let bogus = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "won" })),
-        Some(&etag(&renamed)),
-    )
-    .await;
+    let bogus = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "won" }),
+            Some(&etag(&renamed)),
+        )
+        .await;
     assert_eq!(
         fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)),
         ["status"]
     );
-    let active = call(
-        &app,
-        Method::POST,
-        &status,
-        &text,
-        Some(json!({ "status": "active" })),
-        Some(&etag(&renamed)),
-    )
-    .await;
+    let active = api
+        .send(
+            Method::POST,
+            &status,
+            json!({ "status": "active" }),
+            Some(&etag(&renamed)),
+        )
+        .await;
     assert_eq!(active.status, StatusCode::OK, "{}", active.body);
     assert_eq!(json(&active)["status"], "active");
     let stored: (String, String) =
@@ -569,28 +471,13 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
 
     // The list finds key results by unit (with what is beneath it) and period.
     let listed = json(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/key-results?unit={company}&period={period}&q=first-week"),
-            &text,
-            None,
-            None,
-        )
+        &api.get(&format!(
+            "/api/v1/key-results?unit={company}&period={period}&q=first-week"
+        ))
         .await,
     );
     assert_eq!(listed["items"][0]["id"], key_result_id.as_str());
-    let beneath = json(
-        &call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/key-results?unit={team}"),
-            &text,
-            None,
-            None,
-        )
-        .await,
-    );
+    let beneath = json(&api.get(&format!("/api/v1/key-results?unit={team}")).await);
     assert_eq!(beneath["items"], json!([]));
 
     // A closed period makes them read-only: 409, and nothing changes.
@@ -598,9 +485,8 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
         .execute(&app.db)
         .await
         .unwrap();
-    let closed = call(&app, Method::POST, &key_results, &text,
-        Some(json!({ "title": "Late", "metric": "M", "unit": "count", "direction": "increase", "start_value": "0",
-                     "target": "1", "owner_email": ADMIN_EMAIL, "progress_source": "check_ins" })), None).await;
+    let closed = api.send(Method::POST, &key_results, json!({ "title": "Late", "metric": "M", "unit": "count", "direction": "increase", "start_value": "0",
+                     "target": "1", "owner_email": ADMIN_EMAIL, "progress_source": "check_ins" }), None).await;
     problem(&closed, StatusCode::CONFLICT);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM key_results")
         .fetch_one(&app.db)
@@ -615,7 +501,7 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
     let app = TestApp::new().await;
     let team = app.create_unit("Search", "team", None).await;
     let period = q2(&app).await;
-    let text = token(&app, &app.cookie, "Warehouse export", "read").await;
+    let api = Client::new(&app, "Warehouse export", "read").await;
     // Seven delivered epics, each with an outcome due on a different day around today
     // (1 Jun 2026): some overdue, some due soon, some measuring.
     let insert = async |title: String, measure_by: &str, created: i64| -> Uuid {
@@ -644,30 +530,28 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
         outcomes.push(insert(format!("Outcome {i}"), day, 100 - i as i64).await);
     }
 
-    let seen = every_page(
-        &app,
-        &text,
-        &format!("/api/v1/outcomes?unit={team}&limit=3"),
-        "id",
-        async || {
-            insert("Arrived meanwhile".into(), "2026-05-01", 0).await;
-        },
-    )
-    .await;
+    let seen = api
+        .every_page(
+            &format!("/api/v1/outcomes?unit={team}&limit=3"),
+            "id",
+            async || {
+                insert("Arrived meanwhile".into(), "2026-05-01", 0).await;
+            },
+        )
+        .await;
     // Newest first; the one that arrived is newer than every page already read.
     let expected: Vec<String> = outcomes.iter().rev().map(Uuid::to_string).collect();
     assert_eq!(seen, expected);
 
-    let loops = every_page(
-        &app,
-        &text,
-        "/api/v1/loops?scope=org&limit=2",
-        "outcome_id",
-        async || {
-            insert("Due later".into(), "2026-10-01", 0).await;
-        },
-    )
-    .await;
+    let loops = api
+        .every_page(
+            "/api/v1/loops?scope=org&limit=2",
+            "outcome_id",
+            async || {
+                insert("Due later".into(), "2026-10-01", 0).await;
+            },
+        )
+        .await;
     // Most urgent first, every open loop once: the one due last arrived after the first
     // page and comes at the end.
     let ids: Vec<String> =
@@ -677,17 +561,7 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
             .unwrap();
     assert_eq!(ids.len(), 9);
     assert_eq!(loops, ids);
-    let overdue = json(
-        &call(
-            &app,
-            Method::GET,
-            "/api/v1/loops?scope=org&loop=overdue",
-            &text,
-            None,
-            None,
-        )
-        .await,
-    );
+    let overdue = json(&api.get("/api/v1/loops?scope=org&loop=overdue").await);
     let states: Vec<&str> = overdue["items"]
         .as_array()
         .unwrap()
@@ -701,42 +575,14 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
             .unwrap()
             .ends_with("days overdue")
     );
-    let wrong = call(
-        &app,
-        Method::GET,
-        "/api/v1/loops?scope=unit&loop=late",
-        &text,
-        None,
-        None,
-    )
-    .await;
+    let wrong = api.get("/api/v1/loops?scope=unit&loop=late").await;
     assert_eq!(
         fields(&problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY)),
         ["unit", "loop"]
     );
-    let closed = json(
-        &call(
-            &app,
-            Method::GET,
-            "/api/v1/outcomes?closed=true",
-            &text,
-            None,
-            None,
-        )
-        .await,
-    );
+    let closed = json(&api.get("/api/v1/outcomes?closed=true").await);
     assert_eq!(closed["items"], json!([]));
-    let states = json(
-        &call(
-            &app,
-            Method::GET,
-            "/api/v1/outcomes?epic=&q=Outcome%206",
-            &text,
-            None,
-            None,
-        )
-        .await,
-    );
+    let states = json(&api.get("/api/v1/outcomes?epic=&q=Outcome%206").await);
     assert_eq!(states["items"][0]["loop_state"], "measuring");
 
     // Key results, newest first, while one is added.
@@ -755,27 +601,18 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
     for i in 0..5 {
         key_results.push(add_key_result(&format!("KR {i}"), 50 - i).await);
     }
-    let seen = every_page(
-        &app,
-        &text,
-        &format!("/api/v1/key-results?period={period}&limit=2"),
-        "id",
-        async || {
-            add_key_result("Arrived meanwhile", 0).await;
-        },
-    )
-    .await;
+    let seen = api
+        .every_page(
+            &format!("/api/v1/key-results?period={period}&limit=2"),
+            "id",
+            async || {
+                add_key_result("Arrived meanwhile", 0).await;
+            },
+        )
+        .await;
     key_results.reverse();
     assert_eq!(seen, key_results);
-    let bad = call(
-        &app,
-        Method::GET,
-        "/api/v1/key-results?limit=0&owner=me",
-        &text,
-        None,
-        None,
-    )
-    .await;
+    let bad = api.get("/api/v1/key-results?limit=0&owner=me").await;
     assert_eq!(
         fields(&problem(&bad, StatusCode::UNPROCESSABLE_ENTITY)),
         ["owner", "limit"]
@@ -786,28 +623,16 @@ async fn lists_of_outcomes_key_results_and_loops_page_without_skipping_or_repeat
 async fn a_nul_character_is_ignored_in_searches_and_refused_in_text_never_a_server_error() {
     let app = TestApp::new().await;
     let team = app.create_unit("Search", "team", None).await;
-    let text = token(&app, &app.cookie, "Fuzzer", "write").await;
-    let created = call(&app, Method::POST, "/api/v1/epics", &text,
-        Some(json!({ "title": "Faster answers", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL })), None).await;
+    let api = Client::new(&app, "Fuzzer", "write").await;
+    let created = api.send(Method::POST, "/api/v1/epics", json!({ "title": "Faster answers", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL }), None).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let found = json(
-        &call(
-            &app,
-            Method::GET,
-            "/api/v1/epics?q=Fast%00er",
-            &text,
-            None,
-            None,
-        )
-        .await,
-    );
+    let found = json(&api.get("/api/v1/epics?q=Fast%00er").await);
     assert_eq!(found["items"][0]["title"], "Faster answers");
     let page = app.get("/epics?q=Fast%00er").await;
     assert!(page.text().contains("Faster answers"), "{}", page.text());
 
     // Fields that check their text name the field; the typing comes back on the page.
-    let refused = call(&app, Method::POST, "/api/v1/epics", &text,
-        Some(json!({ "title": "Null\u{0}byte", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL })), None).await;
+    let refused = api.send(Method::POST, "/api/v1/epics", json!({ "title": "Null\u{0}byte", "team_id": team, "work_type": "feature", "owner_email": ADMIN_EMAIL }), None).await;
     assert_eq!(
         fields(&problem(&refused, StatusCode::UNPROCESSABLE_ENTITY)),
         ["title"]
@@ -836,15 +661,14 @@ async fn a_nul_character_is_ignored_in_searches_and_refused_in_text_never_a_serv
     sqlx::query("INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
                  SELECT $1, id, 'behaviour', 'Faster', 'Seconds to answer', 'duration', 'decrease', 9, 3, '2026-06-30' FROM epics")
         .bind(outcome).execute(&app.db).await.unwrap();
-    let refused = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/outcomes/{outcome}/measurements"),
-        &text,
-        Some(json!({ "value": "5", "measured_on": "2026-05-30", "note": "Null\u{0}byte" })),
-        None,
-    )
-    .await;
+    let refused = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/outcomes/{outcome}/measurements"),
+            json!({ "value": "5", "measured_on": "2026-05-30", "note": "Null\u{0}byte" }),
+            None,
+        )
+        .await;
     let body = problem(&refused, StatusCode::BAD_REQUEST);
     assert!(
         body["detail"].as_str().unwrap().contains("NUL character"),
