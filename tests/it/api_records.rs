@@ -685,3 +685,82 @@ async fn a_nul_character_is_ignored_in_searches_and_refused_in_text_never_a_serv
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+/// Every `/api/v1` route of the sitemap, with a random id wherever it takes one.
+fn api_routes(app: &TestApp) -> Vec<(Method, String)> {
+    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone());
+    yardstick::http::sitemap(&state)
+        .routes()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/") && r.path != "/api/v1/openapi.json")
+        .map(|r| {
+            let path = r
+                .path
+                .replace("{id}", &Uuid::new_v4().to_string())
+                .replace("{key_result_id}", &Uuid::new_v4().to_string());
+            (Method::from_bytes(r.method.as_bytes()).unwrap(), path)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_api_route_refuses_revoked_and_expired_tokens_and_read_only_tokens_on_writes() {
+    let app = TestApp::new().await;
+    let reader = Client::new(&app, "Reader", "read").await;
+    let revoked = Client::new(&app, "Revoked", "write").await;
+    let expired = Client::new(&app, "Expired", "write").await;
+    sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE name = 'Revoked'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE name = 'Expired'")
+        .bind(app.clock.now() - chrono::Duration::seconds(1))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let audit_before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let routes = api_routes(&app);
+    assert!(routes.len() >= 30, "{routes:?}");
+    let body = json!({ "title": "Sneaky", "status": "active" });
+    for (method, path) in &routes {
+        for client in [&revoked, &expired] {
+            let page = client
+                .send(method.clone(), path, body.clone(), Some("\"1\""))
+                .await;
+            problem(&page, StatusCode::UNAUTHORIZED);
+        }
+        let page = reader
+            .send(method.clone(), path, body.clone(), Some("\"1\""))
+            .await;
+        if method == Method::GET {
+            assert!(
+                ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&page.status),
+                "{method} {path}: {}",
+                page.body
+            );
+        } else {
+            let refused = problem(&page, StatusCode::FORBIDDEN);
+            assert!(
+                refused["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("may only read"),
+                "{method} {path}: {refused}"
+            );
+        }
+    }
+    // Nothing was written but the refusals themselves.
+    let written: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT action FROM audit_log WHERE id > $1 ORDER BY action")
+            .bind(audit_before)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        written.iter().all(|a| a == "permission_refused"),
+        "{written:?}"
+    );
+}
