@@ -764,3 +764,106 @@ async fn every_api_route_refuses_revoked_and_expired_tokens_and_read_only_tokens
         "{written:?}"
     );
 }
+
+/// The API reads the same records as the pages with no more SQL statements, and the count
+/// does not grow with the rows (no N+1): it answers at least as fast for the same data.
+#[tokio::test]
+async fn the_api_reads_no_more_statements_than_the_page_showing_the_same_records() {
+    let app = TestApp::new().await;
+    let team = app.create_unit("Search", "team", None).await;
+    let period = q2(&app).await;
+    let api = Client::new(&app, "Speed check", "read").await;
+    api.get("/api/v1/units").await; // its first use is recorded once
+    let seed = async |n: i32| {
+        sqlx::query(
+            "WITH e AS (INSERT INTO epics (id, team_id, work_type, title, status, owner_id)
+                        SELECT gen_random_uuid(), $1, 'feature', 'Epic ' || g, 'measuring', $3 FROM generate_series(1, $2) g
+                        RETURNING id, title),
+                  o AS (INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+                        SELECT gen_random_uuid(), e.id, 'behaviour', e.title, 'Answers', 'percent', 'increase', 1, 2, '2026-06-03' FROM e),
+                  i AS (INSERT INTO initiatives (id, org_unit_id, title) SELECT gen_random_uuid(), $1, 'Bet ' || g FROM generate_series(1, $2) g),
+                  ob AS (INSERT INTO objectives (id, org_unit_id, period_id, title)
+                         SELECT gen_random_uuid(), $1, $4, 'Objective ' || g FROM generate_series(1, $2) g RETURNING id)
+             INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target)
+             SELECT gen_random_uuid(), ob.id, 'KR', 'M', 'count', 'increase', 0, 10 FROM ob",
+        )
+        .bind(team)
+        .bind(n)
+        .bind(app.admin)
+        .bind(period)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    };
+    let pairs = [
+        (
+            format!("/api/v1/epics?unit={team}"),
+            format!("/epics?unit={team}"),
+        ),
+        (
+            "/api/v1/initiatives?q=Bet".to_string(),
+            "/initiatives?q=Bet".to_string(),
+        ),
+        (
+            "/api/v1/loops?scope=org".to_string(),
+            "/loops?scope=org".to_string(),
+        ),
+        (
+            format!("/api/v1/objectives?unit={team}&period={period}"),
+            format!("/okrs?unit={team}&period={period}"),
+        ),
+    ];
+    let count = |page: Page, path: &str| {
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        page.statements()
+    };
+    seed(3).await;
+    let mut few = Vec::new();
+    for (api_path, page_path) in &pairs {
+        let by_api = count(api.get(api_path).await, api_path);
+        let by_page = count(app.get(page_path).await, page_path);
+        assert!(
+            by_api <= by_page,
+            "{api_path}: {by_api} > {page_path}: {by_page}"
+        );
+        eprintln!("{api_path}: {by_api} statements; {page_path}: {by_page}");
+        few.push(by_api);
+    }
+    seed(40).await;
+    for ((api_path, _), before) in pairs.iter().zip(few) {
+        assert_eq!(
+            count(api.get(api_path).await, api_path),
+            before,
+            "{api_path}"
+        );
+    }
+    // One record: its API read against its page.
+    let ids: (Uuid, Uuid, Uuid) = sqlx::query_as(
+        "SELECT (SELECT id FROM epics LIMIT 1), (SELECT id FROM outcomes LIMIT 1), (SELECT id FROM key_results LIMIT 1)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    for (api_path, page_path) in [
+        (
+            format!("/api/v1/epics/{}", ids.0),
+            format!("/epics/{}", ids.0),
+        ),
+        (
+            format!("/api/v1/outcomes/{}", ids.1),
+            format!("/outcomes/{}", ids.1),
+        ),
+        (
+            format!("/api/v1/key-results/{}", ids.2),
+            format!("/key-results/{}", ids.2),
+        ),
+    ] {
+        let by_api = count(api.get(&api_path).await, &api_path);
+        let by_page = count(app.get(&page_path).await, &page_path);
+        assert!(
+            by_api <= by_page,
+            "{api_path}: {by_api} > {page_path}: {by_page}"
+        );
+        eprintln!("{api_path}: {by_api} statements; {page_path}: {by_page}");
+    }
+}
