@@ -80,20 +80,6 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl ApiError {
-    /// A refused status change: an unknown status names the field and those allowed (422),
-    /// one not possible now says why (409), a stale version answers the `current` (412).
-    pub fn status_refused(refused: StatusRefused, allowed: &str, current: i32) -> ApiError {
-        match refused {
-            StatusRefused::Unknown => {
-                ApiError::invalid("status", &format!("Give one of {allowed}"))
-            }
-            StatusRefused::NotNow(why) => ApiError::Conflict(why),
-            StatusRefused::Stale => ApiError::PreconditionFailed { current },
-        }
-    }
-}
-
 impl From<FormErrors> for ApiError {
     fn from(errors: FormErrors) -> Self {
         ApiError::Invalid(
@@ -114,6 +100,18 @@ impl ApiError {
             field: field.into(),
             message: message.into(),
         }])
+    }
+
+    /// A refused status change: an unknown status names the field and those allowed (422),
+    /// one not possible now says why (409), a stale version answers the `current` (412).
+    pub fn status_refused(refused: StatusRefused, allowed: &str, current: i32) -> ApiError {
+        match refused {
+            StatusRefused::Unknown => {
+                ApiError::invalid("status", &format!("Give one of {allowed}"))
+            }
+            StatusRefused::NotNow(why) => ApiError::Conflict(why),
+            StatusRefused::Stale => ApiError::PreconditionFailed { current },
+        }
     }
 
     fn problem(&self) -> (StatusCode, &'static str, String, String) {
