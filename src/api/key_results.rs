@@ -60,6 +60,8 @@ pub struct KeyResultOut {
     /// Followed by check-ins and its cadence has passed.
     pub check_in_due: bool,
     pub owner_id: Option<Uuid>,
+    /// The key an analytics job posts its values for.
+    pub metric_key: Option<String>,
 }
 
 pub(super) fn key_result_out(
@@ -88,6 +90,7 @@ pub(super) fn key_result_out(
         since: k.since,
         check_in_due: k.check_in_due(today),
         owner_id: k.owner_id,
+        metric_key: k.metric_key.clone(),
     }
 }
 
@@ -293,6 +296,9 @@ pub struct KeyResultIn {
     /// outcome keeps that source.
     #[schema(example = "check_ins")]
     pub progress_source: String,
+    /// Lets an analytics job check in: `POST /api/v1/metrics/{key}/values`.
+    #[schema(example = "onboarding.completion_rate_7d")]
+    pub metric_key: Option<String>,
 }
 
 impl KeyResultIn {
@@ -312,6 +318,7 @@ impl KeyResultIn {
             owner_email: self.owner_email,
             weight: text(self.weight),
             progress_source: self.progress_source,
+            metric_key: text(self.metric_key),
             source_outcome_id: String::new(),
             version: String::new(),
         }

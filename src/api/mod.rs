@@ -9,6 +9,7 @@ pub mod extract;
 pub mod initiatives;
 pub mod key_results;
 pub mod loops;
+pub mod metrics;
 pub mod objectives;
 pub mod organisation;
 pub mod outcomes;
@@ -137,6 +138,11 @@ pub fn sitemap(state: &AppState) -> Sitemap {
             Access::Contributor,
             key_results::unlink,
         )
+        .post(
+            "/api/v1/metrics/{key}/values",
+            Access::Contributor,
+            metrics::post_value,
+        )
         .get("/api/v1/units", Access::SignedIn, organisation::units)
         .get("/api/v1/periods", Access::SignedIn, organisation::periods)
         .get("/api/v1/people", Access::SignedIn, organisation::people)
@@ -190,6 +196,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         key_results::check_in,
         key_results::link,
         key_results::unlink,
+        metrics::post_value,
         organisation::units,
         organisation::periods,
         organisation::people
@@ -201,6 +208,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         (name = "Epics", description = "Work that should change a measurable outcome"),
         (name = "Outcomes", description = "Anticipated outcomes, their measurements, revisions and closing the loop"),
         (name = "OKRs", description = "Objectives, key results and check-ins"),
+        (name = "Metrics", description = "Values an analytics job posts for a metric key: measurements and check-ins on every record bound to it"),
         (name = "Organisation", description = "Units, periods and people, for the ids other calls take")
     )
 )]

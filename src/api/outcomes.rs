@@ -71,6 +71,8 @@ pub struct OutcomeOut {
     pub checkpoints: Vec<NaiveDate>,
     /// The outcome this one leads to (a behaviour leading to a business result).
     pub leads_to_id: Option<Uuid>,
+    /// The key an analytics job posts this outcome's values for.
+    pub metric_key: Option<String>,
     /// Changes to the commitment after it was made, oldest first.
     pub revisions: Vec<RevisionOut>,
     /// Newest first.
@@ -134,6 +136,9 @@ pub struct OutcomeIn {
     /// The outcome this one leads to.
     #[schema(format = Uuid)]
     pub leads_to_id: Option<String>,
+    /// Lets an analytics job record measurements: `POST /api/v1/metrics/{key}/values`.
+    #[schema(example = "onboarding.completion_rate_7d")]
+    pub metric_key: Option<String>,
     /// Left out: the work's owner.
     pub owner_email: Option<String>,
     /// On an update of a committed outcome: why its baseline, goal or date changes.
@@ -169,6 +174,7 @@ impl OutcomeIn {
             band_upper: text(self.band_upper),
             measure_by: self.measure_by,
             leads_to: text(self.leads_to_id),
+            metric_key: text(self.metric_key),
             owner_email: self
                 .owner_email
                 .or(parent.owner_email.clone())
@@ -243,6 +249,7 @@ async fn outcome_response(
         committed: outcome.committed,
         checkpoints: outcome.checkpoints.clone(),
         leads_to_id: outcome.leads_to_id,
+        metric_key: outcome.metric_key.clone(),
         revisions: revisions
             .iter()
             .map(|r| RevisionOut {

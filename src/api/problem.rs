@@ -132,7 +132,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 "not-found",
                 "No such record".into(),
-                "Nothing exists at this address; check the id".into(),
+                "Nothing exists at this address; check the id (or the metric key)".into(),
             ),
             ApiError::Invalid(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

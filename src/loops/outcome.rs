@@ -354,30 +354,64 @@ pub async fn record_measurement(
     let (Some(value), Some(measured_on), true) = (value, measured_on, errors.is_empty()) else {
         return Ok(Err(errors));
     };
-    let measurement = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
+    let measurement = insert_measurement(
+        &mut tx,
+        me,
+        client,
+        state.clock.now(),
+        Measured {
+            outcome: id,
+            value,
+            on: measured_on,
+            source: form.source.trim(),
+            note: form.note.trim(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok((measurement, value)))
+}
+
+/// A checked measurement of an outcome.
+pub struct Measured<'a> {
+    pub outcome: Uuid,
+    pub value: Decimal,
+    pub on: NaiveDate,
+    pub source: &'a str,
+    pub note: &'a str,
+}
+
+/// Stores a measurement in the caller's transaction, with its audit row.
+pub async fn insert_measurement(
+    tx: &mut sqlx::PgConnection,
+    me: &Me,
+    client: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    m: Measured<'_>,
+) -> Result<Uuid> {
+    let measurement = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO measurements (id, outcome_id, value, measured_on, source, note, recorded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(measurement)
-    .bind(id)
-    .bind(value)
-    .bind(measured_on)
-    .bind(form.source.trim())
-    .bind(form.note.trim())
+    .bind(m.outcome)
+    .bind(m.value)
+    .bind(m.on)
+    .bind(m.source)
+    .bind(m.note)
     .bind(me.id)
     .execute(&mut *tx)
     .await?;
     Entry::new("measurement_recorded")
         .actor(Some(me.id))
-        .entity("outcome", id)
-        .after(json!({ "value": value, "measured_on": measured_on, "source": form.source.trim(), "note": form.note.trim() }))
+        .entity("outcome", m.outcome)
+        .after(json!({ "value": m.value, "measured_on": m.on, "source": m.source, "note": m.note }))
         .client(client)
-        .write(&mut *tx, state.clock.now())
+        .write(&mut *tx, now)
         .await?;
-    tx.commit().await?;
-    Ok(Ok((measurement, value)))
+    Ok(measurement)
 }
 
 /// `POST /outcomes/{id}/measurements`: one observed value, dated (not in the future), with

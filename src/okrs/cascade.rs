@@ -58,6 +58,7 @@ pub struct KeyResultRow {
     pub owner_id: Option<Uuid>,
     pub owner_name: Option<String>,
     pub owner_active: bool,
+    pub metric_key: Option<String>,
     pub version: i32,
 }
 
@@ -246,7 +247,7 @@ pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Casc
                 k.target, k.band_lower, k.band_upper, k.weight, k.progress_source,
                 {KEY_RESULT_VALUE} AS value,
                 k.confidence, coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days,
-                k.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active, k.version
+                k.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active, k.metric_key, k.version
            FROM key_results k
            JOIN objectives o ON o.id = k.objective_id
            JOIN periods pe ON pe.id = o.period_id

@@ -26,7 +26,9 @@ use crate::okrs::cascade::{self, Cascade, KeyResultRow};
 use crate::okrs::model::ProgressSource;
 use crate::okrs::objectives::{Objective, load_objective};
 use crate::org::model::required_text;
-use crate::outcomes::model::{Direction, Goal, GoalFields, MetricUnit, form_number, parse_value};
+use crate::outcomes::model::{
+    Direction, Goal, GoalFields, MetricKey, MetricUnit, form_number, parse_value,
+};
 use crate::people::model::Email;
 use crate::periods::model::{human_date, parse_date};
 
@@ -47,6 +49,8 @@ pub struct KeyResultForm {
     pub owner_email: String,
     pub weight: String,
     pub progress_source: String,
+    /// Lets an analytics job check in by posting values for this key.
+    pub metric_key: String,
     /// Proposed from an anticipated outcome: it stays linked to it, and may follow it.
     pub source_outcome_id: String,
     pub version: String,
@@ -62,6 +66,7 @@ struct ValidKeyResult {
     owner_email: Email,
     weight: Decimal,
     source: ProgressSource,
+    metric_key: Option<MetricKey>,
 }
 
 impl ValidKeyResult {
@@ -77,7 +82,7 @@ impl ValidKeyResult {
         json!({ "title": self.title, "metric": self.metric, "unit": self.unit.as_str(), "unit_label": self.unit_label,
                 "direction": self.goal.direction().as_str(), "start_value": self.start, "target": target,
                 "band_lower": lower, "band_upper": upper, "owner_id": owner, "weight": self.weight,
-                "progress_source": self.source.as_str() })
+                "progress_source": self.source.as_str(), "metric_key": self.metric_key.as_ref().map(MetricKey::as_str) })
     }
 }
 
@@ -145,7 +150,21 @@ impl KeyResultForm {
                 "Following an outcome starts from the outcome: use “Propose as a key result” on it",
             );
         }
-        match (title, metric, unit, parsed, owner_email, weight, source) {
+        let metric_key = check(
+            &mut errors,
+            "metric_key",
+            MetricKey::parse_optional(&self.metric_key),
+        );
+        match (
+            title,
+            metric,
+            unit,
+            parsed,
+            owner_email,
+            weight,
+            source,
+            metric_key,
+        ) {
             (
                 Some(title),
                 Some(metric),
@@ -154,6 +173,7 @@ impl KeyResultForm {
                 Some(owner_email),
                 Some(weight),
                 Some(source),
+                Some(metric_key),
             ) if errors.is_empty() => Ok(ValidKeyResult {
                 title,
                 metric,
@@ -164,6 +184,7 @@ impl KeyResultForm {
                 owner_email,
                 weight,
                 source,
+                metric_key,
             }),
             _ => Err(errors),
         }
@@ -349,8 +370,8 @@ async fn insert_key_result(
     let follows = from_outcome.filter(|_| valid.source == ProgressSource::Outcome);
     sqlx::query(
         "INSERT INTO key_results (id, objective_id, owner_id, title, metric, unit, unit_label, direction, start_value,
-                                  target, band_lower, band_upper, weight, progress_source, source_outcome_id, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                                  target, band_lower, band_upper, weight, progress_source, source_outcome_id, metric_key, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                  (SELECT coalesce(max(position), 0) + 1 FROM key_results WHERE objective_id = $2))",
     )
     .bind(id)
@@ -368,6 +389,7 @@ async fn insert_key_result(
     .bind(valid.weight)
     .bind(valid.source.as_str())
     .bind(follows)
+    .bind(valid.metric_key.as_ref().map(MetricKey::as_str))
     .execute(&mut *tx)
     .await?;
     if let Some(outcome) = from_outcome {
@@ -605,13 +627,14 @@ pub struct KeyResult {
     pub band_upper: Option<Decimal>,
     pub weight: Decimal,
     pub progress_source: String,
+    pub metric_key: Option<String>,
     pub version: i32,
 }
 
 pub async fn load_key_result(db: &sqlx::PgPool, id: Uuid) -> Result<KeyResult> {
     sqlx::query_as(
         "SELECT k.id, k.objective_id, k.owner_id, p.email AS owner_email, k.metric, k.unit, k.unit_label, k.direction, k.title,
-                k.start_value, k.target, k.band_lower, k.band_upper, k.weight, k.progress_source, k.version
+                k.start_value, k.target, k.band_lower, k.band_upper, k.weight, k.progress_source, k.metric_key, k.version
            FROM key_results k LEFT JOIN people p ON p.id = k.owner_id WHERE k.id = $1",
     )
     .bind(id)
@@ -636,6 +659,7 @@ impl From<&KeyResult> for KeyResultForm {
             owner_email: k.owner_email.clone().unwrap_or_default(),
             weight: form_number(Some(k.weight)),
             progress_source: k.progress_source.clone(),
+            metric_key: k.metric_key.clone().unwrap_or_default(),
             source_outcome_id: String::new(),
             version: k.version.to_string(),
         }
@@ -741,7 +765,7 @@ pub async fn update_key_result(
     let updated = sqlx::query(
         "UPDATE key_results SET owner_id = $3, title = $4, metric = $5, unit = $6, unit_label = $7, direction = $8,
                 start_value = $9, target = $10, band_lower = $11, band_upper = $12, weight = $13, progress_source = $14,
-                version = version + 1, updated_at = now()
+                metric_key = $15, version = version + 1, updated_at = now()
           WHERE id = $1 AND version = $2",
     )
     .bind(id)
@@ -758,6 +782,7 @@ pub async fn update_key_result(
     .bind(upper)
     .bind(valid.weight)
     .bind(valid.source.as_str())
+    .bind(valid.metric_key.as_ref().map(MetricKey::as_str))
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
@@ -1123,17 +1148,53 @@ pub async fn record_check_in(
     if open.is_none() {
         return Ok(Err(CheckInRefused::PeriodClosed));
     }
+    insert_check_in(
+        &mut tx,
+        me,
+        client,
+        state.clock.now(),
+        CheckedIn {
+            key_result: id,
+            value,
+            confidence,
+            on: checked_on,
+            note: &note,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// A checked check-in of a key result.
+pub struct CheckedIn<'a> {
+    pub key_result: Uuid,
+    pub value: Decimal,
+    pub confidence: i16,
+    pub on: NaiveDate,
+    pub note: &'a str,
+}
+
+/// Stores a check-in in the caller's transaction (which holds its period open): the key
+/// result's current value and confidence become its latest check-in's, with the audit row.
+pub async fn insert_check_in(
+    tx: &mut sqlx::PgConnection,
+    me: &Me,
+    client: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    c: CheckedIn<'_>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO check_ins (id, key_result_id, value, confidence, note, author_id, checked_on)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(Uuid::new_v4())
-    .bind(id)
-    .bind(value)
-    .bind(confidence)
-    .bind(&note)
+    .bind(c.key_result)
+    .bind(c.value)
+    .bind(c.confidence)
+    .bind(c.note)
     .bind(me.id)
-    .bind(checked_on)
+    .bind(c.on)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -1142,18 +1203,17 @@ pub async fn record_check_in(
                   ORDER BY checked_on DESC, created_at DESC LIMIT 1) c
           WHERE k.id = $1",
     )
-    .bind(id)
+    .bind(c.key_result)
     .execute(&mut *tx)
     .await?;
     Entry::new("key_result_checked_in")
         .actor(Some(me.id))
-        .entity("key_result", id)
-        .after(json!({ "value": value, "confidence": confidence, "checked_on": checked_on, "note": note }))
+        .entity("key_result", c.key_result)
+        .after(json!({ "value": c.value, "confidence": c.confidence, "checked_on": c.on, "note": c.note }))
         .client(client)
-        .write(&mut *tx, state.clock.now())
+        .write(&mut *tx, now)
         .await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `POST /key-results/{id}/check-ins`: the key result's current value and confidence

@@ -8,6 +8,43 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+/// A stable name for a metric that an analytics job posts values for
+/// (`onboarding.completion_rate_7d`): lowercase letters, digits, dots, underscores and
+/// hyphens, starting with a letter or digit, at most 120 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricKey(String);
+
+impl MetricKey {
+    /// None for an empty field; the key lowercased; a message when it is not a key.
+    pub fn parse_optional(text: &str) -> Result<Option<MetricKey>, String> {
+        let key = text.trim().to_lowercase();
+        if key.is_empty() {
+            return Ok(None);
+        }
+        MetricKey::parse(&key).map(Some)
+    }
+
+    pub fn parse(text: &str) -> Result<MetricKey, String> {
+        let key = text.trim().to_lowercase();
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
+        let first_ok = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if key.len() > 120 || !first_ok || !key.chars().all(allowed) {
+            return Err(
+                "A metric key uses letters, digits, dots, underscores and hyphens, like onboarding.completion_rate_7d"
+                    .to_string(),
+            );
+        }
+        Ok(MetricKey(key))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 text_enum! {
     /// Which way the metric should move.
     pub enum Direction (error = "Choose whether the metric should go up, go down, or stay within a band") {
@@ -570,5 +607,23 @@ mod tests {
             with_unit(d("10000.00"), MetricUnit::Custom, "learners"),
             "10000 learners"
         );
+    }
+
+    #[test]
+    fn a_metric_key_is_lowercased_and_keeps_to_letters_digits_dots_underscores_and_hyphens() {
+        assert_eq!(
+            MetricKey::parse(" Onboarding.Completion_rate-7d ").map(|k| k.0),
+            Ok("onboarding.completion_rate-7d".to_string())
+        );
+        assert_eq!(MetricKey::parse_optional("  "), Ok(None));
+        for bad in [
+            ".starts-with-dot",
+            "has space",
+            "émoji",
+            "a/b",
+            &"x".repeat(121),
+        ] {
+            assert!(MetricKey::parse(bad).is_err(), "{bad}");
+        }
     }
 }

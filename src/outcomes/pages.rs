@@ -20,7 +20,7 @@ use crate::http::{AppError, AppState, Result};
 use crate::loops::outcome::{LoopInput, LoopView};
 use crate::org::model::required_text;
 use crate::outcomes::model::{
-    Direction, Goal, GoalFields, MetricUnit, OutcomeKind, form_number, sentence,
+    Direction, Goal, GoalFields, MetricKey, MetricUnit, OutcomeKind, form_number, sentence,
 };
 use crate::outcomes::parent::{
     OutcomeRow, Parent, leads_to_options, load_parent, outcome_row, outcomes_leading_to,
@@ -53,6 +53,8 @@ pub struct OutcomeForm {
     pub checkpoint_3: String,
     /// The outcome this one leads to (a behaviour leading to a business result).
     pub leads_to: String,
+    /// Lets an analytics job record measurements by posting values for this key.
+    pub metric_key: String,
     pub owner_email: String,
     /// Why a committed outcome changes (edit only).
     pub reason: String,
@@ -71,6 +73,7 @@ struct ValidOutcome {
     measure_by: NaiveDate,
     checkpoints: Vec<NaiveDate>,
     leads_to: Option<Uuid>,
+    metric_key: Option<MetricKey>,
 }
 
 impl ValidOutcome {
@@ -155,6 +158,11 @@ impl OutcomeForm {
             "leads_to",
             crate::org::model::optional_id(&self.leads_to, "Choose an outcome from the list"),
         );
+        let metric_key = check(
+            &mut errors,
+            "metric_key",
+            MetricKey::parse_optional(&self.metric_key),
+        );
         // Who it names is checked against the database (`check_links`).
         if !self.owner_email.trim().is_empty() {
             check(&mut errors, "owner_email", Email::parse(&self.owner_email));
@@ -169,6 +177,7 @@ impl OutcomeForm {
             goal,
             measure_by,
             leads_to,
+            metric_key,
         ) {
             (
                 Some(statement),
@@ -180,6 +189,7 @@ impl OutcomeForm {
                 Some(goal),
                 Some(measure_by),
                 Some(leads_to),
+                Some(metric_key),
             ) if errors.is_empty() => Ok(ValidOutcome {
                 statement,
                 kind,
@@ -192,6 +202,7 @@ impl OutcomeForm {
                 measure_by,
                 checkpoints,
                 leads_to,
+                metric_key,
             }),
             _ => Err(errors),
         }
@@ -454,8 +465,9 @@ pub async fn create_outcome(
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO outcomes (id, epic_id, initiative_id, owner_id, kind, statement, metric, unit, unit_label, direction,
-                               baseline, target, band_lower, band_upper, measure_by, data_source, leads_to_id, committed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                               baseline, target, band_lower, band_upper, measure_by, data_source, leads_to_id, committed_at,
+                               metric_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(id)
     .bind(epic)
@@ -476,6 +488,7 @@ pub async fn create_outcome(
     .bind(valid.leads_to)
     // An outcome added to work already committed to is committed at once.
     .bind(parent.committed().then_some(now))
+    .bind(valid.metric_key.as_ref().map(MetricKey::as_str))
     .execute(&mut *tx)
     .await?;
     save_checkpoints(&mut tx, id, &valid.checkpoints).await?;
@@ -647,6 +660,7 @@ impl From<&OutcomeRow> for OutcomeForm {
             checkpoint_2: checkpoint(1),
             checkpoint_3: checkpoint(2),
             leads_to: id(o.leads_to_id),
+            metric_key: o.metric_key.clone().unwrap_or_default(),
             owner_email: o.owner_email.clone().unwrap_or_default(),
             reason: String::new(),
             version: o.version.to_string(),
@@ -706,7 +720,7 @@ pub async fn update_outcome(
     let updated = sqlx::query(
         "UPDATE outcomes SET owner_id = $3, kind = $4, statement = $5, metric = $6, unit = $7, unit_label = $8,
                 direction = $9, baseline = $10, target = $11, band_lower = $12, band_upper = $13, measure_by = $14,
-                data_source = $15, leads_to_id = $16, version = version + 1, updated_at = now()
+                data_source = $15, leads_to_id = $16, metric_key = $17, version = version + 1, updated_at = now()
           WHERE id = $1 AND version = $2",
     )
     .bind(id)
@@ -725,6 +739,7 @@ pub async fn update_outcome(
     .bind(valid.measure_by)
     .bind(&valid.data_source)
     .bind(valid.leads_to)
+    .bind(valid.metric_key.as_ref().map(MetricKey::as_str))
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {

@@ -181,6 +181,8 @@ pub struct OutcomeRow {
     /// The loop is closed (a verdict is recorded).
     pub closed: bool,
     pub verdict: Option<String>,
+    /// The key an analytics job posts this outcome's values for.
+    pub metric_key: Option<String>,
     #[sqlx(skip)]
     pub loop_state: Option<LoopState>,
 }
@@ -239,7 +241,7 @@ pub const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement
        p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.committed_at IS NOT NULL AS committed,
        o.leads_to_id,
        array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints,
-       o.version, o.closed_at IS NOT NULL AS closed, o.verdict
+       o.version, o.closed_at IS NOT NULL AS closed, o.verdict, o.metric_key
   FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id";
 
 /// The outcomes of an epic or an initiative, oldest first, with their loop state.

@@ -174,6 +174,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
         "/api/v1/outcomes/{id}/key-results/{key_result_id}",
         RECORD,
     ),
+    ("POST", "/api/v1/metrics/{key}/values", CONTRIBUTOR),
     ("GET", "/api/v1/units", SIGNED_IN),
     ("GET", "/api/v1/periods", SIGNED_IN),
     ("GET", "/api/v1/people", SIGNED_IN),
@@ -352,6 +353,7 @@ fn concrete(path: &str, world: &World) -> String {
         .replace("{person_id}", &world.owner.to_string())
         .replace("{key_result_id}", &world.key_result.to_string())
         .replace("{token}", "not-a-live-token")
+        .replace("{key}", "search.answer_rate")
         .replace("/api/docs/{*path}", "/api/docs/index.html")
         .replace(
             "{version}/{*path}",

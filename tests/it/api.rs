@@ -605,12 +605,13 @@ async fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema()
     let [epic, outcome, initiative, objective, key_result] = ids;
     sqlx::query(
         "WITH e AS (INSERT INTO epics (id, team_id, work_type, title, owner_id) VALUES ($1, $6, 'feature', 'Existing epic', $8) RETURNING id),
-              o AS (INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
-                    SELECT $2, e.id, 'behaviour', 'Find it', 'Searches answered', 'percent', 'increase', 50, 70, '2026-06-30' FROM e),
+              o AS (INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by, metric_key)
+                    SELECT $2, e.id, 'behaviour', 'Find it', 'Searches answered', 'percent', 'increase', 50, 70, '2026-06-30',
+                           'search.answer_rate' FROM e),
               i AS (INSERT INTO initiatives (id, org_unit_id, title, owner_id) VALUES ($3, $6, 'Existing initiative', $8)),
               ob AS (INSERT INTO objectives (id, org_unit_id, period_id, title, owner_id) VALUES ($4, $6, $7, 'Existing objective', $8))
-         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target, owner_id)
-         VALUES ($5, $4, 'Existing key result', 'Answers', 'count', 'increase', 0, 10, $8)",
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target, owner_id, metric_key)
+         VALUES ($5, $4, 'Existing key result', 'Answers', 'count', 'increase', 0, 10, $8, 'search.answer_rate')",
     )
     .bind(epic)
     .bind(outcome)
@@ -639,6 +640,7 @@ async fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema()
             "\n[[operations]]\ninclude-path-regex = \"^/api/v1/{collection}/[{{]id[}}]\"\nparameters = {{ \"path.id\" = \"{id}\" }}\n"
         ));
     }
+    config.push_str("\n[[operations]]\ninclude-path-regex = \"^/api/v1/metrics/\"\nparameters = { \"path.key\" = \"search.answer_rate\" }\n");
     let config_file = reports.join("schemathesis.toml");
     std::fs::write(&config_file, config).unwrap();
     let output = tokio::process::Command::new(&st)

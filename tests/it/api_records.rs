@@ -697,7 +697,8 @@ fn api_routes(app: &TestApp) -> Vec<(Method, String)> {
             let path = r
                 .path
                 .replace("{id}", &Uuid::new_v4().to_string())
-                .replace("{key_result_id}", &Uuid::new_v4().to_string());
+                .replace("{key_result_id}", &Uuid::new_v4().to_string())
+                .replace("{key}", "search.answer_rate");
             (Method::from_bytes(r.method.as_bytes()).unwrap(), path)
         })
         .collect()

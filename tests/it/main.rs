@@ -19,6 +19,7 @@ mod embedded_cluster;
 mod epics;
 mod epics_schema;
 mod health;
+mod ingestion;
 mod initiatives;
 mod loops;
 mod mail;
