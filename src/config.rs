@@ -84,6 +84,8 @@ pub enum Command {
     Migrate,
     /// Load the demo organisation (safe to run twice).
     Demo,
+    /// Write the organisation's data as one JSON document to FILE (secrets left out).
+    Export { file: std::path::PathBuf },
     /// Manage accounts from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),

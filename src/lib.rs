@@ -25,6 +25,8 @@ pub mod db;
 pub mod demo;
 /// Epics: work types, status flow, definition of ready, owners.
 pub mod epics;
+/// The organisation's data as one JSON document (`/admin/export`, `yardstick export`).
+pub mod export;
 /// The home page.
 pub mod home;
 /// The web layer: router, middleware, errors, page helpers, static files, health.

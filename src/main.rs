@@ -71,6 +71,23 @@ async fn run(config: Config) -> anyhow::Result<()> {
             println!("{email} is an administrator and can sign in.");
             Ok(())
         }
+        Command::Export { file } => {
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = async {
+                db::migrate(&database.pool).await?;
+                yardstick::export::to_file(&database.pool, &file).await
+            }
+            .await;
+            database.close().await?;
+            let summary = result?;
+            let rows: u64 = summary.iter().map(|(_, n)| n).sum();
+            println!(
+                "Exported {rows} rows of {} tables to {}.",
+                summary.len(),
+                file.display()
+            );
+            Ok(())
+        }
         Command::Demo => {
             let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
             let result = async {

@@ -109,6 +109,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::dashboard::sitemap(state))
         .merge(crate::api::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
+        .get("/admin/export", Access::Admin, crate::export::get_export)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)
         .get(

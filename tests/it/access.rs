@@ -64,6 +64,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/periods", ADMIN),
     ("GET", "/periods/new", ADMIN),
     ("GET", "/admin/audit", ADMIN),
+    ("GET", "/admin/export", ADMIN),
     ("GET", "/initiatives", SIGNED_IN),
     ("GET", "/initiatives/new", CONTRIBUTOR),
     ("POST", "/initiatives", CONTRIBUTOR),

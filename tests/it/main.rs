@@ -18,6 +18,7 @@ mod dashboard;
 mod embedded_cluster;
 mod epics;
 mod epics_schema;
+mod export;
 mod health;
 mod ingestion;
 mod initiatives;
