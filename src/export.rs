@@ -84,8 +84,9 @@ pub async fn write(
         .await?;
     let head = json!({ "format": "yardstick-export", "version": 1, "exported_at": now, "migration": migration });
     let head = head.to_string();
-    // The head's fields, then the tables.
-    out.write_all(head[..head.len() - 1].as_bytes()).await?;
+    // The head's fields (its closing brace left off), then the tables.
+    let open = head.strip_suffix('}').unwrap_or(&head);
+    out.write_all(open.as_bytes()).await?;
     out.write_all(b",\"tables\":{").await?;
     let mut summary = Summary::new();
     for (i, (table, columns)) in tables(&mut tx).await?.into_iter().enumerate() {
