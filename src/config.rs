@@ -86,6 +86,15 @@ pub enum Command {
     Demo,
     /// Write the organisation's data as one JSON document to FILE (secrets left out).
     Export { file: std::path::PathBuf },
+    /// Back the database up to FILE with pg_dump (custom format).
+    Backup { file: std::path::PathBuf },
+    /// Restore the database from a backup FILE with pg_restore, replacing what it holds.
+    Restore {
+        file: std::path::PathBuf,
+        /// Go ahead even though the database holds records (they are replaced).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Manage accounts from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -88,6 +88,67 @@ async fn run(config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { file } => {
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = async {
+                let target = database.backup_target(config.database_url.as_deref())?;
+                db::backup::backup(&database.pool, &target, &file).await
+            }
+            .await;
+            database.close().await?;
+            let done = result?;
+            println!(
+                "Backed up the database (PostgreSQL {}) to {} ({} bytes) with {} (version {}).",
+                done.server_major,
+                file.display(),
+                done.bytes,
+                done.tool.display(),
+                done.tool_major
+            );
+            Ok(())
+        }
+        Command::Restore { file, yes } => {
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = async {
+                let has_people: bool =
+                    sqlx::query_scalar("SELECT to_regclass('people') IS NOT NULL")
+                        .fetch_one(&database.pool)
+                        .await?;
+                let held: i64 = if has_people {
+                    sqlx::query_scalar("SELECT count(*) FROM people")
+                        .fetch_one(&database.pool)
+                        .await?
+                } else {
+                    0
+                };
+                if held > 0 && !yes {
+                    anyhow::bail!(
+                        "the database holds {held} people and their records: restoring replaces everything. \
+                         Run again with --yes to go ahead"
+                    );
+                }
+                let target = database.backup_target(config.database_url.as_deref())?;
+                let done = db::backup::restore(&database.pool, &target, &file).await?;
+                // A backup from an older version is brought up to this one.
+                database.pool.close().await;
+                anyhow::Ok(done)
+            }
+            .await;
+            database.close().await?;
+            let done = result?;
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let migrated = db::migrate(&database.pool).await;
+            database.close().await?;
+            migrated?;
+            println!(
+                "Restored the database (PostgreSQL {}) from {} with {} (version {}).",
+                done.server_major,
+                file.display(),
+                done.tool.display(),
+                done.tool_major
+            );
+            Ok(())
+        }
         Command::Demo => {
             let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
             let result = async {

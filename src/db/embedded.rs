@@ -167,6 +167,17 @@ fn find_binaries() -> Result<PathBuf, ClusterError> {
             }
         }
     }
+    installed_bin_dirs()
+        .into_iter()
+        .rev()
+        .map(|(_, bin)| bin)
+        .find(|bin| has_both(bin))
+        .ok_or(ClusterError::BinariesNotFound)
+}
+
+/// Debian's and Ubuntu's PostgreSQL installations, `/usr/lib/postgresql/<major>/bin`, by
+/// major version, oldest first.
+pub fn installed_bin_dirs() -> Vec<(u32, PathBuf)> {
     let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -175,13 +186,9 @@ fn find_binaries() -> Result<PathBuf, ClusterError> {
             let major = entry.file_name().to_str()?.parse::<u32>().ok()?;
             Some((major, entry.path().join("bin")))
         })
-        .filter(|(_, bin)| has_both(bin))
         .collect();
     versions.sort();
     versions
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or(ClusterError::BinariesNotFound)
 }
 
 fn lock_file(path: &Path, arg: FlockArg) -> Result<Flock<File>, ClusterError> {

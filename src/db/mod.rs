@@ -1,6 +1,7 @@
 //! The database: a pool on `DATABASE_URL`, or on the embedded cluster when it is unset;
 //! migrations; readiness.
 
+pub mod backup;
 pub mod embedded;
 
 use std::time::Duration;
@@ -45,6 +46,17 @@ impl Database {
         };
         let pool = pool_options().connect_with(tuned(options)).await?;
         Ok(Database { pool, cluster })
+    }
+
+    /// Where `pg_dump` and `pg_restore` connect to reach this database.
+    pub fn backup_target(&self, database_url: Option<&str>) -> anyhow::Result<backup::Target> {
+        match (database_url, &self.cluster) {
+            (Some(url), _) => backup::Target::from_url(url),
+            (None, Some(cluster)) => Ok(backup::Target::from_options(
+                &cluster.connect_options(EMBEDDED_DATABASE),
+            )),
+            (None, None) => anyhow::bail!("no database to back up"),
+        }
     }
 
     /// Closes the pool, then releases the embedded cluster (stopping it when no other

@@ -278,6 +278,26 @@ fn the_server_runs_its_own_cluster_keeps_data_across_restarts_and_stops_it_on_si
         "Database migrated."
     );
     assert_eq!(postmaster(&dir), None);
+
+    // The embedded database backs up and restores through its private socket.
+    let file = dir.join("yardstick.backup");
+    let backup = yardstick(&dir, &["backup", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    let restore = yardstick(&dir, &["restore", file.to_str().unwrap(), "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&restore.stdout).contains("Restored the database"),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert_eq!(postmaster(&dir), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -8,27 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::http::{StatusCode, header};
 use serde_json::Value;
 
-use crate::common::TestApp;
-
-/// Every base table of the schema, with its row count.
-async fn counts(app: &TestApp) -> BTreeMap<String, i64> {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables
-          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-    )
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
-    let mut counts = BTreeMap::new();
-    for table in tables {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{table}\""))
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-        counts.insert(table, n);
-    }
-    counts
-}
+use crate::common::{TestApp, row_counts};
 
 fn exported_counts(doc: &Value) -> BTreeMap<String, i64> {
     doc["tables"]
@@ -47,7 +27,9 @@ async fn the_export_holds_every_rows_of_every_table_and_no_secret() {
 
     let audit_page = app.get("/admin/audit").await;
     assert_eq!(
-        audit_page.link("Export all the organisation’s data (JSON)").as_deref(),
+        audit_page
+            .link("Export all the organisation’s data (JSON)")
+            .as_deref(),
         Some("/admin/export")
     );
     let page = app.get("/admin/export").await;
@@ -60,7 +42,7 @@ async fn the_export_holds_every_rows_of_every_table_and_no_secret() {
     assert_eq!(doc["format"], "yardstick-export");
     assert_eq!(doc["version"], 1);
 
-    let all = counts(&app).await;
+    let all = row_counts(&app.db).await;
     let left_out: BTreeSet<&str> = yardstick::export::LEFT_OUT
         .iter()
         .map(|(t, _)| *t)
@@ -108,7 +90,7 @@ async fn the_export_command_writes_the_same_document_to_a_file() {
     let summarised: BTreeMap<String, i64> =
         summary.into_iter().map(|(t, n)| (t, n as i64)).collect();
     assert_eq!(written, summarised);
-    let all = counts(&app).await;
+    let all = row_counts(&app.db).await;
     assert_eq!(written["outcomes"], all["outcomes"]);
     assert_eq!(written["key_results"], all["key_results"]);
 }

@@ -8,6 +8,7 @@ mod accounts;
 mod api;
 mod api_records;
 mod backlog;
+mod backup;
 mod browser_dashboard;
 mod browser_epics;
 mod browser_loops;

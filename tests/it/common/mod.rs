@@ -176,6 +176,47 @@ pub async fn fresh_database() -> (String, PgPool) {
     (name, pool)
 }
 
+/// A `postgres://` URL for the test database `name`, as an operator would set
+/// DATABASE_URL (for the command-line tools).
+pub fn database_url(name: &str) -> String {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let mut url = url::Url::parse(&url).expect("DATABASE_URL is a URL");
+        url.set_path(name);
+        return url.to_string();
+    }
+    let server = server();
+    let socket = server
+        .get_socket()
+        .map(|s| format!("?host={}", s.display()))
+        .unwrap_or_default();
+    format!(
+        "postgres://{}@{}:{}/{name}{socket}",
+        server.get_username(),
+        server.get_host(),
+        server.get_port()
+    )
+}
+
+/// Every base table of the schema, with its row count.
+pub async fn row_counts(db: &PgPool) -> std::collections::BTreeMap<String, i64> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for table in tables {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", quote_ident(&table)))
+            .fetch_one(db)
+            .await
+            .unwrap();
+        counts.insert(table, n);
+    }
+    counts
+}
+
 /// Drops a test database (used when the server is shared, and by tests that remove it).
 pub async fn drop_database(name: &str) {
     let mut admin = PgConnection::connect_with(&server()).await.unwrap();
