@@ -2,8 +2,7 @@
 //! with the same rows and the same cells as the page shows.
 
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::rows::{Row, SORTS};
@@ -50,32 +49,8 @@ pub async fn get_csv(
     let layout = Layout::new("Dashboard", Section::Dashboard, &me);
     let page = load(&state, &me, &query.scope, layout).await?;
     let (head, body) = table_of(&page, table);
-    let mut out = csv::Writer::from_writer(vec![]);
-    out.write_record(head).map_err(anyhow::Error::from)?;
-    for record in body {
-        out.write_record(record.iter().map(|c| defused(c)))
-            .map_err(anyhow::Error::from)?;
-    }
-    let bytes = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let name = format!("attachment; filename=\"dashboard-{table}.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, name),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) is written as text.
-fn defused(cell: &str) -> String {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && cell.parse::<f64>().is_err() {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    crate::http::csv::download(&format!("dashboard-{table}"), &head, body)
 }
 
 /// A table's heading and rows, as the page has them.

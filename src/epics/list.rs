@@ -95,23 +95,61 @@ pub struct EpicsPage {
     may_add: bool,
 }
 
+impl EpicQuery {
+    /// The filters as a query string, continuing after `after`.
+    fn query_string(&self, after: &str) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("unit", &self.unit)
+            .append_pair("type", &self.work_type)
+            .append_pair("status", &self.status)
+            .append_pair("owner", &self.owner)
+            .append_pair("period", &self.period)
+            .append_pair("until", &self.until)
+            .append_pair("missing", &self.missing)
+            .append_pair("loop", &self.loop_state)
+            .append_pair("q", &self.q)
+            .append_pair("after", after)
+            .finish()
+    }
+}
+
 impl EpicsPage {
     fn next_href(&self, after: &str) -> String {
-        let q = &self.query;
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("unit", &q.unit)
-            .append_pair("type", &q.work_type)
-            .append_pair("status", &q.status)
-            .append_pair("owner", &q.owner)
-            .append_pair("period", &q.period)
-            .append_pair("until", &q.until)
-            .append_pair("missing", &q.missing)
-            .append_pair("loop", &q.loop_state)
-            .append_pair("q", &q.q)
-            .append_pair("after", after)
-            .finish();
-        format!("/epics?{query}")
+        format!("/epics?{}", self.query.query_string(after))
     }
+
+    fn csv_href(&self) -> String {
+        format!("/epics/csv?{}", self.query.query_string(""))
+    }
+}
+
+/// `GET /epics/csv?…`: every epic the filters match (at most `csv::MAX_ROWS`), as the
+/// list shows them.
+pub async fn get_epics_csv(
+    State(state): State<AppState>,
+    Query(mut query): Query<EpicQuery>,
+) -> Result<axum::response::Response> {
+    query.after.clear();
+    let today = crate::org::settings::today(&state).await?;
+    let epics = find(&state.db, &query, today, crate::http::csv::MAX_ROWS).await?;
+    let head = [
+        "ID", "Epic", "Type", "Status", "Team", "Owner", "Period", "Outcomes", "Created",
+    ];
+    let rows = epics.into_iter().map(|e| {
+        let (kind, status) = (e.type_label().to_string(), e.status_label().to_string());
+        vec![
+            e.id.to_string(),
+            e.title,
+            kind,
+            status,
+            e.team_name,
+            e.owner_name.unwrap_or_default(),
+            e.period_name.unwrap_or_default(),
+            e.outcomes.to_string(),
+            e.created_at.format("%Y-%m-%d").to_string(),
+        ]
+    });
+    crate::http::csv::download("epics", &head, rows)
 }
 
 fn text(value: &str) -> Option<String> {

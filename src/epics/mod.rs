@@ -15,6 +15,7 @@ use crate::http::sitemap::Sitemap;
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/epics", Access::SignedIn, list::get_epics)
+        .get("/epics/csv", Access::SignedIn, list::get_epics_csv)
         .get("/needs-owner", Access::SignedIn, owners::get_needs_owner)
         .post(
             "/epics/{id}/owner",

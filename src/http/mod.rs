@@ -2,6 +2,7 @@
 //! shared middleware; `serve` runs it until a shutdown signal, draining in-flight requests.
 
 pub mod assets;
+pub mod csv;
 pub mod error;
 pub mod health;
 pub mod page;

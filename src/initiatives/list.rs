@@ -68,19 +68,62 @@ pub struct InitiativesPage {
     may_add: bool,
 }
 
+impl InitiativeQuery {
+    /// The filters as a query string, continuing after `after`.
+    fn query_string(&self, after: &str) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("unit", &self.unit)
+            .append_pair("status", &self.status)
+            .append_pair("owner", &self.owner)
+            .append_pair("period", &self.period)
+            .append_pair("q", &self.q)
+            .append_pair("after", after)
+            .finish()
+    }
+}
+
 impl InitiativesPage {
     fn next_href(&self, after: &str) -> String {
-        let q = &self.query;
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("unit", &q.unit)
-            .append_pair("status", &q.status)
-            .append_pair("owner", &q.owner)
-            .append_pair("period", &q.period)
-            .append_pair("q", &q.q)
-            .append_pair("after", after)
-            .finish();
-        format!("/initiatives?{query}")
+        format!("/initiatives?{}", self.query.query_string(after))
     }
+
+    fn csv_href(&self) -> String {
+        format!("/initiatives/csv?{}", self.query.query_string(""))
+    }
+}
+
+/// `GET /initiatives/csv?…`: every initiative the filters match (at most
+/// `csv::MAX_ROWS`), as the list shows them.
+pub async fn get_initiatives_csv(
+    State(state): State<AppState>,
+    Query(mut query): Query<InitiativeQuery>,
+) -> Result<axum::response::Response> {
+    query.after.clear();
+    let initiatives = find(&state.db, &query, crate::http::csv::MAX_ROWS).await?;
+    let head = [
+        "ID",
+        "Initiative",
+        "Status",
+        "Unit",
+        "Owner",
+        "Periods",
+        "Epics",
+        "Outcomes",
+    ];
+    let rows = initiatives.into_iter().map(|i| {
+        let status = i.status_label().to_string();
+        vec![
+            i.id.to_string(),
+            i.title,
+            status,
+            i.unit_name,
+            i.owner_name.unwrap_or_default(),
+            i.periods,
+            i.epics.to_string(),
+            i.outcomes.to_string(),
+        ]
+    });
+    crate::http::csv::download("initiatives", &head, rows)
 }
 
 /// One page of initiatives matching `query`, newest first (one statement); pages and the

@@ -15,6 +15,11 @@ pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/initiatives", Access::SignedIn, list::get_initiatives)
         .get(
+            "/initiatives/csv",
+            Access::SignedIn,
+            list::get_initiatives_csv,
+        )
+        .get(
             "/initiatives/new",
             Access::Contributor,
             pages::get_new_initiative,

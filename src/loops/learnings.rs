@@ -85,7 +85,8 @@ pub struct LearningsQuery {
 }
 
 impl LearningsQuery {
-    fn next(&self, after: Uuid) -> String {
+    /// The filters as a query string (only those set), continuing after `after`.
+    fn query_string(&self, after: Option<Uuid>) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (key, value) in [
             ("unit", &self.unit),
@@ -99,8 +100,18 @@ impl LearningsQuery {
                 query.append_pair(key, value.trim());
             }
         }
-        query.append_pair("after", &after.to_string());
-        format!("/learnings?{}", query.finish())
+        if let Some(after) = after {
+            query.append_pair("after", &after.to_string());
+        }
+        query.finish()
+    }
+
+    fn next(&self, after: Uuid) -> String {
+        format!("/learnings?{}", self.query_string(Some(after)))
+    }
+
+    fn csv_href(&self) -> String {
+        format!("/learnings/csv?{}", self.query_string(None))
     }
 }
 
@@ -117,16 +128,16 @@ pub struct LearningsPage {
     verdicts: Vec<(String, String)>,
 }
 
-/// `GET /learnings`
-pub async fn get_learnings(
-    State(state): State<AppState>,
-    me: Me,
-    Query(query): Query<LearningsQuery>,
-    flash: Flash,
-) -> Result<LearningsPage> {
+/// The closed loops matching the filters, latest closed first, after `after` (keyset), at
+/// most `limit`: one statement.
+async fn find(
+    db: &sqlx::PgPool,
+    query: &LearningsQuery,
+    limit: i64,
+) -> sqlx::Result<Vec<Learning>> {
     let id = |text: &str| Uuid::parse_str(text.trim()).ok();
     let text = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
-    let mut learnings: Vec<Learning> = sqlx::query_as(
+    sqlx::query_as(
         "SELECT o.id, o.statement, o.metric, o.verdict, o.verdict_reason, o.learnings, o.next_step, o.realised_value,
                 o.closed_on, p.name AS closed_by,
                 CASE WHEN e.id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
@@ -155,10 +166,70 @@ pub async fn get_learnings(
     .bind(id(&query.period))
     .bind(text(&query.q).map(|q| crate::people::like_pattern(&q)))
     .bind(id(&query.after))
-    .bind(PAGE_SIZE + 1)
+    .bind(limit)
     .bind(id(&query.until))
-    .fetch_all(&state.db)
-    .await?;
+    .fetch_all(db)
+    .await
+}
+
+/// `GET /learnings/csv?…`: every closed loop the filters match (at most `csv::MAX_ROWS`).
+pub async fn get_learnings_csv(
+    State(state): State<AppState>,
+    Query(mut query): Query<LearningsQuery>,
+) -> Result<axum::response::Response> {
+    query.after.clear();
+    let learnings = find(&state.db, &query, crate::http::csv::MAX_ROWS).await?;
+    let head = [
+        "Outcome ID",
+        "Closed on",
+        "Metric",
+        "Outcome",
+        "Verdict",
+        "Why this verdict",
+        "Learnings",
+        "Next step",
+        "Realised value",
+        "Work",
+        "Type",
+        "Unit",
+        "Closed by",
+    ];
+    let rows = learnings.into_iter().map(|l| {
+        let labels = [
+            l.verdict_label().to_string(),
+            l.next_step_label().to_string(),
+            l.type_label().unwrap_or_default().to_string(),
+        ];
+        let [verdict, next_step, kind] = labels;
+        vec![
+            l.id.to_string(),
+            l.closed_on.to_string(),
+            l.metric,
+            l.statement,
+            verdict,
+            l.verdict_reason,
+            l.learnings,
+            next_step,
+            l.realised_value
+                .map(|v| v.normalize().to_string())
+                .unwrap_or_default(),
+            l.parent_title,
+            kind,
+            l.unit_name,
+            l.closed_by.unwrap_or_default(),
+        ]
+    });
+    crate::http::csv::download("learnings", &head, rows)
+}
+
+/// `GET /learnings`
+pub async fn get_learnings(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<LearningsQuery>,
+    flash: Flash,
+) -> Result<LearningsPage> {
+    let mut learnings = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = if learnings.len() as i64 > PAGE_SIZE {
         learnings.truncate(PAGE_SIZE as usize);
         learnings.last().map(|l| query.next(l.id))

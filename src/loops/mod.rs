@@ -17,7 +17,13 @@ use crate::http::sitemap::Sitemap;
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/loops", Access::SignedIn, queue::get_loops)
+        .get("/loops/csv", Access::SignedIn, queue::get_loops_csv)
         .get("/learnings", Access::SignedIn, learnings::get_learnings)
+        .get(
+            "/learnings/csv",
+            Access::SignedIn,
+            learnings::get_learnings_csv,
+        )
         .post(
             "/outcomes/{id}/measurements",
             Access::Contributor,

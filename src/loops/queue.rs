@@ -141,6 +141,69 @@ pub struct LoopsQuery {
     loop_state: String,
 }
 
+impl LoopsQuery {
+    /// Whose loops, the scope's name, and the unit asked for.
+    fn scope(&self) -> (Scope, &'static str, Option<Uuid>) {
+        let unit = Uuid::parse_str(self.unit.trim()).ok();
+        match (self.scope.as_str(), unit) {
+            ("unit", Some(unit)) => (Scope::Unit(unit), "unit", Some(unit)),
+            ("org", _) => (Scope::Org, "org", unit),
+            _ => (Scope::Me, "me", unit),
+        }
+    }
+}
+
+/// `GET /loops/csv?scope=&unit=&loop=`: every open loop the queue would list (at most
+/// `csv::MAX_ROWS`).
+pub async fn get_loops_csv(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<LoopsQuery>,
+) -> Result<axum::response::Response> {
+    let (scope, _, _) = query.scope();
+    let today = crate::org::settings::today(&state).await?;
+    let wanted = Wanted {
+        state: LoopState::parse(&query.loop_state).ok(),
+        ..Wanted::default()
+    };
+    let loops = open_loops(
+        &state.db,
+        &me,
+        scope,
+        today,
+        wanted,
+        crate::http::csv::MAX_ROWS,
+    )
+    .await?;
+    let head = [
+        "Outcome ID",
+        "Metric",
+        "Outcome",
+        "Measure by",
+        "State",
+        "When",
+        "Work",
+        "Team",
+        "Owner",
+    ];
+    let rows = loops.into_iter().map(|l| {
+        let state = l.state(&today).map(|s| s.label()).unwrap_or_default();
+        let when = l.when(&today);
+        vec![
+            l.id.to_string(),
+            l.metric,
+            l.statement,
+            l.measure_by.to_string(),
+            state.to_string(),
+            when,
+            l.parent_title,
+            l.unit_name,
+            l.owner_name.unwrap_or_default(),
+        ]
+    });
+    crate::http::csv::download("loops", &head, rows)
+}
+
 /// Most loops one queue lists.
 const LIMIT: i64 = 300;
 
@@ -159,6 +222,15 @@ pub struct LoopsPage {
 }
 
 impl LoopsPage {
+    fn csv_href(&self) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("scope", self.scope)
+            .append_pair("unit", &self.unit)
+            .append_pair("loop", &self.loop_state)
+            .finish();
+        format!("/loops/csv?{query}")
+    }
+
     fn count(&self, state: LoopState) -> usize {
         self.loops
             .iter()
@@ -174,12 +246,7 @@ pub async fn get_loops(
     Query(query): Query<LoopsQuery>,
     flash: Flash,
 ) -> Result<LoopsPage> {
-    let unit = Uuid::parse_str(query.unit.trim()).ok();
-    let (scope, name) = match (query.scope.as_str(), unit) {
-        ("unit", Some(unit)) => (Scope::Unit(unit), "unit"),
-        ("org", _) => (Scope::Org, "org"),
-        _ => (Scope::Me, "me"),
-    };
+    let (scope, name, unit) = query.scope();
     let today = crate::org::settings::today(&state).await?;
     let only = LoopState::parse(&query.loop_state).ok();
     let wanted = Wanted {

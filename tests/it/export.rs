@@ -94,3 +94,106 @@ async fn the_export_command_writes_the_same_document_to_a_file() {
     assert_eq!(written["outcomes"], all["outcomes"]);
     assert_eq!(written["key_results"], all["key_results"]);
 }
+
+/// A CSV download: its header and rows.
+fn parse_csv(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let head = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (head, rows)
+}
+
+#[tokio::test]
+async fn every_list_downloads_all_the_rows_its_filters_match_as_csv() {
+    let app = TestApp::new().await;
+    yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    // More epics than a page holds, one of them titled like a spreadsheet formula.
+    sqlx::query(
+        "INSERT INTO epics (id, team_id, work_type, title, status)
+         SELECT gen_random_uuid(), (SELECT id FROM org_units WHERE kind = 'team' ORDER BY name LIMIT 1),
+                'defect', CASE WHEN g = 1 THEN '=HYPERLINK(\"http://evil\")' ELSE 'Defect ' || g END, 'draft'
+           FROM generate_series(1, 60) g",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let count = |sql: &str| {
+        let sql = sql.to_string();
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(&db)
+                .await
+                .unwrap() as usize
+        }
+    };
+    let lists = [
+        (
+            "/epics?type=defect",
+            "Download every matching epic (CSV)",
+            "SELECT count(*) FROM epics WHERE work_type = 'defect'",
+        ),
+        (
+            "/initiatives",
+            "Download every matching initiative (CSV)",
+            "SELECT count(*) FROM initiatives",
+        ),
+        (
+            "/learnings",
+            "Download every matching learning (CSV)",
+            "SELECT count(*) FROM outcomes WHERE closed_at IS NOT NULL",
+        ),
+    ];
+    for (path, link, sql) in lists {
+        let page = app.get(path).await;
+        let href = page
+            .link(link)
+            .unwrap_or_else(|| panic!("{path}: {}", page.text()));
+        let download = app.get(&href).await;
+        assert_eq!(download.status, StatusCode::OK, "{href}");
+        assert_eq!(
+            download.headers[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        let (head, rows) = parse_csv(&download.body);
+        assert!(head[0].contains("ID"), "{head:?}");
+        assert_eq!(rows.len(), count(sql).await, "{href}");
+        assert!(!rows.is_empty(), "{href}");
+    }
+    let (_, defects) = parse_csv(&app.get("/epics/csv?type=defect").await.body);
+    assert!(defects.iter().all(|r| r[2] == "Defect"), "{defects:?}");
+    assert!(
+        defects
+            .iter()
+            .any(|r| r[1] == "'=HYPERLINK(\"http://evil\")"),
+        "a formula is written as text"
+    );
+
+    let page = app.get("/loops?scope=org&loop=overdue").await;
+    let href = page
+        .link("Download these loops (CSV)")
+        .expect("the loops link");
+    let (head, rows) = parse_csv(&app.get(&href).await.body);
+    assert_eq!(head[4], "State");
+    let overdue = count(
+        "SELECT count(*) FROM outcomes o JOIN epics e ON e.id = o.epic_id
+          WHERE o.closed_at IS NULL AND e.status <> 'cancelled' AND o.measure_by < '2026-06-01'",
+    )
+    .await
+        + count(
+            "SELECT count(*) FROM outcomes o JOIN initiatives i ON i.id = o.initiative_id
+              WHERE o.closed_at IS NULL AND i.status <> 'cancelled' AND o.measure_by < '2026-06-01'",
+        )
+        .await;
+    assert!(overdue > 0, "the demo has overdue loops");
+    assert_eq!(rows.len(), overdue);
+    assert!(rows.iter().all(|r| r[4] == "Overdue"), "{rows:?}");
+}
