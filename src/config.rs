@@ -47,6 +47,15 @@ pub struct Config {
     )]
     pub reminders_every: u64,
 
+    /// Seconds between looks at the webhook queue; 0 turns delivery off on this server.
+    #[arg(
+        long,
+        env = "YARDSTICK_WEBHOOKS_EVERY",
+        default_value_t = 2,
+        global = true
+    )]
+    pub webhooks_every: u64,
+
     /// SMTP server for mail (digests, invitation and reset links), e.g.
     /// `smtp://localhost:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host:465`. Unset: nothing is mailed.

@@ -33,8 +33,11 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
 ];
 
 /// Columns never exported.
-pub const SECRET_COLUMNS: &[(&str, &str)] =
-    &[("people", "password_hash"), ("api_tokens", "token_hash")];
+pub const SECRET_COLUMNS: &[(&str, &str)] = &[
+    ("people", "password_hash"),
+    ("api_tokens", "token_hash"),
+    ("webhook_endpoints", "secret"),
+];
 
 /// How many rows each table had.
 pub type Summary = Vec<(String, u64)>;

@@ -53,5 +53,7 @@ pub mod periods;
 pub mod planning;
 /// Logging and statement counting.
 pub mod telemetry;
+/// Outgoing webhooks: endpoints, the delivery queue, signed posts with retries.
+pub mod webhooks;
 
 pub use http::{AppState, app};

@@ -207,6 +207,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 config.public_url(),
             ));
         }
+        if config.webhooks_every > 0 {
+            tokio::spawn(deliver_every(
+                database.pool.clone(),
+                Duration::from_secs(config.webhooks_every),
+            ));
+        }
         let shutdown = http::shutdown_signal();
         println!("Yardstick is serving at http://{address}");
         let mut state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
@@ -220,6 +226,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     database.close().await?;
     tracing::info!("stopped");
     result
+}
+
+/// The webhook queue's timer: every `every`, send what is due (a batch at a time, until
+/// none is left). Every server runs it; the queue's leases keep them from sending the same
+/// delivery twice.
+async fn deliver_every(db: sqlx::PgPool, every: Duration) {
+    const BATCH: i64 = 20;
+    let mut timer = tokio::time::interval(every);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        timer.tick().await;
+        loop {
+            match yardstick::webhooks::delivery::deliver_due(&db, chrono::Utc::now(), BATCH).await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "webhook delivery failed; trying again later");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// The reminders' timer: every `every`, the day's reminders in the organisation's time zone,

@@ -773,6 +773,7 @@ pub async fn change_epic_status(
         .client(client)
         .write(&mut *tx, now)
         .await?;
+    crate::webhooks::epic_status_changed(&mut tx, id, from.as_str(), stored.as_str(), now).await?;
     tx.commit().await?;
     Ok(Ok((stored, displaced)))
 }

@@ -109,6 +109,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::notifications::sitemap(state))
         .merge(crate::dashboard::sitemap(state))
         .merge(crate::api::sitemap(state))
+        .merge(crate::webhooks::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/admin/export", Access::Admin, crate::export::get_export)
         .get("/healthz", Access::Public, health::get_healthz)

@@ -566,6 +566,19 @@ pub async fn close_loop(
         ),
     )
     .await?;
+    let data = json!({ "outcome_id": id, "epic_id": outcome.epic_id, "initiative_id": outcome.initiative_id,
+                       "statement": outcome.statement, "metric": outcome.metric, "verdict": valid.verdict.as_str(),
+                       "proposed_verdict": view.proposed.as_str(), "learnings": valid.learnings,
+                       "next_step": valid.next_step.as_str(), "realised_value": realised, "closed_on": today,
+                       "latest_measurement": latest });
+    crate::webhooks::emit(
+        &mut tx,
+        crate::webhooks::Event::LoopClosed,
+        &format!("{id}:{}", now.timestamp_micros()),
+        now,
+        data,
+    )
+    .await?;
     let epic_closed = if parent.is_epic() {
         close_epic_when_every_loop_is(&mut tx, me, client, now, parent.id).await?
     } else {
@@ -655,6 +668,7 @@ async fn close_epic_when_every_loop_is(
         .client(client)
         .write(&mut *tx, now)
         .await?;
+    crate::webhooks::epic_status_changed(&mut *tx, epic, "measuring", "closed", now).await?;
     Ok(true)
 }
 

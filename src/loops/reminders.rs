@@ -91,6 +91,7 @@ pub async fn remind(db: &sqlx::PgPool, today: NaiveDate) -> sqlx::Result<u64> {
             .await?
             .rows_affected();
     }
+    crate::webhooks::emit_overdue(&mut tx, today).await?;
     tx.commit().await?;
     Ok(added)
 }

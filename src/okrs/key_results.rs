@@ -1184,11 +1184,12 @@ pub async fn insert_check_in(
     now: chrono::DateTime<chrono::Utc>,
     c: CheckedIn<'_>,
 ) -> Result<()> {
+    let check_in = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO check_ins (id, key_result_id, value, confidence, note, author_id, checked_on)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(Uuid::new_v4())
+    .bind(check_in)
     .bind(c.key_result)
     .bind(c.value)
     .bind(c.confidence)
@@ -1213,6 +1214,16 @@ pub async fn insert_check_in(
         .client(client)
         .write(&mut *tx, now)
         .await?;
+    let data = json!({ "key_result_id": c.key_result, "check_in_id": check_in, "value": c.value,
+                       "confidence": c.confidence, "checked_on": c.on, "note": c.note });
+    crate::webhooks::emit(
+        tx,
+        crate::webhooks::Event::KeyResultCheckedIn,
+        &check_in.to_string(),
+        now,
+        data,
+    )
+    .await?;
     Ok(())
 }
 

@@ -32,3 +32,4 @@ mod people;
 mod periods;
 mod planning;
 mod reminders;
+mod webhooks;
