@@ -3,7 +3,7 @@
 //! each signed body, and records the answer. A failure is retried with backoff (30 s, 2
 //! min, 8 min, … up to 6 h) until `MAX_ATTEMPTS`; a server that dies mid-send leaves a
 //! lease that expires, and the delivery is sent again (receivers dedupe on
-//! `X-Yardstick-Delivery`).
+//! `X-Yardstick-Delivery`). An endpoint turned off keeps its queue until it is on again.
 //!
 //! Each request carries `X-Yardstick-Signature: t=<unix seconds>,v1=<hex>`, where the hex
 //! is HMAC-SHA256 with the endpoint's secret over `<t>.<body>`.
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use sha2::Sha256;
@@ -137,10 +137,8 @@ where
         .send_request(request)
         .await
         .map_err(|e| format!("HTTP: {e}"))?;
-    let status = response.status().as_u16();
-    // Read (and drop) the answer, so the receiver sees its response taken.
-    let _ = response.into_body().collect().await;
-    Ok(status)
+    // Only the status counts: the body is not read (whatever its size).
+    Ok(response.status().as_u16())
 }
 
 /// One attempt at a leased delivery.
@@ -166,11 +164,12 @@ pub async fn deliver_due(db: &sqlx::PgPool, now: DateTime<Utc>, limit: i64) -> s
     let leased: Vec<Leased> = sqlx::query_as(
         "WITH due AS (
              SELECT d.id FROM webhook_deliveries d
+               JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.active
               WHERE d.state = 'pending' AND d.next_attempt_at <= $1
                 AND (d.leased_until IS NULL OR d.leased_until <= $1)
               ORDER BY d.next_attempt_at
               LIMIT $2
-                FOR UPDATE SKIP LOCKED)
+                FOR UPDATE OF d SKIP LOCKED)
          UPDATE webhook_deliveries d
             SET leased_until = $1 + make_interval(secs => $3), attempts = d.attempts + 1
            FROM due, webhook_endpoints w

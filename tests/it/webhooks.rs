@@ -303,6 +303,15 @@ async fn a_failing_endpoint_is_retried_with_backoff_until_it_answers_or_given_up
     let (id, secret) = endpoint(&app, &url, &["key_result_checked_in"]).await;
     queue(&app, 1).await;
     let now = app.clock.now();
+    // Turned off, an endpoint keeps its queue and is sent nothing.
+    let off = |active: bool| {
+        sqlx::query("UPDATE webhook_endpoints SET active = $1")
+            .bind(active)
+            .execute(&app.db)
+    };
+    off(false).await.unwrap();
+    assert_eq!(deliver_due(&app.db, now, 10).await.unwrap(), 0);
+    off(true).await.unwrap();
 
     assert_eq!(deliver_due(&app.db, now, 10).await.unwrap(), 1);
     let (state, attempts, status, next): (String, i32, Option<i32>, chrono::DateTime<chrono::Utc>) =
