@@ -154,6 +154,11 @@ async fn an_admin_adds_an_endpoint_and_each_event_arrives_once_signed() {
         refused.body.contains("value=\"ftp://example.org/x\""),
         "the typing is kept"
     );
+    // Each message in the summary leads to its field.
+    assert!(
+        refused.body.contains("href=\"#events\"") && refused.body.contains("id=\"events\""),
+        "{text}"
+    );
     let mut fields = vec![("url", url.as_str()), ("description", "Warehouse loader")];
     for event in [
         "loop_closed",
