@@ -48,6 +48,12 @@ impl<'a> Client<'a> {
         call(self.app, method, path, &self.token, Some(body), if_match).await
     }
 
+    /// Moves the record at `status` (its status path) on to `to`, from the version `etag`.
+    async fn move_to(&self, status: &str, to: &str, etag: &str) -> Page {
+        self.send(Method::POST, status, json!({ "status": to }), Some(etag))
+            .await
+    }
+
     /// Every page of `path` (which has a query string), calling `between` after the
     /// first; the ids seen, in order.
     async fn every_page(&self, path: &str, id: &str, between: impl AsyncFnOnce()) -> Vec<String> {
@@ -178,26 +184,12 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
     );
 
     let status = format!("{path}/status");
-    let bogus = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "finished" }),
-            Some(&etag(&saved)),
-        )
-        .await;
+    let bogus = api.move_to(&status, "finished", &etag(&saved)).await;
     assert_eq!(
         fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)),
         ["status"]
     );
-    let early = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "done" }),
-            Some(&etag(&saved)),
-        )
-        .await;
+    let early = api.move_to(&status, "done", &etag(&saved)).await;
     let body = problem(&early, StatusCode::CONFLICT);
     assert!(
         body["detail"]
@@ -206,14 +198,7 @@ async fn an_initiative_is_created_updated_with_if_match_and_started_which_commit
             .contains("cannot become done"),
         "{body}"
     );
-    let started = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "active" }),
-            Some(&etag(&saved)),
-        )
-        .await;
+    let started = api.move_to(&status, "active", &etag(&saved)).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     assert_eq!(json(&started)["status"], "active");
     let outcome = json(
@@ -260,14 +245,7 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
     let status = format!("/api/v1/epics/{epic_id}/status");
 
     // Not ready without an outcome: the definition of ready says what is missing.
-    let early = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "ready" }),
-            Some(&etag(&epic)),
-        )
-        .await;
+    let early = api.move_to(&status, "ready", &etag(&epic)).await;
     let body = problem(&early, StatusCode::CONFLICT);
     assert!(
         body["detail"]
@@ -283,14 +261,7 @@ async fn a_committed_outcome_changes_only_with_a_reason_and_the_revision_is_kept
                      "data_source": "Product analytics" }), None).await);
     assert_eq!(outcome["checkpoints"], json!(["2026-07-31"]));
     let epic = api.get(&format!("/api/v1/epics/{epic_id}")).await;
-    let ready = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "ready" }),
-            Some(&etag(&epic)),
-        )
-        .await;
+    let ready = api.move_to(&status, "ready", &etag(&epic)).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
     assert_eq!(json(&ready)["status"], "ready");
 
@@ -436,26 +407,12 @@ async fn objectives_and_key_results_are_created_cascaded_updated_and_moved_on() 
                      "owner_email": ADMIN_EMAIL }), Some(&etag(&read))).await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     let status = format!("{path}/status");
-    let bogus = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "won" }),
-            Some(&etag(&renamed)),
-        )
-        .await;
+    let bogus = api.move_to(&status, "won", &etag(&renamed)).await;
     assert_eq!(
         fields(&problem(&bogus, StatusCode::UNPROCESSABLE_ENTITY)),
         ["status"]
     );
-    let active = api
-        .send(
-            Method::POST,
-            &status,
-            json!({ "status": "active" }),
-            Some(&etag(&renamed)),
-        )
-        .await;
+    let active = api.move_to(&status, "active", &etag(&renamed)).await;
     assert_eq!(active.status, StatusCode::OK, "{}", active.body);
     assert_eq!(json(&active)["status"], "active");
     let stored: (String, String) =
