@@ -184,12 +184,7 @@ pub async fn get_audit(
     .bind(PAGE_SIZE + 1)
     .fetch_all(&state.db)
     .await?;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let next = crate::http::page::next_page(&mut rows, PAGE_SIZE, |r| r.id.to_string());
     let actions: Vec<(String, String)> =
         sqlx::query_scalar::<_, String>("SELECT DISTINCT action FROM audit_log ORDER BY 1")
             .fetch_all(&state.db)

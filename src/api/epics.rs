@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{
-    ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, decimal, etag, next_page, optional_id, page_limit,
+    ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, decimal, etag, optional_id, page_limit,
 };
 use super::problem::{ApiError, Problem};
 use crate::auth::guard::{ClientAddr, ensure_may_change};
@@ -23,6 +23,7 @@ use crate::epics::pages::{
 };
 use crate::http::AppState;
 use crate::http::page::Refused;
+use crate::http::page::next_page;
 use crate::planning::capacity::Displacement;
 
 type ApiResult<T> = std::result::Result<T, ApiError>;

@@ -158,17 +158,6 @@ pub fn page_limit(value: Option<&str>, problems: &mut Vec<FieldProblem>) -> i64 
     }
 }
 
-/// Keeps `limit` of the `limit + 1` rows read and answers the cursor of the next page (the
-/// last row's id) when there was one more.
-pub fn next_page<T>(rows: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
-    if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(id)
-    } else {
-        None
-    }
-}
-
 /// A status change.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(default)]

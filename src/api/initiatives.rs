@@ -10,14 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{
-    ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, etag, next_page, optional_id, page_limit,
-};
+use super::extract::{ApiId, ApiJson, ApiQuery, IfMatch, StatusIn, etag, optional_id, page_limit};
 use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::AppState;
 use crate::http::page::Refused;
+use crate::http::page::next_page;
 use crate::initiatives::list::{InitiativeQuery, InitiativeRow, find};
 use crate::initiatives::pages::{
     Initiative, InitiativeForm, change_initiative_status, create_initiative, initiative_to_change,

@@ -13,13 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{
-    ApiId, ApiJson, ApiQuery, IfMatch, decimal as text, etag, next_page, optional_id, page_limit,
+    ApiId, ApiJson, ApiQuery, IfMatch, decimal as text, etag, optional_id, page_limit,
 };
 use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::AppState;
 use crate::http::page::Refused;
+use crate::http::page::next_page;
 use crate::okrs::cascade::{self, Cascade, KEY_RESULT_VALUE, KeyResultRow};
 use crate::okrs::key_results::{
     CheckInForm, CheckInRefused, KeyResult, KeyResultForm, create_key_result, key_result_to_change,

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiQuery, next_page, optional_id, page_limit};
+use super::extract::{ApiQuery, optional_id, page_limit};
 use super::problem::{ApiError, FieldProblem, Problem};
 use crate::auth::policy::Me;
 use crate::http::AppState;
+use crate::http::page::next_page;
 use crate::loops::queue::{OpenLoop, Scope, Wanted, open_loops};
 use crate::outcomes::model::LoopState;
 

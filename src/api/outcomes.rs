@@ -13,13 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{
-    ApiId, ApiJson, ApiQuery, IfMatch, decimal as text, etag, next_page, optional_id, page_limit,
+    ApiId, ApiJson, ApiQuery, IfMatch, decimal as text, etag, optional_id, page_limit,
 };
 use super::problem::{ApiError, FieldProblem, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::AppState;
 use crate::http::page::Refused;
+use crate::http::page::next_page;
 use crate::loops::outcome::{
     CloseForm, CloseRefused, LoopInput, MeasurementForm, close_loop, loop_to_change, loop_view,
     record_measurement,

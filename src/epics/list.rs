@@ -166,12 +166,7 @@ pub async fn get_epics(
     // Loops fall due by calendar date in the organisation's time zone (DOMAIN.md, loop state).
     let today = crate::org::settings::today(&state).await?;
     let mut epics = find(&state.db, &query, today, PAGE_SIZE + 1).await?;
-    let next = if epics.len() as i64 > PAGE_SIZE {
-        epics.truncate(PAGE_SIZE as usize);
-        epics.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
+    let next = crate::http::page::next_page(&mut epics, PAGE_SIZE, |e| e.id.to_string());
     let units = crate::org::unit_options(&state.db, false).await?;
     let periods = crate::periods::options(&state.db).await?;
     let missing = vec![

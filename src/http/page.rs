@@ -302,3 +302,14 @@ where
 pub fn record_href(kind: &str, id: uuid::Uuid) -> String {
     format!("/{}s/{id}", kind.replace('_', "-"))
 }
+
+/// Keeps `limit` of the `limit + 1` rows a keyset page read, and answers the cursor of the
+/// next page (the last row's key) when there was one more. Pages and the API alike.
+pub fn next_page<T, K>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Option<K> {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(key)
+    } else {
+        None
+    }
+}

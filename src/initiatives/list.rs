@@ -179,12 +179,7 @@ pub async fn get_initiatives(
     flash: Flash,
 ) -> Result<InitiativesPage> {
     let mut initiatives = find(&state.db, &query, PAGE_SIZE + 1).await?;
-    let next = if initiatives.len() as i64 > PAGE_SIZE {
-        initiatives.truncate(PAGE_SIZE as usize);
-        initiatives.last().map(|i| i.id.to_string())
-    } else {
-        None
-    };
+    let next = crate::http::page::next_page(&mut initiatives, PAGE_SIZE, |i| i.id.to_string());
     let units = crate::org::unit_options(&state.db, false).await?;
     let periods = crate::periods::options(&state.db).await?;
     let may_add = me.role() != AccountRole::Viewer;

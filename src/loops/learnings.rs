@@ -230,12 +230,8 @@ pub async fn get_learnings(
     flash: Flash,
 ) -> Result<LearningsPage> {
     let mut learnings = find(&state.db, &query, PAGE_SIZE + 1).await?;
-    let next = if learnings.len() as i64 > PAGE_SIZE {
-        learnings.truncate(PAGE_SIZE as usize);
-        learnings.last().map(|l| query.next(l.id))
-    } else {
-        None
-    };
+    let next =
+        crate::http::page::next_page(&mut learnings, PAGE_SIZE, |l| l.id).map(|id| query.next(id));
     let units = crate::org::unit_options(&state.db, false).await?;
     let periods = crate::periods::options(&state.db).await?;
     let layout = Layout::new("Learnings", Section::Learnings, &me).with_flash(flash);

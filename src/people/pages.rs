@@ -108,12 +108,7 @@ pub async fn get_people(
     .bind(PAGE_SIZE + 1)
     .fetch_all(&state.db)
     .await?;
-    let next = if people.len() as i64 > PAGE_SIZE {
-        people.truncate(PAGE_SIZE as usize);
-        people.last().map(|p| p.id.to_string())
-    } else {
-        None
-    };
+    let next = crate::http::page::next_page(&mut people, PAGE_SIZE, |p| p.id.to_string());
     let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("People", Section::Organisation, &me).with_flash(flash);
     Ok(PeoplePage {
