@@ -72,12 +72,21 @@ pub async fn emit(
     .rows_affected())
 }
 
-/// Queues `loop_overdue` once per open loop and measure-by date, for loops past their date
-/// on `today` (the reminders' round calls it).
+/// Queues `loop_overdue` once per open loop and measure-by date, for loops that went past
+/// their date within the last week (the reminders' round calls it every few minutes, so
+/// it neither rescans loops long overdue nor does anything without a subscribed endpoint).
 pub async fn emit_overdue(
     tx: &mut sqlx::PgConnection,
     today: chrono::NaiveDate,
 ) -> sqlx::Result<u64> {
+    let wanted: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE active AND 'loop_overdue' = ANY (events))",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !wanted {
+        return Ok(0);
+    }
     // Raised at the start of the day it was found overdue on.
     let at = today.and_time(chrono::NaiveTime::MIN).and_utc();
     Ok(sqlx::query(
@@ -92,7 +101,8 @@ pub async fn emit_overdue(
            LEFT JOIN epics e ON e.id = o.epic_id
            LEFT JOIN initiatives i ON i.id = o.initiative_id
            JOIN webhook_endpoints w ON w.active AND 'loop_overdue' = ANY (w.events)
-          WHERE o.closed_at IS NULL AND coalesce(e.status, i.status) <> 'cancelled' AND o.measure_by < $1
+          WHERE o.closed_at IS NULL AND coalesce(e.status, i.status) <> 'cancelled'
+            AND o.measure_by < $1 AND o.measure_by >= $1 - 7
          ON CONFLICT (endpoint_id, event_key) DO NOTHING",
     )
     .bind(today)

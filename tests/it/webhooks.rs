@@ -194,7 +194,7 @@ async fn an_admin_adds_an_endpoint_and_each_event_arrives_once_signed() {
         "WITH e AS (INSERT INTO epics (id, team_id, work_type, title, owner_id) VALUES ($1, $5, 'feature', 'Guided first lesson', $7) RETURNING id),
               o AS (INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
                     SELECT v.id, e.id, 'behaviour', 'Finish', 'Completion', 'percent', 'increase', 60, 80, v.by
-                      FROM e, (VALUES ($2::uuid, '2026-09-30'::date), ($3::uuid, '2026-05-20'::date)) v (id, by)),
+                      FROM e, (VALUES ($2::uuid, '2026-09-30'::date), ($3::uuid, '2026-05-28'::date)) v (id, by)),
               ob AS (INSERT INTO objectives (id, org_unit_id, period_id, title) VALUES (gen_random_uuid(), $5, $6, 'Grow') RETURNING id)
          INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target, owner_id)
          SELECT $4, ob.id, 'Learners', 'Learners', 'count', 'increase', 0, 10, $7 FROM ob",
