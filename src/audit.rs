@@ -275,6 +275,8 @@ impl Change {
             "epic_updated" | "initiative_updated" => "Edited".to_string(),
             "outcome_updated" => "Outcome edited".to_string(),
             "epic_status_changed" | "initiative_status_changed" => "Status changed".to_string(),
+            "epic_imported" => "Imported from Jira".to_string(),
+            "epic_reimported" => "Updated from Jira".to_string(),
             "owner_reassigned" => format!("{record} owner reassigned"),
             other => other.replace('_', " "),
         }

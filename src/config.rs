@@ -56,6 +56,15 @@ pub struct Config {
     )]
     pub webhooks_every: u64,
 
+    /// Seconds between looks for import jobs to run; 0 leaves them to other servers.
+    #[arg(
+        long,
+        env = "YARDSTICK_IMPORTS_EVERY",
+        default_value_t = 2,
+        global = true
+    )]
+    pub imports_every: u64,
+
     /// SMTP server for mail (digests, invitation and reset links), e.g.
     /// `smtp://localhost:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host:465`. Unset: nothing is mailed.

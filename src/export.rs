@@ -37,6 +37,8 @@ pub const SECRET_COLUMNS: &[(&str, &str)] = &[
     ("people", "password_hash"),
     ("api_tokens", "token_hash"),
     ("webhook_endpoints", "secret"),
+    // Not a secret, but the raw upload an import was read from, not the organisation's data.
+    ("import_jobs", "content"),
 ];
 
 /// How many rows each table had.

@@ -31,6 +31,8 @@ pub mod export;
 pub mod home;
 /// The web layer: router, middleware, errors, page helpers, static files, health.
 pub mod http;
+/// Importing epics from Jira CSV exports, as background jobs.
+pub mod imports;
 /// Initiatives: the largest bodies of work, with epics and outcomes of their own.
 pub mod initiatives;
 /// Closing the loop: measurements, verdicts, learnings, the loops queue.

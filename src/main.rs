@@ -213,6 +213,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 Duration::from_secs(config.webhooks_every),
             ));
         }
+        if config.imports_every > 0 {
+            tokio::spawn(import_every(
+                database.pool.clone(),
+                Duration::from_secs(config.imports_every),
+            ));
+        }
         let shutdown = http::shutdown_signal();
         println!("Yardstick is serving at http://{address}");
         let mut state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
@@ -243,6 +249,26 @@ async fn deliver_every(db: sqlx::PgPool, every: Duration) {
                 Ok(_) => break,
                 Err(err) => {
                     tracing::warn!(error = %err, "webhook delivery failed; trying again later");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The import jobs' timer: every `every`, run the queued jobs one after another. Every
+/// server runs it; a job's lease keeps two servers from running the same one.
+async fn import_every(db: sqlx::PgPool, every: Duration) {
+    let mut timer = tokio::time::interval(every);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        timer.tick().await;
+        loop {
+            match yardstick::imports::job::run_due(&db, chrono::Utc::now()).await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "an import job stopped; its lease lets it resume later");
                     break;
                 }
             }

@@ -79,8 +79,11 @@ impl AppState {
 
 /// Longest time a request may take before it is answered with 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest request body accepted (forms are small; uploads get their own limit).
+/// Largest request body a handler reads (forms are small); an upload route sets its own,
+/// up to `UPLOAD_LIMIT`.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Largest request body accepted at all (with multipart framing around the file).
+pub const UPLOAD_LIMIT: usize = crate::imports::pages::UPLOAD_LIMIT + 64 * 1024;
 
 /// No inline script or style, nothing from other origins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -110,6 +113,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::dashboard::sitemap(state))
         .merge(crate::api::sitemap(state))
         .merge(crate::webhooks::sitemap(state))
+        .merge(crate::imports::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
         .get("/admin/export", Access::Admin, crate::export::get_export)
         .get("/healthz", Access::Public, health::get_healthz)
@@ -170,6 +174,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     });
 
     routes
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             query_count::count_statements,
@@ -180,7 +185,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(csrf)
         .layer(headers)
         .layer(tower::util::option_layer(hsts))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -53,6 +53,23 @@ impl Sitemap {
         self.add("POST", path, access, post(handler))
     }
 
+    /// `POST path` of a file upload, whose body may be up to `limit` bytes (every other
+    /// route keeps `BODY_LIMIT`).
+    pub fn upload<H, T>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+        limit: usize,
+    ) -> Sitemap
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let route = post(handler).layer(axum::extract::DefaultBodyLimit::max(limit));
+        self.add("POST", path, access, route)
+    }
+
     /// `PUT path`, for people with `access`.
     pub fn put<H, T>(self, path: &'static str, access: Access, handler: H) -> Sitemap
     where

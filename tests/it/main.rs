@@ -21,6 +21,7 @@ mod epics;
 mod epics_schema;
 mod export;
 mod health;
+mod imports;
 mod ingestion;
 mod initiatives;
 mod loops;
