@@ -125,8 +125,8 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         )
 }
 
-/// Wraps routes in the middleware every response goes through (outermost last): request
-/// id, trace span, timeout → 503, gzip, body limit, security headers, panic → 500 page,
+/// Wraps routes in the middleware every response goes through (outermost first): request
+/// id, trace span, timeout → 503, gzip, security headers, CSRF, body limit, panic → 500 page,
 /// flash clearing, statement counting.
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -182,10 +182,11 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(middleware::from_fn(clear_shown_flash))
         // Inside the header layers, so the 500 page carries them too.
         .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
+        // Inside the header layers too: a refused body's 413 carries them.
+        .layer(RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(csrf)
         .layer(headers)
         .layer(tower::util::option_layer(hsts))
-        .layer(RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -453,6 +453,23 @@ async fn an_upload_that_is_not_a_usable_export_says_why_and_stores_nothing() {
         assert!(text.contains(message), "{text}");
         assert!(text.contains("The issue address must start with https://"));
     }
+    // Over 20 MB.
+    let huge = format!(
+        "{HEADER}\n{}",
+        "x".repeat(yardstick::imports::pages::UPLOAD_LIMIT)
+    );
+    let page = app
+        .request(upload_request(
+            huge.as_bytes(),
+            &[("team_id", &team), ("work_type", "feature")],
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.text().contains("The file is larger than 20 MB"),
+        "{}",
+        page.text()
+    );
     // Not a multipart body at all.
     let page = app.post("/import/jira", &[("team_id", &team)]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
