@@ -525,3 +525,54 @@ async fn two_servers_share_the_queue_and_a_job_left_by_a_dead_one_is_finished_on
         .unwrap();
     assert_eq!(rows, 510, "one result per row of each file");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_imports_a_file_in_a_browser_and_the_progress_bar_follows_the_job_to_its_report() {
+    let app = TestApp::new().await;
+    app.create_unit("Payments", "team", None).await;
+    let file = std::env::temp_dir().join(format!("jira-{}.csv", Uuid::new_v4()));
+    std::fs::write(&file, export(3, |_| None)).unwrap();
+    let base = app.serve().await;
+    let Some(browser) = crate::common::browser::Browser::start(&base).await else {
+        return;
+    };
+    browser
+        .sign_in(crate::common::ADMIN_EMAIL, crate::common::TEST_PASSWORD)
+        .await;
+    browser.follow("Import").await;
+    browser
+        .field("Jira CSV export")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    browser.choose("Team for new epics", "Payments").await;
+    browser.press("Upload and preview").await;
+    let text = browser.text().await;
+    assert!(text.contains("3 rows: 3 new epics"), "{text}");
+    browser.press("Import 3 rows").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Waiting for a server to start it")
+    );
+
+    // A server runs the job; the page's script sees it end and shows the report.
+    assert!(run_due(&app.db, app.clock.now()).await.unwrap());
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = browser.text().await;
+        if shown.contains("3 of 3 rows: 3 created") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        shown.contains("3 of 3 rows: 3 created, 0 updated, 0 unchanged, 0 failed"),
+        "{shown}"
+    );
+    browser.check_page().await;
+    browser.close().await;
+    let _ = std::fs::remove_file(file);
+}
