@@ -115,6 +115,11 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .merge(crate::webhooks::sitemap(state))
         .merge(crate::imports::sitemap(state))
         .get("/admin/audit", Access::Admin, crate::audit::get_audit)
+        .get(
+            "/admin/audit/csv",
+            Access::Admin,
+            crate::audit::get_audit_csv,
+        )
         .get("/admin/export", Access::Admin, crate::export::get_export)
         .get("/healthz", Access::Public, health::get_healthz)
         .get("/readyz", Access::Public, health::get_readyz)

@@ -18,6 +18,7 @@ use crate::http::sitemap::Sitemap;
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/okrs", Access::SignedIn, tree::get_okrs)
+        .get("/okrs/csv", Access::SignedIn, tree::get_okrs_csv)
         .get(
             "/objectives/new",
             Access::Contributor,

@@ -51,13 +51,34 @@ pub struct TreePage {
     today: NaiveDate,
 }
 
-/// `GET /okrs?unit=&period=`
-pub async fn get_okrs(
-    State(state): State<AppState>,
-    me: Me,
-    Query(query): Query<TreeQuery>,
-    flash: Flash,
-) -> Result<TreePage> {
+impl TreePage {
+    /// The CSV of the tree as shown.
+    fn csv_href(&self) -> String {
+        let period = self
+            .period
+            .as_ref()
+            .map(|p| p.id.to_string())
+            .unwrap_or_default();
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("unit", &self.unit)
+            .append_pair("period", &period)
+            .append_pair("until", &self.until)
+            .finish();
+        format!("/okrs/csv?{query}")
+    }
+}
+
+/// What the tree shows: the period (the longest containing today unless chosen), the unit,
+/// the end of the range, and the cascade within them.
+struct Scope {
+    today: NaiveDate,
+    period: Option<Period>,
+    unit: Option<Uuid>,
+    until: Option<Period>,
+    cascade: Cascade,
+}
+
+async fn scope(state: &AppState, query: &TreeQuery) -> Result<Scope> {
     let today = crate::org::settings::today(&state).await?;
     let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
         Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
@@ -94,6 +115,96 @@ pub async fn get_okrs(
         }
         None => Cascade::default(),
     };
+    Ok(Scope {
+        today,
+        period,
+        unit,
+        until,
+        cascade,
+    })
+}
+
+/// `GET /okrs/csv?unit=&period=&until=`: the tree as rows, in reading order: each
+/// objective, then its key results, each followed by the objectives cascaded from it.
+pub async fn get_okrs_csv(
+    State(state): State<AppState>,
+    Query(query): Query<TreeQuery>,
+) -> Result<axum::response::Response> {
+    let Scope { cascade, .. } = scope(&state, &query).await?;
+    let head = [
+        "Level",
+        "Kind",
+        "ID",
+        "Parent ID",
+        "Title",
+        "Unit",
+        "Period",
+        "Owner",
+        "Status",
+        "Progress",
+        "Goal",
+        "Value",
+        "Confidence",
+    ];
+    let mut depth = 0usize;
+    let mut rows = Vec::new();
+    for line in lines(&cascade) {
+        if let Some(o) = &line.objective {
+            depth += 1;
+            rows.push(vec![
+                depth.to_string(),
+                "Objective".to_string(),
+                o.id.to_string(),
+                o.parent_key_result_id
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                o.title.clone(),
+                o.unit_name.clone(),
+                o.period_name.clone(),
+                o.owner_name.clone().unwrap_or_default(),
+                o.status_label().to_string(),
+                cascade.objective_percent(&o.id),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        } else if let Some(k) = &line.key_result {
+            rows.push(vec![
+                depth.to_string(),
+                "Key result".to_string(),
+                k.id.to_string(),
+                k.objective_id.to_string(),
+                k.title.clone(),
+                String::new(),
+                String::new(),
+                k.owner_name.clone().unwrap_or_default(),
+                String::new(),
+                cascade.key_result_percent(&k.id),
+                k.goal_text(),
+                k.value_text().unwrap_or_default(),
+                k.confidence.map(|c| c.to_string()).unwrap_or_default(),
+            ]);
+        } else if line.closes == "objective" {
+            depth -= 1;
+        }
+    }
+    crate::http::csv::download("okrs", &head, rows)
+}
+
+/// `GET /okrs?unit=&period=`
+pub async fn get_okrs(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<TreeQuery>,
+    flash: Flash,
+) -> Result<TreePage> {
+    let Scope {
+        today,
+        period,
+        unit,
+        until,
+        cascade,
+    } = scope(&state, &query).await?;
     let lines = lines(&cascade);
     let periods = crate::periods::options(&state.db).await?;
     let units = crate::org::unit_options(&state.db, false).await?;

@@ -20,6 +20,7 @@ pub use settings::Organisation;
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/org", Access::SignedIn, tree::get_org)
+        .get("/org/csv", Access::SignedIn, tree::get_org_csv)
         .get("/org/settings", Access::Admin, settings::get_settings)
         .post("/org/settings", Access::Admin, settings::post_settings)
         .post("/org/units", Access::Admin, unit_form::post_unit)

@@ -45,6 +45,36 @@ impl OrgPage {
     }
 }
 
+/// `GET /org/csv`: every unit in tree order, with its path from the top.
+pub async fn get_org_csv(State(state): State<AppState>) -> Result<axum::response::Response> {
+    let units = units_in_tree_order(&state.db).await?;
+    let mut path: Vec<String> = Vec::new();
+    let mut rows = Vec::with_capacity(units.len());
+    for u in units {
+        path.truncate(u.depth as usize);
+        path.push(u.name.clone());
+        rows.push(vec![
+            u.id.to_string(),
+            u.name.clone(),
+            u.kind_label().to_string(),
+            u.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+            path.join(" / "),
+            u.members.to_string(),
+            if u.archived { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    let head = [
+        "ID",
+        "Unit",
+        "Kind",
+        "Parent ID",
+        "Path",
+        "Members",
+        "Archived",
+    ];
+    crate::http::csv::download("org-units", &head, rows)
+}
+
 /// `GET /org`. Three queries whatever the size: settings, the tree, and the leaders,
 /// product managers and tech leads of every unit (the rest are counted, not listed, so
 /// the page stays readable for a company of thousands).

@@ -14,6 +14,7 @@ use crate::http::sitemap::Sitemap;
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/people", Access::SignedIn, pages::get_people)
+        .get("/people/csv", Access::SignedIn, pages::get_people_csv)
         .post("/people", Access::Admin, pages::post_person)
         .get("/people/new", Access::Admin, pages::get_new_person)
         .get("/people/{id}", Access::SignedIn, pages::get_person)

@@ -54,6 +54,15 @@ pub struct PeoplePage {
 }
 
 impl PeoplePage {
+    /// The CSV of every person the filters match.
+    fn csv_href(&self) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &self.query.q)
+            .append_pair("unit", &self.query.unit)
+            .finish();
+        format!("/people/csv?{query}")
+    }
+
     /// The address of the next page, keeping the filters.
     fn next_href(&self, after: &str) -> String {
         let query: String = form_urlencoded::Serializer::new(String::new())
@@ -77,18 +86,13 @@ pub fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// `GET /people?q=&unit=&after=`: everyone, by name, 50 at a time (keyset pagination).
-pub async fn get_people(
-    State(state): State<AppState>,
-    me: Me,
-    Query(query): Query<PeopleQuery>,
-    flash: Flash,
-) -> Result<PeoplePage> {
+/// The people the filters match, by name, after the `after` cursor: at most `limit`.
+async fn find(db: &sqlx::PgPool, query: &PeopleQuery, limit: i64) -> sqlx::Result<Vec<PersonRow>> {
     // A malformed id in the URL filters nothing rather than failing the page.
     let unit = Uuid::parse_str(query.unit.trim()).ok();
     let after = Uuid::parse_str(query.after.trim()).ok();
     let q = (!query.q.trim().is_empty()).then(|| like_pattern(&query.q));
-    let mut people: Vec<PersonRow> = sqlx::query_as(
+    sqlx::query_as(
         "SELECT p.id, p.name, p.email, p.title, p.active,
                 (SELECT string_agg(u.name, ', ' ORDER BY lower(u.name))
                    FROM memberships m JOIN org_units u ON u.id = m.org_unit_id
@@ -105,9 +109,40 @@ pub async fn get_people(
     .bind(q)
     .bind(unit)
     .bind(after)
-    .bind(PAGE_SIZE + 1)
-    .fetch_all(&state.db)
-    .await?;
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// `GET /people/csv?q=&unit=`: every person the filters match (at most `csv::MAX_ROWS`).
+pub async fn get_people_csv(
+    State(state): State<AppState>,
+    Query(mut query): Query<PeopleQuery>,
+) -> Result<axum::response::Response> {
+    query.after.clear();
+    let people = find(&state.db, &query, crate::http::csv::MAX_ROWS).await?;
+    let head = ["ID", "Name", "Email", "Title", "Active", "Units"];
+    let rows = people.into_iter().map(|p| {
+        vec![
+            p.id.to_string(),
+            p.name,
+            p.email,
+            p.title,
+            if p.active { "yes" } else { "no" }.to_string(),
+            p.units.unwrap_or_default(),
+        ]
+    });
+    crate::http::csv::download("people", &head, rows)
+}
+
+/// `GET /people?q=&unit=&after=`: everyone, by name, 50 at a time (keyset pagination).
+pub async fn get_people(
+    State(state): State<AppState>,
+    me: Me,
+    Query(query): Query<PeopleQuery>,
+    flash: Flash,
+) -> Result<PeoplePage> {
+    let mut people = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut people, PAGE_SIZE, |p| p.id.to_string());
     let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("People", Section::Organisation, &me).with_flash(flash);

@@ -29,6 +29,7 @@ use model::{Cadence, human_date, parse_date, quarter_of};
 pub fn sitemap(state: &AppState) -> Sitemap {
     Sitemap::new(state)
         .get("/periods", Access::SignedIn, get_periods)
+        .get("/periods/csv", Access::SignedIn, get_periods_csv)
         .post("/periods", Access::Admin, post_period)
         .get("/periods/new", Access::Admin, get_new_period)
 }
@@ -44,6 +45,19 @@ pub struct Period {
 }
 
 impl Period {
+    /// Where the period stands relative to `today` ("Current" is the `current` one).
+    pub fn state(&self, today: NaiveDate, current: Option<Uuid>) -> &'static str {
+        if current == Some(self.id) {
+            "Current"
+        } else if self.contains(today) {
+            "Running"
+        } else if self.ends_on < today {
+            "Past"
+        } else {
+            "Upcoming"
+        }
+    }
+
     pub fn cadence_label(&self) -> &str {
         Cadence::label_of(&self.cadence)
     }
@@ -116,15 +130,7 @@ impl PeriodsPage {
 
     /// Where a period stands relative to today.
     fn state_of(&self, period: &Period) -> &'static str {
-        if self.is_current(period) {
-            "Current"
-        } else if period.contains(self.today) {
-            "Running"
-        } else if period.ends_on < self.today {
-            "Past"
-        } else {
-            "Upcoming"
-        }
+        period.state(self.today, self.current)
     }
 
     fn today_text(&self) -> String {
@@ -132,13 +138,9 @@ impl PeriodsPage {
     }
 }
 
-/// `GET /periods`: every period, newest first, the current one marked.
-pub async fn get_periods(
-    State(state): State<AppState>,
-    me: Me,
-    flash: Flash,
-) -> Result<PeriodsPage> {
-    let today = today(&state).await?;
+/// Every period, newest first, with today and the current period (the shortest running).
+async fn all_periods(state: &AppState) -> Result<(Vec<Period>, NaiveDate, Option<Uuid>)> {
+    let today = today(state).await?;
     let periods: Vec<Period> = sqlx::query_as(
         "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
            FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
@@ -150,6 +152,36 @@ pub async fn get_periods(
         .filter(|p| p.contains(today))
         .min_by_key(|p| (p.ends_on - p.starts_on, p.starts_on))
         .map(|p| p.id);
+    Ok((periods, today, current))
+}
+
+/// `GET /periods/csv`: every period, as the list shows them.
+pub async fn get_periods_csv(State(state): State<AppState>) -> Result<axum::response::Response> {
+    let (periods, today, current) = all_periods(&state).await?;
+    let head = [
+        "ID", "Period", "Cadence", "Starts", "Ends", "State", "Closed",
+    ];
+    let rows = periods.into_iter().map(|p| {
+        vec![
+            p.id.to_string(),
+            p.name.clone(),
+            p.cadence_label().to_string(),
+            p.starts_on.to_string(),
+            p.ends_on.to_string(),
+            p.state(today, current).to_string(),
+            if p.closed { "yes" } else { "no" }.to_string(),
+        ]
+    });
+    crate::http::csv::download("periods", &head, rows)
+}
+
+/// `GET /periods`: every period, newest first, the current one marked.
+pub async fn get_periods(
+    State(state): State<AppState>,
+    me: Me,
+    flash: Flash,
+) -> Result<PeriodsPage> {
+    let (periods, today, current) = all_periods(&state).await?;
     let layout = Layout::new("Periods", Section::Organisation, &me).with_flash(flash);
     Ok(PeriodsPage {
         layout,

@@ -115,6 +115,8 @@ fn parse_csv(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
 async fn every_list_downloads_all_the_rows_its_filters_match_as_csv() {
     let app = TestApp::new().await;
     yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    // A change through a form, so the audit log has entries.
+    app.create_person("Rosa Audit", "rosa@example.com").await;
     // More epics than a page holds, one of them titled like a spreadsheet formula.
     sqlx::query(
         "INSERT INTO epics (id, team_id, work_type, title, status)
@@ -151,6 +153,26 @@ async fn every_list_downloads_all_the_rows_its_filters_match_as_csv() {
             "Download every matching learning (CSV)",
             "SELECT count(*) FROM outcomes WHERE closed_at IS NOT NULL",
         ),
+        (
+            "/people",
+            "Download every matching person (CSV)",
+            "SELECT count(*) FROM people",
+        ),
+        (
+            "/periods",
+            "Download every period (CSV)",
+            "SELECT count(*) FROM periods",
+        ),
+        (
+            "/org",
+            "Download every unit (CSV)",
+            "SELECT count(*) FROM org_units",
+        ),
+        (
+            "/admin/audit",
+            "Download every matching entry (CSV)",
+            "SELECT count(*) FROM audit_log",
+        ),
     ];
     for (path, link, sql) in lists {
         let page = app.get(path).await;
@@ -175,6 +197,36 @@ async fn every_list_downloads_all_the_rows_its_filters_match_as_csv() {
             .iter()
             .any(|r| r[1] == "'=HYPERLINK(\"http://evil\")"),
         "a formula is written as text"
+    );
+
+    // The OKR tree: a row per objective and key result the page shows, in its order.
+    let page = app.get("/okrs").await;
+    let href = page
+        .link("Download this tree (CSV)")
+        .expect("the tree's link");
+    let (head, rows) = parse_csv(&app.get(&href).await.body);
+    assert_eq!(head[..3], ["Level", "Kind", "ID"]);
+    let shown = |class: &str| {
+        page.body
+            .matches(&format!("<li class=\"{class}\">"))
+            .count()
+    };
+    let kinds = |kind: &str| rows.iter().filter(|r| r[1] == kind).count();
+    assert!(shown("tree-objective") > 0);
+    assert_eq!(kinds("Objective"), shown("tree-objective"));
+    assert_eq!(kinds("Key result"), shown("tree-key-result"));
+    let first = page
+        .body
+        .split("<li class=\"tree-objective\"><a href=\"/objectives/")
+        .nth(1)
+        .unwrap();
+    assert!(
+        first.starts_with(&rows[0][2]),
+        "the first row is the first objective shown"
+    );
+    assert!(
+        rows.iter().any(|r| r[0] == "2"),
+        "cascaded objectives sit a level down"
     );
 
     let page = app.get("/loops?scope=org&loop=overdue").await;
