@@ -79,7 +79,7 @@ struct Scope {
 }
 
 async fn scope(state: &AppState, query: &TreeQuery) -> Result<Scope> {
-    let today = crate::org::settings::today(&state).await?;
+    let today = crate::org::settings::today(state).await?;
     let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
         Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
         // The longest period containing today: a year shows its quarters' cascades.
