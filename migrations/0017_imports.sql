@@ -5,7 +5,8 @@
 CREATE TABLE import_jobs (
     id            uuid PRIMARY KEY,
     file_name     text NOT NULL,
-    -- The file as uploaded (exports leave it out: it is the source, not the data).
+    -- The file as uploaded, emptied once the import has ended (the report is in
+    -- import_rows); exports leave it out.
     content       bytea NOT NULL,
     -- New epics go to this team unless a mapped column names another unit.
     team_id       uuid NOT NULL REFERENCES org_units (id),

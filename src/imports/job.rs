@@ -89,7 +89,7 @@ pub async fn run_due(db: &sqlx::PgPool, now: DateTime<Utc>) -> anyhow::Result<bo
     };
     if job.attempts >= MAX_ATTEMPTS {
         sqlx::query(
-            "UPDATE import_jobs SET status = 'failed', finished_at = $2, leased_until = NULL,
+            "UPDATE import_jobs SET status = 'failed', finished_at = $2, leased_until = NULL, content = '',
                     failure = 'The import stopped ' || attempts || ' times before it finished. The rows counted were imported: upload the file again to finish (rows already imported are updated, not repeated).'
               WHERE id = $1",
         )
@@ -199,7 +199,7 @@ async fn run(db: &sqlx::PgPool, job: Leased, now: DateTime<Utc>) -> anyhow::Resu
         tx.commit().await?;
     }
     sqlx::query(
-        "UPDATE import_jobs SET status = 'done', finished_at = $3, leased_until = NULL
+        "UPDATE import_jobs SET status = 'done', finished_at = $3, leased_until = NULL, content = ''
           WHERE id = $1 AND leased_until = $2",
     )
     .bind(job.id)

@@ -224,6 +224,12 @@ async fn a_thousand_row_jira_export_is_previewed_imported_and_imported_again_wit
             .contains("500 1000 PAY-500 failed The row has 3 columns")
     );
     assert_eq!(epic_count(&app).await, 999);
+    let kept: i32 = sqlx::query_scalar("SELECT length(content) FROM import_jobs WHERE id = $1")
+        .bind(job)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "the upload is not kept once imported");
 
     let epic: (String, String, String, String, Option<Uuid>, String, Uuid, String) = sqlx::query_as(
         "SELECT title, description, status, validation_plan, owner_id, tracker_url, team_id, work_type
