@@ -100,8 +100,13 @@ pub enum Command {
     Serve,
     /// Apply database migrations, then exit.
     Migrate,
-    /// Load the demo organisation (safe to run twice).
-    Demo,
+    /// Load the demo organisation (safe to run twice), or with --scale generate a large one
+    /// into an empty database (benchmarks).
+    Demo {
+        /// small (2,000 epics), medium (20,000) or enterprise (200,000, 600 teams).
+        #[arg(long, value_enum)]
+        scale: Option<crate::demo::scale::Scale>,
+    },
     /// Write the organisation's data as one JSON document to FILE (secrets left out).
     Export { file: std::path::PathBuf },
     /// Back the database up to FILE with pg_dump (custom format).

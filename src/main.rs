@@ -149,7 +149,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { scale: Some(scale) } => {
+            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let result = async {
+                db::migrate(&database.pool).await?;
+                let today = Clock::system().today(chrono_tz::UTC);
+                println!("Generating the {scale:?} organisation (today is {today}):");
+                yardstick::demo::scale::generate(&database.pool, scale, today).await
+            }
+            .await;
+            database.close().await?;
+            result
+        }
+        Command::Demo { scale: None } => {
             let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
             let result = async {
                 db::migrate(&database.pool).await?;

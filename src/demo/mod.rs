@@ -17,6 +17,7 @@ mod initiatives;
 mod loops;
 mod okrs;
 mod planning;
+pub mod scale;
 
 /// Namespace of the demo's name-derived ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x5f1d_2c3b_8e4a_4b6f_9a7d_0c1e_2f3a_4b5c);

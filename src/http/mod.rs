@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod csv;
 pub mod error;
+pub mod floor;
 pub mod health;
 pub mod page;
 pub mod query_count;
@@ -122,6 +123,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         )
         .get("/admin/export", Access::Admin, crate::export::get_export)
         .get("/healthz", Access::Public, health::get_healthz)
+        .get("/floor", Access::SignedIn, floor::get_floor)
         .get("/readyz", Access::Public, health::get_readyz)
         .get(
             "/static/{version}/{*path}",

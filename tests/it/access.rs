@@ -42,6 +42,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("POST", "/account/password", SIGNED_IN),
     ("POST", "/account/sessions/end-others", SIGNED_IN),
     ("GET", "/org", SIGNED_IN),
+    ("GET", "/floor", SIGNED_IN),
     ("GET", "/org/csv", SIGNED_IN),
     ("GET", "/org/settings", ADMIN),
     ("POST", "/org/settings", ADMIN),
