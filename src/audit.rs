@@ -377,9 +377,12 @@ pub async fn history(db: &sqlx::PgPool, entity: &str, id: Uuid) -> sqlx::Result<
         "SELECT a.at, p.name AS actor_name, a.action, a.entity_type, a.before, a.after
            FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id
           WHERE a.action <> 'permission_refused'
-            AND ((a.entity_type = $1 AND a.entity_id = $2)
-                 OR (a.entity_type = 'outcome'
-                     AND a.entity_id IN (SELECT o.id FROM outcomes o WHERE o.epic_id = $2 OR o.initiative_id = $2)))
+            -- A list of (type, id) pairs, so each is one lookup in audit_log_entity_idx (an
+            -- OR over the two kinds made it read the whole log: 345 ms at 340,000 rows).
+            AND (a.entity_type, a.entity_id) IN (
+                    SELECT $1, $2
+                    UNION ALL
+                    SELECT 'outcome', o.id FROM outcomes o WHERE o.epic_id = $2 OR o.initiative_id = $2)
           ORDER BY a.id DESC
           LIMIT $3",
     )
