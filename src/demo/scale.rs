@@ -253,7 +253,8 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
                         CASE WHEN status IN ('in_progress','measuring','closed') THEN starts_on + pg_temp.pick(e, 22, 10)::int END,
                         CASE WHEN status IN ('measuring','closed') THEN starts_on + 20 + pg_temp.pick(e, 23, 40)::int END,
                         CASE WHEN status IN ('measuring','closed') THEN starts_on + 20 + pg_temp.pick(e, 23, 40)::int END,
-                        CASE WHEN status = 'closed' THEN least({today} - 1, starts_on + 90 + pg_temp.pick(e, 24, 60)::int) END,
+                        CASE WHEN status = 'closed' THEN least({today} - 1 - pg_temp.pick(e, 26, 30)::int,
+                                                              starts_on + 90 + pg_temp.pick(e, 24, 60)::int) END,
                         CASE WHEN status = 'cancelled' THEN starts_on + pg_temp.pick(e, 25, 30)::int END
                    FROM x"
             ),
@@ -303,8 +304,10 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
                                'The metric moved, but seasonality explains most of it; run a holdout next time.'])[1 + pg_temp.pick(n, 36, 5)]
                              ELSE '' END,
                         CASE WHEN closed THEN (ARRAY['iterate','pivot','stop','scale'])[1 + pg_temp.pick(n, 37, 4)] END,
-                        CASE WHEN closed THEN least(coalesce(closed_at, measure_by::timestamptz), {today} - 1) END,
-                        CASE WHEN closed THEN least(coalesce(closed_at, measure_by::timestamptz), {today} - 1)::date END,
+                        CASE WHEN closed THEN least(coalesce(closed_at, measure_by::timestamptz),
+                                                    {today} - 1 - pg_temp.pick(n, 38, 30)::int) END,
+                        CASE WHEN closed THEN least(coalesce(closed_at, measure_by::timestamptz),
+                                                    {today} - 1 - pg_temp.pick(n, 38, 30)::int)::date END,
                         CASE WHEN closed THEN owner_id END
                    FROM v"
             ),
