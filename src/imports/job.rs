@@ -108,11 +108,6 @@ async fn run(db: &sqlx::PgPool, job: Leased, now: DateTime<Utc>) -> anyhow::Resu
     let zone = crate::org::Organisation::load(db).await?.zone();
     let known = Known::load(db, &sheet, &job.mapping).await?;
     let plans = plan::plan(&sheet, &job.mapping, &known, zone);
-    sqlx::query("UPDATE import_jobs SET total_rows = $2 WHERE id = $1")
-        .bind(job.id)
-        .bind(plans.len() as i32)
-        .execute(db)
-        .await?;
     let mut lease = job.leased_until;
     let start = (job.rows_done.max(0) as usize).min(plans.len());
     for chunk in plans[start..].chunks(CHUNK) {

@@ -284,7 +284,6 @@ pub async fn post_upload(
 pub struct Job {
     pub id: Uuid,
     pub file_name: String,
-    pub content: Vec<u8>,
     pub team_name: String,
     pub work_type: String,
     pub link_base: String,
@@ -321,7 +320,7 @@ impl Job {
 
 async fn load_job(db: &sqlx::PgPool, id: Uuid) -> Result<Job> {
     sqlx::query_as(
-        "SELECT j.id, j.file_name, j.content, u.name AS team_name, j.work_type, j.link_base, j.mapping, j.status,
+        "SELECT j.id, j.file_name, u.name AS team_name, j.work_type, j.link_base, j.mapping, j.status,
                 j.total_rows, j.rows_done, j.created_count, j.updated_count, j.failed_count, j.failure, j.version
            FROM import_jobs j JOIN org_units u ON u.id = j.team_id
           WHERE j.id = $1",
@@ -330,6 +329,17 @@ async fn load_job(db: &sqlx::PgPool, id: Uuid) -> Result<Job> {
     .fetch_optional(db)
     .await?
     .ok_or(AppError::NotFound)
+}
+
+/// The uploaded file, read: only the mapping and its preview need it (a job's progress
+/// page, refreshed every two seconds, must not fetch up to 20 MB each time).
+async fn load_sheet(db: &sqlx::PgPool, id: Uuid) -> Result<Sheet> {
+    let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM import_jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Sheet::read(&content).map_err(anyhow::Error::msg)?)
 }
 
 /// One field's column choice on the mapping form.
@@ -419,6 +429,7 @@ async fn job_page(
     mapping: Mapping,
     errors: FormErrors,
     flash: Flash,
+    sheet: Option<Sheet>,
 ) -> Result<JobPage> {
     let title = format!("Import {}", job.file_name);
     let mut page = JobPage {
@@ -453,7 +464,10 @@ async fn job_page(
     if page.job.status != "mapping" {
         return Ok(page);
     }
-    let sheet = Sheet::read(&page.job.content).map_err(anyhow::Error::msg)?;
+    let sheet = match sheet {
+        Some(sheet) => sheet,
+        None => load_sheet(&state.db, page.job.id).await?,
+    };
     let zone = crate::org::Organisation::load(&state.db).await?.zone();
     let known = Known::load(&state.db, &sheet, &mapping).await?;
     let plans = plan::plan(&sheet, &mapping, &known, zone);
@@ -561,7 +575,16 @@ pub async fn get_job(
 ) -> Result<JobPage> {
     let job = load_job(&state.db, id).await?;
     let mapping = job.mapping.0.clone();
-    job_page(&state, &me, job, mapping, FormErrors::default(), flash).await
+    job_page(
+        &state,
+        &me,
+        job,
+        mapping,
+        FormErrors::default(),
+        flash,
+        None,
+    )
+    .await
 }
 
 /// The mapping as chosen on the form, with what is wrong with it.
@@ -628,13 +651,20 @@ pub async fn post_job(
     if job.status != "mapping" {
         return Ok(page::see_other(&here, "This import has already started."));
     }
-    let columns = Sheet::read(&job.content)
-        .map(|s| s.headers.len())
-        .unwrap_or(0);
-    let (mapping, errors) = mapping_from(&pairs, columns);
+    let sheet = load_sheet(&state.db, id).await?;
+    let (mapping, errors) = mapping_from(&pairs, sheet.headers.len());
     let start = pairs.iter().any(|(n, v)| n == "action" && v == "import");
     if !errors.is_empty() {
-        let page = job_page(&state, &me, job, mapping, errors, Flash::default()).await?;
+        let page = job_page(
+            &state,
+            &me,
+            job,
+            mapping,
+            errors,
+            Flash::default(),
+            Some(sheet),
+        )
+        .await?;
         return Ok((INVALID, page).into_response());
     }
     let version: i32 = pairs
@@ -664,7 +694,16 @@ pub async fn post_job(
             "Someone changed this import meanwhile: here is their mapping. Check it and send again.",
         );
         let mapping = job.mapping.0.clone();
-        let page = job_page(&state, &me, job, mapping, errors, Flash::default()).await?;
+        let page = job_page(
+            &state,
+            &me,
+            job,
+            mapping,
+            errors,
+            Flash::default(),
+            Some(sheet),
+        )
+        .await?;
         return Ok((CONFLICT, page).into_response());
     }
     if start {
