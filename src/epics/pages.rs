@@ -666,17 +666,6 @@ pub async fn get_epic(
     epic_page(&state, &me, id, flash, false, query.kr_q).await
 }
 
-/// The status form: the next status and the version read; when committing work that
-/// does not fit the team's capacity, also what it displaces (see
-/// [`crate::planning::capacity::make_room`]).
-fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
-}
-
 /// Why an epic's status change was refused.
 pub enum EpicStatusRefused {
     Status(StatusRefused),
@@ -787,10 +776,10 @@ pub async fn post_status(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let epic = epic_to_change(&state, &me, &client, id, "epic", id).await?;
-    let version: i32 = pair(&pairs, "version").trim().parse().unwrap_or(0);
+    let version: i32 = page::field(&pairs, "version").trim().parse().unwrap_or(0);
     let displacement = Displacement::from_pairs(&pairs);
     let here = format!("/epics/{id}");
-    let status = pair(&pairs, "status");
+    let status = page::field(&pairs, "status");
     match change_epic_status(&state, &me, &client, &epic, status, version, &displacement).await? {
         Ok((stored, displaced)) => {
             let made_room = match displaced.len() {

@@ -298,6 +298,16 @@ where
     }
 }
 
+/// The value of field `name` in a form read as pairs (repeated or free-named fields); ""
+/// when it was not sent.
+pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
 /// The page of a record by its kind ("epic", "key_result", …): "/key-results/{id}".
 pub fn record_href(kind: &str, id: uuid::Uuid) -> String {
     format!("/{}s/{id}", kind.replace('_', "-"))

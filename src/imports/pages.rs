@@ -591,13 +591,7 @@ pub async fn get_job(
 fn mapping_from(pairs: &[(String, String)], columns: usize) -> (Mapping, FormErrors) {
     let mut mapping = Mapping::default();
     let mut errors = FormErrors::default();
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.trim())
-            .unwrap_or("")
-    };
+    let value = |name: &str| page::field(pairs, name).trim();
     for field in FIELDS {
         let name = format!("col_{}", field.name);
         match value(&name) {
@@ -667,11 +661,7 @@ pub async fn post_job(
         .await?;
         return Ok((INVALID, page).into_response());
     }
-    let version: i32 = pairs
-        .iter()
-        .find(|(n, _)| n == "version")
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0);
+    let version: i32 = page::field(&pairs, "version").trim().parse().unwrap_or(0);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let saved = sqlx::query(

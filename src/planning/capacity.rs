@@ -107,11 +107,7 @@ impl Displacement {
                 .filter(|(k, _)| k == "displace")
                 .map(|(_, v)| v.trim().to_string())
                 .collect(),
-            destination: pairs
-                .iter()
-                .find(|(k, _)| k == "displace_to")
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default(),
+            destination: page::field(pairs, "displace_to").trim().to_string(),
             answered: pairs.iter().any(|(k, _)| k == "make_room"),
         }
     }
