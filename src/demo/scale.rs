@@ -326,7 +326,7 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
             ),
         },
         Step {
-            what: "objectives",
+            what: "objectives planned",
             // Each quarter: the company's 5, each division's 5 (each cascaded from one of the
             // company's key results), each team's few (cascaded from its division's).
             sql: format!(
@@ -350,11 +350,15 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
                                'Run a platform nobody notices','Grow enterprise accounts'])[1 + j % 5] || ' (' || level || unit || ')' AS title,
                         CASE WHEN q <= {CURRENT} THEN 'active' ELSE 'draft' END AS status,
                         (SELECT starts_on FROM periods WHERE id = pg_temp.uid('period', q)) - 10 AS created_at
-                   FROM o;
-                 INSERT INTO objectives (id, org_unit_id, period_id, owner_id, title, status, created_at)
-                 SELECT id, org_unit_id, period_id, owner_id, title, status, created_at FROM gen_objectives",
+                   FROM o",
                 s.team_objectives
             ),
+        },
+        Step {
+            what: "objectives",
+            sql: "INSERT INTO objectives (id, org_unit_id, period_id, owner_id, title, status, created_at)
+                  SELECT id, org_unit_id, period_id, owner_id, title, status, created_at FROM gen_objectives"
+                .to_string(),
         },
         Step {
             what: "key results",
@@ -424,13 +428,18 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
             ),
         },
         Step {
-            what: "alignment links",
-            // Half the outcomes of epics contribute to a key result of their team's quarter.
+            what: "team key results to align to",
+            // The first key result of each team's quarter.
             sql: "CREATE TEMP TABLE gen_team_key_results ON COMMIT DROP AS
                   SELECT DISTINCT ON (ob.org_unit_id, ob.period_id) ob.org_unit_id, ob.period_id, k.id
                     FROM objectives ob JOIN key_results k ON k.objective_id = ob.id
-                   ORDER BY ob.org_unit_id, ob.period_id, k.id;
-                  INSERT INTO outcome_key_results (outcome_id, key_result_id, created_by)
+                   ORDER BY ob.org_unit_id, ob.period_id, k.id"
+                .to_string(),
+        },
+        Step {
+            what: "alignment links",
+            // Half the outcomes of epics contribute to a key result of their team's quarter.
+            sql: "INSERT INTO outcome_key_results (outcome_id, key_result_id, created_by)
                   SELECT o.id, k.id, o.owner_id
                     FROM outcomes o JOIN epics e ON e.id = o.epic_id
                     JOIN gen_team_key_results k ON k.org_unit_id = e.team_id AND k.period_id = e.period_id
