@@ -266,14 +266,14 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
             // ones some, each loop due two months after delivery.
             sql: format!(
                 "WITH o AS (
-                     SELECT 'epic' AS parent, e.id AS parent_id, e.owner_id, e.status, e.team_id,
+                     SELECT 'epic' AS parent, e.id AS parent_id, e.owner_id, e.status, e.status AS work_status, e.team_id,
                             coalesce(e.delivered_at::date, (SELECT ends_on FROM periods WHERE id = e.period_id)) + 60 AS measure_by,
                             e.ready_at, e.closed_at, k, ('x' || substr(e.id::text, 1, 8))::bit(32)::int::bigint * 2 + k AS n
                        FROM epics e CROSS JOIN generate_series(1, 2) k
                       WHERE pg_temp.pick(hashtext(e.id::text), 9, 10) <> 0
                      UNION ALL
                      SELECT 'initiative', i.id, i.owner_id,
-                            CASE i.status WHEN 'done' THEN 'measuring' WHEN 'active' THEN 'in_progress' ELSE i.status END,
+                            CASE i.status WHEN 'done' THEN 'measuring' WHEN 'active' THEN 'in_progress' ELSE i.status END, i.status,
                             i.org_unit_id, i.created_at::date + 240, i.created_at, NULL, k,
                             ('x' || substr(i.id::text, 1, 8))::bit(32)::int::bigint * 2 + k
                        FROM initiatives i CROSS JOIN generate_series(1, 2) k),
@@ -284,7 +284,8 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
                        FROM o)
                  INSERT INTO outcomes (id, epic_id, initiative_id, owner_id, kind, statement, metric, unit, direction,
                                        baseline, target, measure_by, data_source, committed_at, created_at,
-                                       realised_value, verdict, proposed_verdict, learnings, next_step, closed_at, closed_on, closed_by)
+                                       realised_value, verdict, proposed_verdict, learnings, next_step, closed_at, closed_on, closed_by,
+                                       unit_id, work_status)
                  SELECT md5('outcome:' || parent_id || ':' || k)::uuid,
                         CASE WHEN parent = 'epic' THEN parent_id END, CASE WHEN parent = 'initiative' THEN parent_id END,
                         owner_id, CASE k WHEN 1 THEN 'behaviour' ELSE 'business_result' END,
@@ -308,7 +309,8 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
                                                     {today} - 1 - pg_temp.pick(n, 38, 30)::int) END,
                         CASE WHEN closed THEN least(coalesce(closed_at, measure_by::timestamptz),
                                                     {today} - 1 - pg_temp.pick(n, 38, 30)::int)::date END,
-                        CASE WHEN closed THEN owner_id END
+                        CASE WHEN closed THEN owner_id END,
+                        team_id, work_status
                    FROM v"
             ),
         },

@@ -82,43 +82,72 @@ pub async fn open_loops(
     wanted: Wanted,
     limit: i64,
 ) -> sqlx::Result<Vec<OpenLoop>> {
-    let (kind, unit) = match scope {
-        Scope::Me => ("me", None),
-        Scope::Unit(unit) => ("unit", Some(unit)),
-        Scope::Org => ("org", None),
+    // One statement per scope, so each is planned for its own index: a unit's open loops
+    // (outcomes_open_by_unit_idx, read whole: OFFSET 0 keeps the planner from walking every
+    // open loop in date order instead), a person's outcomes, or every open loop in date
+    // order. A unit holding a quarter of the organisation or more (the company) is read
+    // as the organisation is, in date order, where its loops are found soon enough. The
+    // page is picked from the outcomes alone, then its rows are joined.
+    let wide = match scope {
+        Scope::Unit(unit) => {
+            sqlx::query_scalar(
+                "SELECT (SELECT count(*) FROM org_unit_tree WHERE ancestor_id = $1) * 4
+                        >= (SELECT count(*) FROM org_units)",
+            )
+            .bind(unit)
+            .fetch_one(db)
+            .await?
+        }
+        _ => false,
     };
-    sqlx::query_as(
-        "SELECT o.id, o.metric, o.statement, o.measure_by, p.name AS owner_name,
-                CASE WHEN e.id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
-                coalesce(e.id, i.id) AS parent_id, coalesce(e.title, i.title) AS parent_title,
-                coalesce(e.status, i.status) AS parent_status, u.id AS unit_id, u.name AS unit_name
-           FROM outcomes o
+    let (whose, fence, unit) = match scope {
+        Scope::Me => (
+            "id IN (SELECT m.id FROM outcomes m WHERE m.owner_id = $2
+                      UNION ALL
+                      SELECT m.id FROM epics w JOIN outcomes m ON m.epic_id = w.id
+                       WHERE w.owner_id = $2 AND m.owner_id IS NULL
+                      UNION ALL
+                      SELECT m.id FROM initiatives w JOIN outcomes m ON m.initiative_id = w.id
+                       WHERE w.owner_id = $2 AND m.owner_id IS NULL)",
+            "",
+            None,
+        ),
+        Scope::Unit(unit) => (
+            "unit_id = ANY (ARRAY(SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))",
+            if wide { "" } else { "OFFSET 0" },
+            Some(unit),
+        ),
+        Scope::Org => ("true", "", None),
+    };
+    sqlx::query_as(&format!(
+        "WITH page AS (
+             SELECT o.id, o.measure_by, lower(u.name) AS unit_key
+               FROM (SELECT id, measure_by, unit_id, work_status FROM outcomes
+                      WHERE closed_at IS NULL AND work_status <> 'cancelled' AND {whose} {fence}) o
+               JOIN org_units u ON u.id = o.unit_id
+              WHERE (o.measure_by <= $1::date + $5::int
+                     OR (NOT $4 AND o.work_status IN ('delivered', 'measuring', 'closed', 'done')))
+                AND CASE $7::text
+                      WHEN 'overdue' THEN o.measure_by < $1
+                      WHEN 'due_soon' THEN o.measure_by >= $1 AND o.measure_by <= $1::date + $5::int
+                      WHEN 'measuring' THEN o.measure_by > $1::date + $5::int
+                      ELSE $7 IS NULL END
+                AND ($8::uuid IS NULL OR (o.measure_by, lower(u.name), o.id) > (
+                      SELECT c.measure_by, lower(cu.name), c.id
+                        FROM outcomes c JOIN org_units cu ON cu.id = c.unit_id WHERE c.id = $8))
+              ORDER BY o.measure_by, lower(u.name), o.id
+              LIMIT $6)
+         SELECT o.id, o.metric, o.statement, o.measure_by, p.name AS owner_name,
+                CASE WHEN o.epic_id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
+                coalesce(o.epic_id, o.initiative_id) AS parent_id, coalesce(e.title, i.title) AS parent_title,
+                o.work_status AS parent_status, u.id AS unit_id, u.name AS unit_name
+           FROM page JOIN outcomes o ON o.id = page.id
+           JOIN org_units u ON u.id = o.unit_id
            LEFT JOIN epics e ON e.id = o.epic_id
            LEFT JOIN initiatives i ON i.id = o.initiative_id
-           JOIN org_units u ON u.id = coalesce(e.team_id, i.org_unit_id)
            LEFT JOIN people p ON p.id = o.owner_id
-          WHERE o.closed_at IS NULL AND coalesce(e.status, i.status) <> 'cancelled'
-            AND (o.measure_by <= $2::date + $6::int
-                 OR (NOT $5 AND coalesce(e.status, i.status) IN ('delivered', 'measuring', 'closed', 'done')))
-            AND CASE $1
-                  WHEN 'me' THEN o.owner_id = $3 OR (o.owner_id IS NULL AND coalesce(e.owner_id, i.owner_id) = $3)
-                  WHEN 'unit' THEN u.id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $4)
-                  ELSE true END
-            AND CASE $8::text
-                  WHEN 'overdue' THEN o.measure_by < $2
-                  WHEN 'due_soon' THEN o.measure_by >= $2 AND o.measure_by <= $2::date + $6::int
-                  WHEN 'measuring' THEN o.measure_by > $2::date + $6::int
-                  ELSE $8 IS NULL END
-            AND ($9::uuid IS NULL OR (o.measure_by, lower(u.name), o.id) > (
-                  SELECT c.measure_by, lower(cu.name), c.id FROM outcomes c
-                    LEFT JOIN epics ce ON ce.id = c.epic_id
-                    LEFT JOIN initiatives ci ON ci.id = c.initiative_id
-                    JOIN org_units cu ON cu.id = coalesce(ce.team_id, ci.org_unit_id)
-                   WHERE c.id = $9))
-          ORDER BY o.measure_by, lower(u.name), o.id
-          LIMIT $7",
-    )
-    .bind(kind)
+          ORDER BY page.measure_by, page.unit_key, page.id"
+    ))
     .bind(today)
     .bind(me.id)
     .bind(unit)

@@ -600,3 +600,117 @@ async fn the_learning_log_lists_closed_loops_and_a_follow_up_epic_starts_from_on
         "{outcome}"
     );
 }
+
+#[tokio::test]
+async fn a_units_queue_follows_its_work_when_it_is_delivered_moved_to_another_team_or_cancelled() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let company: Uuid = sqlx::query_scalar("SELECT parent_id FROM org_units WHERE id = $1")
+        .bind(t.team)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let payments = app.create_unit("Payments", "team", Some(company)).await;
+    // Today is 1 Jun 2026: one loop overdue, one due in three months.
+    let (epic, _) = epic_with(
+        &app,
+        &t,
+        "Moving work",
+        "in_progress",
+        &[
+            ("increase", "1", "2", "2026-05-20"),
+            ("increase", "1", "2", "2026-08-30"),
+        ],
+    )
+    .await;
+    let queue = |unit: Uuid| format!("/loops?scope=unit&unit={unit}");
+    let listed = |page: &str| {
+        [0, 1]
+            .into_iter()
+            .filter(|n| page.contains(&format!("Moving work metric {n} ")))
+            .collect::<Vec<_>>()
+    };
+    let set = |sql: &'static str, value: String| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql)
+                .bind(epic)
+                .bind(value)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    };
+
+    // Work under way shows only its overdue loop; delivered, its later one is measuring.
+    let page = app.get_as(&t.pm_cookie, &queue(t.team)).await.text();
+    assert_eq!(listed(&page), [0], "{page}");
+    set(
+        "UPDATE epics SET status = $2 WHERE id = $1",
+        "delivered".into(),
+    )
+    .await;
+    let page = app.get_as(&t.pm_cookie, &queue(t.team)).await.text();
+    assert_eq!(listed(&page), [0, 1], "{page}");
+    assert!(page.contains("Measuring due 30 Aug 2026"), "{page}");
+
+    // Moved to Payments, its loops leave Onboarding's queue and join Payments' and stay in
+    // the company's.
+    set(
+        "UPDATE epics SET team_id = $2::uuid WHERE id = $1",
+        payments.to_string(),
+    )
+    .await;
+    let page = app.get_as(&t.pm_cookie, &queue(t.team)).await.text();
+    assert_eq!(listed(&page), Vec::<usize>::new(), "{page}");
+    let page = app.get_as(&t.pm_cookie, &queue(payments)).await.text();
+    assert_eq!(listed(&page), [0, 1], "{page}");
+    assert!(page.contains("Payments"), "{page}");
+    let page = app.get_as(&t.pm_cookie, &queue(company)).await.text();
+    assert_eq!(listed(&page), [0, 1], "{page}");
+
+    // Cancelled work has no loop.
+    set(
+        "UPDATE epics SET status = $2 WHERE id = $1",
+        "cancelled".into(),
+    )
+    .await;
+    let page = app.get_as(&t.pm_cookie, &queue(payments)).await.text();
+    assert_eq!(listed(&page), Vec::<usize>::new(), "{page}");
+    let stored: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT unit_id, work_status FROM outcomes WHERE epic_id = $1")
+            .bind(epic)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        [
+            (payments, "cancelled".to_string()),
+            (payments, "cancelled".to_string())
+        ]
+    );
+
+    // An epic and its outcome written by one statement: the outcome takes its work's unit
+    // and status once the statement ends.
+    let together: (Uuid, String) = {
+        sqlx::query(
+            "WITH e AS (INSERT INTO epics (id, team_id, work_type, title, status)
+                        VALUES (gen_random_uuid(), $1, 'feature', 'Written together', 'measuring') RETURNING id)
+             INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+             SELECT gen_random_uuid(), e.id, 'behaviour', 'Together', 'Together metric', 'percent', 'increase', 1, 2,
+                    '2026-05-25' FROM e",
+        )
+        .bind(t.team)
+        .execute(&app.db)
+        .await
+        .unwrap();
+        sqlx::query_as("SELECT unit_id, work_status FROM outcomes WHERE metric = 'Together metric'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(together, (t.team, "measuring".to_string()));
+    let page = app.get_as(&t.pm_cookie, &queue(t.team)).await.text();
+    assert!(page.contains("Together metric"), "{page}");
+}
