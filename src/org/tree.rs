@@ -47,7 +47,7 @@ impl OrgPage {
 
 /// `GET /org/csv`: every unit in tree order, with its path from the top.
 pub async fn get_org_csv(State(state): State<AppState>) -> Result<axum::response::Response> {
-    let units = units_in_tree_order(&state.db).await?;
+    let units = units_in_tree_order(&state.db, true).await?;
     let mut path: Vec<String> = Vec::new();
     let mut rows = Vec::with_capacity(units.len());
     for u in units {
@@ -80,7 +80,7 @@ pub async fn get_org_csv(State(state): State<AppState>) -> Result<axum::response
 /// the page stays readable for a company of thousands).
 pub async fn get_org(State(state): State<AppState>, me: Me, flash: Flash) -> Result<OrgPage> {
     let org = Organisation::load(&state.db).await?;
-    let units = units_in_tree_order(&state.db).await?;
+    let units = units_in_tree_order(&state.db, true).await?;
     let key: Vec<KeyPerson> = sqlx::query_as(
         "SELECT m.org_unit_id, p.id AS person_id, p.name, m.role, p.active
            FROM memberships m JOIN people p ON p.id = m.person_id

@@ -153,7 +153,7 @@ pub async fn get_new_unit(
     me: Me,
     Query(query): Query<NewUnitQuery>,
 ) -> Result<UnitFormPage> {
-    let units = units_in_tree_order(&state.db).await?;
+    let units = units_in_tree_order(&state.db, false).await?;
     let parent = query.parent.unwrap_or_default();
     // Beneath a division the next unit is most likely a team; at the top, the company.
     let parent_kind = units
@@ -265,7 +265,7 @@ pub async fn get_edit_unit(
 ) -> Result<UnitFormPage> {
     let mut conn = state.db.acquire().await?;
     let unit = stored_unit(&mut conn, id).await?;
-    let units = units_in_tree_order(&mut *conn).await?;
+    let units = units_in_tree_order(&mut *conn, false).await?;
     Ok(UnitFormPage::new(
         Some(id),
         unit.into(),
@@ -385,7 +385,7 @@ async fn refuse(
     form: UnitForm,
     errors: FormErrors,
 ) -> Result<Response> {
-    let units = units_in_tree_order(&state.db).await?;
+    let units = units_in_tree_order(&state.db, false).await?;
     Ok((INVALID, UnitFormPage::new(id, form, errors, &units, me)).into_response())
 }
 
@@ -394,7 +394,7 @@ async fn refuse(
 async fn conflict(state: &AppState, me: &Me, id: Uuid, form: UnitForm) -> Result<Response> {
     let mut conn = state.db.acquire().await?;
     let current = stored_unit(&mut conn, id).await?;
-    let units = units_in_tree_order(&mut *conn).await?;
+    let units = units_in_tree_order(&mut *conn, false).await?;
     let parent_name = |parent_id: &str| {
         units
             .iter()
