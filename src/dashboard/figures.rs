@@ -263,6 +263,9 @@ impl TrendPoint {
 }
 
 /// The realisation of the last `count` periods of `cadence` ending by `ends_on`, oldest first.
+/// The periods are read first, so the planner knows the range of days it sums (found only
+/// while running, it guessed a few hundred rows for the company's 77,000 and sorted them on
+/// disk: 210 ms).
 pub async fn trend(
     db: &sqlx::PgPool,
     unit: Uuid,
@@ -270,14 +273,36 @@ pub async fn trend(
     ends_on: NaiveDate,
     count: i64,
 ) -> sqlx::Result<Vec<TrendPoint>> {
+    type Period = (Uuid, String, NaiveDate, NaiveDate);
+    let periods: Vec<Period> = sqlx::query_as(
+        "SELECT id, name, starts_on, ends_on FROM periods
+          WHERE cadence = $1 AND ends_on <= $2 ORDER BY ends_on DESC LIMIT $3",
+    )
+    .bind(cadence)
+    .bind(ends_on)
+    .bind(count)
+    .fetch_all(db)
+    .await?;
+    let (Some(first), Some(last)) = (
+        periods.iter().map(|p| p.2).min(),
+        periods.iter().map(|p| p.3).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<Uuid> = periods.iter().map(|p| p.0).collect();
+    let names: Vec<&str> = periods.iter().map(|p| p.1.as_str()).collect();
+    let starts: Vec<NaiveDate> = periods.iter().map(|p| p.2).collect();
+    let ends: Vec<NaiveDate> = periods.iter().map(|p| p.3).collect();
     sqlx::query_as(&format!(
         "WITH {SCOPE},
-         ps AS (SELECT id, name, starts_on, ends_on FROM periods
-                 WHERE cadence = $2 AND ends_on <= $3 ORDER BY ends_on DESC LIMIT $4),
-         c AS (
-             SELECT d.day, d.closed, d.achieved, d.partially, d.not_achieved, d.inconclusive
+         ps AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::date[], $5::date[]) AS p (id, name, starts_on, ends_on)),
+         -- Summed by day first, so the range join below meets a row per day, not per unit and day.
+         c AS MATERIALIZED (
+             SELECT d.day, sum(d.closed) AS closed, sum(d.achieved) AS achieved, sum(d.partially) AS partially,
+                    sum(d.not_achieved) AS not_achieved, sum(d.inconclusive) AS inconclusive
                FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
-              WHERE d.closed > 0 AND d.day BETWEEN (SELECT min(starts_on) FROM ps) AND (SELECT max(ends_on) FROM ps))
+              WHERE d.closed > 0 AND d.day BETWEEN $6 AND $7
+              GROUP BY d.day)
          SELECT ps.id AS period_id, ps.name, coalesce(sum(c.closed), 0)::bigint AS closed,
                 coalesce(sum(c.achieved), 0)::bigint AS achieved, coalesce(sum(c.partially), 0)::bigint AS partially,
                 coalesce(sum(c.not_achieved), 0)::bigint AS not_achieved,
@@ -286,9 +311,12 @@ pub async fn trend(
           GROUP BY ps.id, ps.name, ps.starts_on ORDER BY ps.starts_on"
     ))
     .bind(unit)
-    .bind(cadence)
-    .bind(ends_on)
-    .bind(count)
+    .bind(ids)
+    .bind(names)
+    .bind(starts)
+    .bind(ends)
+    .bind(first)
+    .bind(last)
     .fetch_all(db)
     .await
 }
