@@ -65,6 +65,16 @@ pub struct Config {
     )]
     pub imports_every: u64,
 
+    /// Requests a server serves at once; more are refused at once with 503 and
+    /// `Retry-After` instead of waiting in a queue.
+    #[arg(
+        long,
+        env = "YARDSTICK_MAX_IN_FLIGHT",
+        default_value_t = crate::http::shed::DEFAULT_MAX_IN_FLIGHT,
+        global = true
+    )]
+    pub max_in_flight: usize,
+
     /// SMTP server for mail (digests, invitation and reset links), e.g.
     /// `smtp://localhost:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host:465`. Unset: nothing is mailed.

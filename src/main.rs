@@ -233,7 +233,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         let shutdown = http::shutdown_signal();
         println!("Yardstick is serving at http://{address}");
-        let mut state = AppState::new(database.pool.clone(), Clock::system()).with_public_url(&config.public_url());
+        let mut state = AppState::new(database.pool.clone(), Clock::system())
+            .with_public_url(&config.public_url())
+            .with_max_in_flight(config.max_in_flight);
         if let Some(mailer) = mailer {
             state = state.with_mailer(mailer);
         }

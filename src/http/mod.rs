@@ -8,6 +8,7 @@ pub mod floor;
 pub mod health;
 pub mod page;
 pub mod query_count;
+pub mod shed;
 pub mod sitemap;
 
 use std::future::Future;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub public_url: String,
     /// Mail, when SMTP is configured: invitation and reset links are sent, not only shown.
     pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
+    /// Requests served at once; more are refused with 503 (`shed`).
+    pub in_flight: shed::InFlight,
 }
 
 impl AppState {
@@ -61,7 +64,14 @@ impl AppState {
             secure_cookies: false,
             public_url: String::new(),
             mailer: None,
+            in_flight: shed::InFlight::new(shed::DEFAULT_MAX_IN_FLIGHT),
         }
+    }
+
+    /// Serves at most `max` requests at once, refusing more with 503 and `Retry-After`.
+    pub fn with_max_in_flight(mut self, max: usize) -> AppState {
+        self.in_flight = shed::InFlight::new(max);
+        self
     }
 
     /// Mails invitation and reset links through `mailer`.
@@ -192,6 +202,9 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         // Inside the header layers too: a refused body's 413 carries them.
         .layer(RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(csrf)
+        // Outside everything but the headers: a refused request costs almost nothing, and
+        // its 503 carries the security headers.
+        .layer(middleware::from_fn_with_state(state.clone(), shed::shed))
         .layer(headers)
         .layer(tower::util::option_layer(hsts))
         .layer(CompressionLayer::new())

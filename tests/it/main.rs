@@ -33,4 +33,5 @@ mod people;
 mod periods;
 mod planning;
 mod reminders;
+mod resilience;
 mod webhooks;
