@@ -3,10 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
-use serde_json::Value;
+use axum::http::{Method, StatusCode, header};
+use serde_json::{Value, json};
+use uuid::Uuid;
 
+use crate::api::{call, token};
 use crate::common::TestApp;
+use crate::epics::{create_epic, team};
 
 /// Waits until `n` statements of this database wait for a lock.
 async fn until_waiting_for_a_lock(app: &TestApp, n: i64) {
@@ -84,4 +87,180 @@ async fn beyond_the_requests_it_serves_at_once_a_server_answers_503_with_retry_a
     let after = app.get("/epics").await;
     assert_eq!(after.status, StatusCode::OK);
     assert!(after.text().contains("Epics"));
+}
+
+/// One attempt to change the contended epic: who, how, with which version, and the answer.
+#[derive(Debug, Clone)]
+struct Attempt {
+    title: String,
+    version: i32,
+    status: StatusCode,
+}
+
+/// The version a client reads before changing the epic: the edit form's hidden field, or
+/// the API's ETag.
+async fn read_version(app: &TestApp, cookie: &str, token: &str, epic: Uuid, api: bool) -> i32 {
+    if api {
+        let read = call(
+            app,
+            Method::GET,
+            &format!("/api/v1/epics/{epic}"),
+            token,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+        read.headers[header::ETAG]
+            .to_str()
+            .unwrap()
+            .trim_matches('"')
+            .parse()
+            .unwrap()
+    } else {
+        let form = app.get_as(cookie, &format!("/epics/{epic}/edit")).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+        let field = r#"name="version" value=""#;
+        let at = form.body.find(field).expect("the version field") + field.len();
+        form.body[at..at + form.body[at..].find('"').unwrap()]
+            .parse()
+            .unwrap()
+    }
+}
+
+/// Changes the epic's title with `version`, through the edit form or the API.
+async fn write_title(
+    app: &TestApp,
+    (cookie, token, team): (&str, &str, &str),
+    epic: Uuid,
+    api: bool,
+    title: &str,
+    version: i32,
+) -> StatusCode {
+    if api {
+        let body = json!({ "title": title, "team_id": team, "work_type": "feature" });
+        let etag = format!("\"{version}\"");
+        let path = format!("/api/v1/epics/{epic}");
+        call(app, Method::PUT, &path, token, Some(body), Some(&etag))
+            .await
+            .status
+    } else {
+        let version = version.to_string();
+        let fields = [
+            ("title", title),
+            ("team_id", team),
+            ("work_type", "feature"),
+            ("version", version.as_str()),
+        ];
+        app.post_as(cookie, &format!("/epics/{epic}"), &fields)
+            .await
+            .status
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_editors_at_once_never_overwrite_each_other_and_every_refusal_names_a_real_conflict()
+{
+    const CLIENTS: usize = 50;
+    const TRIES: usize = 200;
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Contended epic", "feature").await;
+    let token = token(&app, &t.pm_cookie, "Editing script", "write").await;
+    let team = t.team.to_string();
+    let who = (t.pm_cookie.as_str(), token.as_str(), team.as_str());
+    let initial = read_version(&app, who.0, who.1, epic, false).await;
+
+    // Alone, fresh versions never conflict, through either door.
+    for n in 0..10 {
+        let api = n % 2 == 1;
+        let version = read_version(&app, who.0, who.1, epic, api).await;
+        let status = write_title(&app, who, epic, api, &format!("alone {n}"), version).await;
+        assert!(
+            status == StatusCode::SEE_OTHER || status == StatusCode::OK,
+            "a fresh version was refused: {status}"
+        );
+    }
+    let alone = read_version(&app, who.0, who.1, epic, false).await;
+    assert_eq!(alone, initial + 10);
+
+    // Fifty at once: half through the edit form, half through the API, each with the
+    // version it last read.
+    let clients = (0..CLIENTS).map(|c| {
+        let app = &app;
+        async move {
+            let api = c % 2 == 1;
+            let mut attempts = Vec::with_capacity(TRIES);
+            for n in 0..TRIES {
+                let version = read_version(app, who.0, who.1, epic, api).await;
+                let title = format!("client {c} try {n}");
+                let status = write_title(app, who, epic, api, &title, version).await;
+                let (accepted, refused) = if api {
+                    (StatusCode::OK, StatusCode::PRECONDITION_FAILED)
+                } else {
+                    (StatusCode::SEE_OTHER, StatusCode::CONFLICT)
+                };
+                assert!(
+                    status == accepted || status == refused,
+                    "{title} answered {status}"
+                );
+                attempts.push(Attempt {
+                    title,
+                    version,
+                    status,
+                });
+            }
+            attempts
+        }
+    });
+    let attempts: Vec<Attempt> = futures_util::future::join_all(clients)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let accepted_status = |s: StatusCode| s == StatusCode::OK || s == StatusCode::SEE_OTHER;
+    let accepted: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| accepted_status(a.status))
+        .collect();
+    let refused = attempts.len() - accepted.len();
+
+    let (version, title): (i32, String) =
+        sqlx::query_as("SELECT version, title FROM epics WHERE id = $1")
+            .bind(epic)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    // Every accepted change moved the version by one, and each version was won once.
+    assert_eq!(accepted.len() as i32, version - alone);
+    let mut won: Vec<i32> = accepted.iter().map(|a| a.version).collect();
+    won.sort_unstable();
+    assert_eq!(won, (alone..version).collect::<Vec<_>>());
+    // The row holds the last accepted change.
+    let last = accepted.iter().max_by_key(|a| a.version).unwrap();
+    assert_eq!(title, last.title);
+    // Every refusal was a real conflict: another change won the version it read.
+    for a in attempts.iter().filter(|a| !accepted_status(a.status)) {
+        assert!(
+            won.binary_search(&a.version).is_ok(),
+            "{} was refused at version {} that nobody won",
+            a.title,
+            a.version
+        );
+    }
+    // And the history has one entry per accepted change.
+    let updates: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE entity_id = $1 AND action = 'epic_updated'",
+    )
+    .bind(epic)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(updates, (accepted.len() + 10) as i64);
+    println!(
+        "{} attempts: {} accepted, {} refused as conflicts (versions {alone} to {version})",
+        attempts.len(),
+        accepted.len(),
+        refused
+    );
 }
