@@ -58,6 +58,8 @@ pub enum ApiError {
     PreconditionRequired,
     /// The change conflicts with the record's state (a transition not allowed now).
     Conflict(String),
+    /// The server is serving as many requests as it may at once (`http::shed`).
+    Busy,
     App(AppError),
 }
 
@@ -164,6 +166,12 @@ impl ApiError {
                 "The change conflicts with the record's state".into(),
                 detail.clone(),
             ),
+            ApiError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Too busy to answer now".into(),
+                "Yardstick is serving as many requests as it can right now. Nothing was changed: try again in a moment.".into(),
+            ),
             ApiError::App(AppError::Unavailable(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -187,6 +195,12 @@ impl IntoResponse for ApiError {
             err.log();
         }
         let (status, kind, title, detail) = self.problem();
+        // A busy server is worth asking again sooner than one without its database.
+        let retry_after = if matches!(self, ApiError::Busy) {
+            "1"
+        } else {
+            "5"
+        };
         let errors = match self {
             ApiError::Invalid(errors) => errors,
             _ => vec![],
@@ -211,7 +225,7 @@ impl IntoResponse for ApiError {
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
         }
         response
     }

@@ -12,16 +12,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use crate::api::problem::Problem;
+use crate::api::problem::ApiError;
 use crate::http::AppState;
 use crate::http::error::ErrorPage;
 
 /// Requests served at once unless configured (`YARDSTICK_MAX_IN_FLIGHT`): well above what
 /// the pool's connections serve in the time a person waits, well below what exhausts memory.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
-
-/// Seconds a refused caller is asked to wait.
-const RETRY_AFTER: &str = "1";
 
 /// The permits of requests in flight, shared by every route of a server.
 #[derive(Debug, Clone)]
@@ -47,28 +44,18 @@ pub async fn shed(State(state): State<AppState>, request: Request, next: Next) -
     response
 }
 
-/// The 503: a page, or a problem for the API, with `Retry-After`.
+/// The 503 with `Retry-After`: a page, or the API's problem (`ApiError::Busy`).
 fn busy(api: bool) -> Response {
-    let detail = "Yardstick is serving as many requests as it can right now. Nothing was changed: try again in a moment.";
-    let mut response = if api {
-        let problem = Problem {
-            kind: "https://yardstick.dev/problems/busy".to_string(),
-            title: "Too busy to answer now".to_string(),
-            status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
-            detail: detail.to_string(),
-            errors: Vec::new(),
-        };
-        let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(problem)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        response
-    } else {
-        ErrorPage::respond(StatusCode::SERVICE_UNAVAILABLE, "Yardstick is busy", detail)
-    };
+    if api {
+        return ApiError::Busy.into_response();
+    }
+    let mut response = ErrorPage::respond(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Yardstick is busy",
+        "Yardstick is serving as many requests as it can right now. Nothing was changed: try again in a moment.",
+    );
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
