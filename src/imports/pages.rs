@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -422,6 +423,30 @@ pub struct JobPage {
 
 /// The job's page: mapping and preview before it starts, progress while it runs, the
 /// report once it ended.
+/// The job's page again with the mapping as sent (or as another person saved it) and the
+/// reasons it was not saved, answered with `status`.
+async fn refused(
+    state: &AppState,
+    me: &Me,
+    status: StatusCode,
+    job: Job,
+    mapping: Mapping,
+    errors: FormErrors,
+    sheet: Sheet,
+) -> Result<Response> {
+    let page = job_page(
+        state,
+        me,
+        job,
+        mapping,
+        errors,
+        Flash::default(),
+        Some(sheet),
+    )
+    .await?;
+    Ok((status, page).into_response())
+}
+
 async fn job_page(
     state: &AppState,
     me: &Me,
@@ -649,17 +674,7 @@ pub async fn post_job(
     let (mapping, errors) = mapping_from(&pairs, sheet.headers.len());
     let start = pairs.iter().any(|(n, v)| n == "action" && v == "import");
     if !errors.is_empty() {
-        let page = job_page(
-            &state,
-            &me,
-            job,
-            mapping,
-            errors,
-            Flash::default(),
-            Some(sheet),
-        )
-        .await?;
-        return Ok((INVALID, page).into_response());
+        return refused(&state, &me, INVALID, job, mapping, errors, sheet).await;
     }
     let version: i32 = page::field(&pairs, "version").trim().parse().unwrap_or(0);
     let now = state.clock.now();
@@ -684,17 +699,7 @@ pub async fn post_job(
             "Someone changed this import meanwhile: here is their mapping. Check it and send again.",
         );
         let mapping = job.mapping.0.clone();
-        let page = job_page(
-            &state,
-            &me,
-            job,
-            mapping,
-            errors,
-            Flash::default(),
-            Some(sheet),
-        )
-        .await?;
-        return Ok((CONFLICT, page).into_response());
+        return refused(&state, &me, CONFLICT, job, mapping, errors, sheet).await;
     }
     if start {
         Entry::new("jira_import_started")
