@@ -69,8 +69,8 @@ pub async fn coverage(
 ) -> sqlx::Result<Vec<EpicCounts>> {
     sqlx::query_as(&format!(
         "WITH {SCOPE}
-         SELECT g.work_type, s.child_id, sum(g.epics)::bigint AS epics, sum(g.covered)::bigint AS covered,
-                sum(g.aligned)::bigint AS aligned, NULL::float8 AS cycle_p50, NULL::float8 AS cycle_p85,
+         SELECT g.work_type, s.child_id, coalesce(sum(g.epics), 0)::bigint AS epics,
+                coalesce(sum(g.covered), 0)::bigint AS covered, coalesce(sum(g.aligned), 0)::bigint AS aligned, NULL::float8 AS cycle_p50, NULL::float8 AS cycle_p85,
                 NULL::float8 AS realisation_p50, NULL::float8 AS realisation_p85,
                 coalesce(sum(g.outcomes), 0)::bigint AS outcomes, coalesce(sum(g.revised), 0)::bigint AS revised
            FROM dashboard_epic_groups g JOIN scope s ON s.id = g.team_id

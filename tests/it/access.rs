@@ -480,3 +480,106 @@ async fn people_who_may_not_change_the_organisation_see_no_buttons_for_it() {
         .text();
     assert!(admin.contains("Edit unit") && admin.contains("Add person"));
 }
+
+/// The one route whose pages need a relaxed policy: Swagger UI sets styles inline.
+const CSP_EXCEPTIONS: &[(&str, &str)] = &[(
+    "/api/docs/{*path}",
+    yardstick::api::docs::DOCS_CONTENT_SECURITY_POLICY,
+)];
+
+/// What a passive scanner looks for, on every route of the router, answered to nobody and
+/// to the administrator, whatever the answer (page, redirect, refusal, problem, file):
+/// the strict policy (or the listed exception), no sniffing, no framing, no referrer to
+/// other sites, cookies only HttpOnly and SameSite, no version banner, and no error that
+/// shows the program's internals.
+#[tokio::test]
+async fn every_route_answers_everyone_with_the_security_headers_and_no_internals() {
+    let world = world().await;
+    let admin = world.people[5].unwrap();
+    let mut answers = 0;
+    let mut failures = Vec::new();
+    for (method, path, _) in TABLE {
+        let target = concrete(path, &world);
+        let policy = CSP_EXCEPTIONS
+            .iter()
+            .find(|(route, _)| route == path)
+            .map(|(_, policy)| *policy)
+            .unwrap_or(yardstick::http::CONTENT_SECURITY_POLICY);
+        for signed_in in [false, true] {
+            // A session of its own per request: `POST /logout` must not end the next one's.
+            let cookie = if signed_in {
+                world.app.session_for(admin).await
+            } else {
+                String::new()
+            };
+            let page = match *method {
+                "GET" => world.app.get_as(&cookie, &target).await,
+                "PUT" => world.app.put_as(&cookie, &target).await,
+                "DELETE" => world.app.delete_as(&cookie, &target).await,
+                _ => world.app.post_as(&cookie, &target, &[]).await,
+            };
+            answers += 1;
+            let who = if signed_in { "admin" } else { "nobody" };
+            let mut fail =
+                |what: String| failures.push(format!("{method} {target} as {who}: {what}"));
+            let header = |name: &str| {
+                page.headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            if page.status.is_server_error() {
+                fail(format!("{} {}", page.status, page.body));
+            }
+            if header("content-security-policy") != policy {
+                fail(format!("policy {:?}", header("content-security-policy")));
+            }
+            for (name, value) in [
+                ("x-content-type-options", "nosniff"),
+                ("x-frame-options", "DENY"),
+                ("referrer-policy", "same-origin"),
+                ("cross-origin-opener-policy", "same-origin"),
+            ] {
+                if header(name) != value {
+                    fail(format!("{name}: {:?}", header(name)));
+                }
+            }
+            if !page.headers.contains_key("x-request-id") {
+                fail("no x-request-id".into());
+            }
+            for banner in ["server", "x-powered-by", "x-aspnet-version"] {
+                if page.headers.contains_key(banner) {
+                    fail(format!("a {banner} banner"));
+                }
+            }
+            for cookie in page.headers.get_all("set-cookie") {
+                let cookie = cookie.to_str().unwrap_or("");
+                if !cookie.contains("; HttpOnly") || !cookie.contains("; SameSite=") {
+                    fail(format!("cookie without HttpOnly and SameSite: {cookie}"));
+                }
+            }
+            let body = page.body.to_lowercase();
+            for internal in [
+                "panicked",
+                "backtrace",
+                "sqlx",
+                "sqlstate",
+                "pgdatabaseerror",
+                "src/",
+                ".rs:",
+                "thread '",
+                "syntax error",
+            ] {
+                if body.contains(internal)
+                    && !path.starts_with("/static")
+                    && !path.starts_with("/api/docs")
+                {
+                    fail(format!("shows {internal:?}"));
+                }
+            }
+        }
+    }
+    assert!(answers >= 2 * 150, "{answers} answers");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -995,3 +995,28 @@ async fn the_pre_aggregated_figures_stay_exact_while_writers_and_refreshes_run_a
         "{live} live epics in {text}"
     );
 }
+
+#[tokio::test]
+async fn a_period_with_nothing_planned_yet_shows_empty_figures_instead_of_failing() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let period = crate::api::q2(&app).await;
+    for path in [
+        format!("/dashboard?unit={company}&period={period}"),
+        format!("/dashboard/csv?unit={company}&period={period}&table=flow"),
+    ] {
+        let page = app.get(&path).await;
+        assert_eq!(
+            page.status,
+            axum::http::StatusCode::OK,
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            page.text().contains("Total 0 — — 0 — 0 — 0 0 0")
+                || page.body.contains("Total,— / —,— / —,0 of 0"),
+            "{path}: {}",
+            page.text()
+        );
+    }
+}
