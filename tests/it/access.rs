@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::{Page, TestApp};
@@ -582,4 +583,290 @@ async fn every_route_answers_everyone_with_the_security_headers_and_no_internals
     }
     assert!(answers >= 2 * 150, "{answers} answers");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A digest of every row of the tables a person's changes reach (of tokens, whether they
+/// are revoked: using one records when).
+async fn records(db: &sqlx::PgPool) -> Vec<(String, Option<String>)> {
+    let mut digests = Vec::new();
+    for (table, row) in [
+        ("epics", "t::text"),
+        ("initiatives", "t::text"),
+        ("outcomes", "t::text"),
+        ("measurements", "t::text"),
+        ("objectives", "t::text"),
+        ("key_results", "t::text"),
+        ("check_ins", "t::text"),
+        ("outcome_key_results", "t::text"),
+        (
+            "api_tokens",
+            "t.id || ' ' || coalesce(t.revoked_at::text, 'live')",
+        ),
+        ("notifications", "t::text"),
+    ] {
+        let digest: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT md5(string_agg({row}, '|' ORDER BY {row})) FROM {table} t"
+        ))
+        .fetch_one(db)
+        .await
+        .unwrap();
+        digests.push((table.to_string(), digest));
+    }
+    digests
+}
+
+/// Insecure direct object references: a member of another team sends the ids of the
+/// team's records (in the path, in a form, in an API body, and the ids of another person's
+/// token and notification). Each request is one the team's own member then sends word for
+/// word and sees accepted, so only the person differs; every one is refused and no stored
+/// row changes.
+#[tokio::test]
+async fn ids_of_records_a_person_may_not_change_are_refused_wherever_they_are_sent() {
+    let w = world().await;
+    let (outsider, insider) = (w.people[2].unwrap(), w.people[3].unwrap());
+    let (as_outsider, as_insider) = (
+        w.app.session_for(outsider).await,
+        w.app.session_for(insider).await,
+    );
+    let token_of =
+        async |cookie: &str, name: &str| crate::api::token(&w.app, cookie, name, "write").await;
+    let (outsider_token, insider_token) = (
+        token_of(&as_outsider, "Outsider's").await,
+        token_of(&as_insider, "Insider's").await,
+    );
+    let period: Uuid = sqlx::query_scalar("SELECT id FROM periods")
+        .fetch_one(&w.app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outcomes SET metric_key = 'onboarding.completion' WHERE id = $1")
+        .bind(w.outcome)
+        .execute(&w.app.db)
+        .await
+        .unwrap();
+    let (team, epic, outcome, objective, key_result) = (
+        w.team.to_string(),
+        w.epic.to_string(),
+        w.outcome.to_string(),
+        w.objective.to_string(),
+        w.key_result.to_string(),
+    );
+    let period = period.to_string();
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "/epics".into(),
+            vec![
+                ("title", "Sneaky epic"),
+                ("team_id", &team),
+                ("work_type", "feature"),
+                ("owner_email", "ian@northwind.example"),
+            ],
+        ),
+        (
+            "/initiatives".into(),
+            vec![
+                ("title", "Sneaky bet"),
+                ("unit_id", &team),
+                ("owner_email", "ian@northwind.example"),
+            ],
+        ),
+        (
+            "/objectives".into(),
+            vec![
+                ("title", "Sneaky objective"),
+                ("unit_id", &team),
+                ("period_id", &period),
+                ("owner_email", "ian@northwind.example"),
+            ],
+        ),
+        (
+            "/outcomes".into(),
+            vec![
+                ("epic", &epic),
+                ("statement", "Learners finish faster"),
+                ("kind", "behaviour"),
+                ("metric", "Minutes to finish"),
+                ("unit", "count"),
+                ("data_source", "Product analytics"),
+                ("direction", "decrease"),
+                ("baseline", "30"),
+                ("target", "20"),
+                ("measure_by", "2026-10-31"),
+            ],
+        ),
+        (
+            "/key-results".into(),
+            vec![
+                ("objective_id", &objective),
+                ("title", "Sneaky key result"),
+                ("metric", "Queries answered"),
+                ("unit", "percent"),
+                ("direction", "increase"),
+                ("start_value", "10"),
+                ("target", "20"),
+                ("weight", "1"),
+                ("progress_source", "check_ins"),
+                ("owner_email", "ian@northwind.example"),
+            ],
+        ),
+        (
+            format!("/outcomes/{outcome}/measurements"),
+            vec![("value", "55"), ("measured_on", "2026-06-01")],
+        ),
+        (
+            format!("/key-results/{key_result}/check-ins"),
+            vec![
+                ("value", "500"),
+                ("confidence", "7"),
+                ("note", "Sneaky"),
+                ("checked_on", "2026-05-31"),
+            ],
+        ),
+        (
+            format!("/outcomes/{outcome}/key-results"),
+            vec![("key_result_id", &key_result)],
+        ),
+    ];
+    let calls: Vec<(Method, String, serde_json::Value)> = vec![
+        (
+            Method::POST,
+            "/api/v1/epics".into(),
+            json!({ "title": "Sneaky epic", "team_id": w.team, "work_type": "feature", "owner_email": "ian@northwind.example" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/initiatives".into(),
+            json!({ "title": "Sneaky bet", "unit_id": w.team, "owner_email": "ian@northwind.example" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/objectives".into(),
+            json!({ "title": "Sneaky objective", "unit_id": w.team, "period_id": period, "owner_email": "ian@northwind.example" }),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/outcomes/{outcome}/measurements"),
+            json!({ "value": "56", "measured_on": "2026-05-31" }),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/key-results/{key_result}/check-ins"),
+            json!({ "value": "480", "confidence": 6, "checked_on": "2026-05-30" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/metrics/onboarding.completion/values".into(),
+            json!({ "value": "57", "date": "2026-05-30" }),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/outcomes/{outcome}/key-results/{key_result}"),
+            json!({}),
+        ),
+    ];
+
+    // Another person's token and notification.
+    let owner_cookie = w.app.session_for(w.owner).await;
+    token_of(&owner_cookie, "Owner's").await;
+    let owner_token: Uuid = sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'Owner''s'")
+        .fetch_one(&w.app.db)
+        .await
+        .unwrap();
+    let notification: Uuid = sqlx::query_scalar(
+        "INSERT INTO notifications (id, person_id, kind, subject_id, due_on, title, href)
+         VALUES (gen_random_uuid(), $1, 'loop_due_today', $2, '2026-09-30', 'Loop due today', '/outcomes/' || $2) RETURNING id",
+    )
+    .bind(w.owner)
+    .bind(w.outcome)
+    .fetch_one(&w.app.db)
+    .await
+    .unwrap();
+
+    let before = records(&w.app.db).await;
+    let mut failures = Vec::new();
+    let mut forbidden = 0;
+    // Refused: forbidden (and audited); or, creating in a unit, that unit named as the
+    // field to correct; or, for a metric's value fanned out to the records following it,
+    // each record skipped with the reason.
+    let mut refused = |page: &crate::common::Page| {
+        forbidden += usize::from(page.status == StatusCode::FORBIDDEN);
+        page.status == StatusCode::FORBIDDEN
+            || (page.status == StatusCode::UNPROCESSABLE_ENTITY
+                && page.body.contains("only for the units you belong to"))
+            || (page.status == StatusCode::OK
+                && page
+                    .body
+                    .contains(r#""result":"skipped","reason":"You may not change it"#))
+    };
+    for (path, fields) in &forms {
+        let page = w.app.post_as(&as_outsider, path, fields).await;
+        if !refused(&page) {
+            failures.push(format!("POST {path}: {} {}", page.status, page.text()));
+        }
+    }
+    for (method, path, body) in &calls {
+        let page = crate::api::call(
+            &w.app,
+            method.clone(),
+            path,
+            &outsider_token,
+            Some(body.clone()),
+            None,
+        )
+        .await;
+        if !refused(&page) {
+            failures.push(format!("{method} {path}: {} {}", page.status, page.body));
+        }
+    }
+    for path in [
+        format!("/account/tokens/{owner_token}/revoke"),
+        format!("/notifications/{notification}/read"),
+    ] {
+        let page = w.app.post_as(&as_outsider, &path, &[]).await;
+        if page.status.is_server_error() {
+            failures.push(format!("POST {path}: {}", page.status));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        records(&w.app.db).await,
+        before,
+        "a refused request changed a row"
+    );
+
+    // The same requests from the team's member are accepted: only the person differed.
+    for (path, fields) in &forms {
+        let page = w.app.post_as(&as_insider, path, fields).await;
+        assert!(
+            page.status == StatusCode::SEE_OTHER,
+            "POST {path} as the team's member: {} {}",
+            page.status,
+            page.text()
+        );
+    }
+    for (method, path, body) in &calls {
+        let page = crate::api::call(
+            &w.app,
+            method.clone(),
+            path,
+            &insider_token,
+            Some(body.clone()),
+            None,
+        )
+        .await;
+        assert!(
+            page.status.is_success(),
+            "{method} {path} as the team's member: {} {}",
+            page.status,
+            page.body
+        );
+    }
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'permission_refused' AND actor_id = $1",
+    )
+    .bind(outsider)
+    .fetch_one(&w.app.db)
+    .await
+    .unwrap();
+    assert_eq!(refusals as usize, forbidden);
+    assert!(forbidden >= 8, "{forbidden} forbidden");
 }
