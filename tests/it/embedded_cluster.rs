@@ -1,30 +1,15 @@
 //! The embedded PostgreSQL: shared by the commands on one data directory, stopped by the
 //! last one out, reachable only through its socket, and recovered after a crash.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 use yardstick::db::{Cluster, ClusterOptions};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "yardstick-it-{name}-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The postmaster's pid, if one of ours runs on `data_dir`.
-fn postmaster(data_dir: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid")).ok()?;
-    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    (comm.trim() == "postgres").then_some(pid)
-}
+use crate::common::process::{
+    create_admin, http_get, http_get_as, kill9, postmaster, serve, sign_in, temp_dir, terminate,
+    yardstick,
+};
 
 fn query_one(cluster: &Cluster, sql: &str) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -78,141 +63,6 @@ fn commands_share_one_cluster_and_the_last_one_out_stops_it() {
     second.release().unwrap();
     assert_eq!(postmaster(&dir), None, "the last user stopped it");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Signs in through `POST /login` and returns the session cookie.
-pub fn sign_in(address: &str, email: &str, password: &str) -> String {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("email", email)
-        .append_pair("password", password)
-        .append_pair("next", "/org")
-        .finish();
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "POST /login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 303"), "sign-in: {response}");
-    assert!(response.contains("location: /org"), "{response}");
-    response
-        .lines()
-        .find_map(|line| line.strip_prefix("set-cookie: "))
-        .and_then(|cookie| cookie.split(';').next())
-        .expect("a session cookie")
-        .to_string()
-}
-
-fn http_get_as(address: &str, path: &str, cookie: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
-}
-
-fn http_get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
-}
-
-fn yardstick(data_dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_yardstick"));
-    command
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("YARDSTICK_DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Starts `yardstick serve` and waits for the address it prints.
-/// A running `yardstick serve`. Dropped (say, by a failing assertion) it is stopped with
-/// SIGTERM, so it stops its cluster too and a failed test leaves no process behind.
-struct Server(Option<Child>);
-
-impl Server {
-    fn id(&self) -> u32 {
-        self.0.as_ref().map(Child::id).unwrap_or(0)
-    }
-
-    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        self.0.take().expect("a running server").wait()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(child.id() as i32),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-            let _ = child.wait();
-        }
-    }
-}
-
-fn serve(data_dir: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
-    let child = yardstick(data_dir, &["serve"])
-        .env("YARDSTICK_BIND", &address)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Guarded from here on: a failed assertion below still stops it.
-    let mut server = Server(Some(child));
-    let stdout = server.0.as_mut().and_then(|c| c.stdout.take()).unwrap();
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("the server prints its address")
-        .unwrap();
-    assert_eq!(line, format!("Yardstick is serving at http://{address}"));
-    (server, address)
-}
-
-fn terminate(mut server: Server) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = server.wait().unwrap();
-    assert!(
-        status.success(),
-        "the server exits cleanly on SIGTERM: {status}"
-    );
 }
 
 #[test]
@@ -319,14 +169,6 @@ fn missing_server_binaries_are_reported_with_both_ways_out() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn kill9(pid: i32) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-}
-
 #[test]
 fn a_crashed_server_or_cluster_is_recovered_from_on_the_next_start() {
     let dir = temp_dir("crash");
@@ -377,26 +219,12 @@ fn a_crashed_server_or_cluster_is_recovered_from_on_the_next_start() {
 #[test]
 fn an_administrator_created_on_the_command_line_signs_in_through_the_login_page() {
     let dir = temp_dir("admin");
-    let created = yardstick(
-        &dir,
-        &[
-            "admin",
-            "create",
-            "--email",
-            "Boss@Northwind.example",
-            "--name",
-            "Ada Boss",
-        ],
-    )
-    .env("YARDSTICK_ADMIN_PASSWORD", "a long enough password")
-    .output()
-    .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
+    let created = create_admin(
+        &mut yardstick(&dir, &[]),
+        "Boss@Northwind.example",
+        "a long enough password",
     );
-    assert!(String::from_utf8_lossy(&created.stdout).contains("is an administrator"));
+    assert!(created.contains("is an administrator"), "{created}");
 
     // Too short a password is refused with the rule.
     let short = yardstick(

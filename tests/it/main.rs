@@ -20,6 +20,7 @@ mod embedded_cluster;
 mod epics;
 mod epics_schema;
 mod export;
+mod faults;
 mod health;
 mod imports;
 mod ingestion;

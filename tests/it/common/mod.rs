@@ -3,6 +3,7 @@
 //! and helpers to drive `app(state)` as a browser would.
 
 pub mod browser;
+pub mod process;
 pub mod smtp;
 
 use std::sync::OnceLock;
