@@ -65,17 +65,21 @@ pub const UNSTORABLE: &str = "A field holds a character that cannot be stored (a
 pub struct ErrorPage {
     pub layout: Layout,
     pub heading: &'static str,
-    pub message: &'static str,
+    pub message: std::borrow::Cow<'static, str>,
 }
 
 impl ErrorPage {
     /// Renders the page with `status`.
-    pub fn respond(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
+    pub fn respond(
+        status: StatusCode,
+        heading: &'static str,
+        message: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Response {
         Self::render(
             status,
             Layout::public(heading, Section::None),
             heading,
-            message,
+            message.into(),
         )
     }
 
@@ -83,7 +87,7 @@ impl ErrorPage {
         status: StatusCode,
         layout: Layout,
         heading: &'static str,
-        message: &'static str,
+        message: std::borrow::Cow<'static, str>,
     ) -> Response {
         let page = ErrorPage {
             layout,
@@ -103,7 +107,7 @@ impl ErrorPage {
             StatusCode::NOT_FOUND,
             Layout::new(heading, Section::None, me),
             heading,
-            NOT_FOUND_MESSAGE,
+            NOT_FOUND_MESSAGE.into(),
         )
     }
 

@@ -287,7 +287,10 @@ where
                 let mut page = crate::http::ErrorPage::respond(
                     StatusCode::BAD_REQUEST,
                     "This form could not be read",
-                    "Nothing was saved. Go back, reload the page, and send the form again.",
+                    format!(
+                        "Nothing was saved: {}. Go back, reload the page, and send the form again.",
+                        unreadable(status, &rejection.body_text())
+                    ),
                 );
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
                     *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
@@ -295,6 +298,35 @@ where
                 Err(page)
             }
         }
+    }
+}
+
+/// Why a form body could not be read, naming the field when the reason does: serde's
+/// "duplicate field `name`" becomes "the field “name” was sent more than once".
+fn unreadable(status: StatusCode, rejection: &str) -> String {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return "it is too large".into();
+    }
+    let Some((_, detail)) = rejection.split_once("form body: ") else {
+        return "it was not sent as a form".into();
+    };
+    let named = |prefix: &str| {
+        detail
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('`'))
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_string())
+    };
+    if let Some(field) = named("duplicate field ") {
+        format!("the field “{field}” was sent more than once")
+    } else if let Some(field) = named("missing field ") {
+        format!("the field “{field}” is missing")
+    } else if let Some((field, reason)) = detail.split_once(": ")
+        && !field.contains(' ')
+    {
+        format!("the field “{field}” could not be read ({reason})")
+    } else {
+        detail.to_string()
     }
 }
 
@@ -321,5 +353,39 @@ pub fn next_page<T, K>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> 
         rows.last().map(key)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_form_is_explained_by_the_field_at_fault() {
+        let body = |detail: &str| format!("Failed to deserialize form body: {detail}");
+        let bad = StatusCode::UNPROCESSABLE_ENTITY;
+        assert_eq!(
+            unreadable(bad, &body("duplicate field `title`")),
+            "the field “title” was sent more than once"
+        );
+        assert_eq!(
+            unreadable(bad, &body("missing field `version`")),
+            "the field “version” is missing"
+        );
+        assert_eq!(
+            unreadable(bad, &body("confidence: invalid digit found in string")),
+            "the field “confidence” could not be read (invalid digit found in string)"
+        );
+        assert_eq!(
+            unreadable(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Form requests must have `Content-Type: application/x-www-form-urlencoded`"
+            ),
+            "it was not sent as a form"
+        );
+        assert_eq!(
+            unreadable(StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded"),
+            "it is too large"
+        );
     }
 }

@@ -303,7 +303,9 @@ async fn a_form_body_that_cannot_be_read_gets_a_plain_page_and_saves_nothing() {
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(
         page.text().contains("This form could not be read")
-            && page.text().contains("Nothing was saved")
+            && page
+                .text()
+                .contains("Nothing was saved: the field “name” was sent more than once")
     );
     let request = axum::http::Request::post("/periods")
         .header(header::CONTENT_TYPE, "application/json")
