@@ -4,10 +4,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use utoipa_swagger_ui::Config;
+
+use crate::http::page::Id;
 
 /// The strict policy with inline styles allowed (Swagger UI sets styles inline).
 pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -27,7 +28,7 @@ pub async fn get_index() -> Redirect {
 }
 
 /// `GET /api/docs/{*path}`
-pub async fn get_file(Path(path): Path<String>) -> Response {
+pub async fn get_file(Id(path): Id<String>) -> Response {
     match utoipa_swagger_ui::serve(&path, config()) {
         Ok(Some(file)) => {
             let mut response = (

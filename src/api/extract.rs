@@ -62,6 +62,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Parameters of the path (a metric key, two ids); a path that cannot be read (invalid
+/// UTF-8, say) names nothing (404).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::NotFound)
+    }
+}
+
 /// A record's id in the path; anything else names no record (404).
 pub struct ApiId(pub Uuid);
 

@@ -4,7 +4,7 @@
 //! cascade, key-result, check-in and link functions do the work.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{
-    ApiId, ApiJson, ApiQuery, IfMatch, decimal as text, etag, optional_id, page_limit,
+    ApiId, ApiJson, ApiPath, ApiQuery, IfMatch, decimal as text, etag, optional_id, page_limit,
 };
 use super::problem::{ApiError, Problem};
 use crate::auth::guard::ClientAddr;
@@ -489,7 +489,7 @@ pub async fn link(
     State(state): State<AppState>,
     me: Me,
     ClientAddr(client): ClientAddr,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let (outcome, key_result) = link_ids(path)?;
     crate::okrs::links::outcome_parent(&state, &me, &client, outcome).await?;
@@ -525,7 +525,7 @@ pub async fn unlink(
     State(state): State<AppState>,
     me: Me,
     ClientAddr(client): ClientAddr,
-    Path(path): Path<(String, String)>,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (outcome, key_result) = link_ids(path)?;
     crate::okrs::links::outcome_parent(&state, &me, &client, outcome).await?;

@@ -8,14 +8,14 @@
 //! behind the token may change it, its loop is open, its period is open.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, decimal};
+use super::extract::{ApiJson, ApiPath, decimal};
 use super::problem::{ApiError, FieldProblem, Problem};
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{Me, may_change_record};
@@ -207,7 +207,7 @@ pub async fn post_value(
     State(state): State<AppState>,
     me: Me,
     ClientAddr(client): ClientAddr,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     body: Result<ApiJson<MetricValueIn>, ApiError>,
 ) -> Result<Json<MetricValueOut>, ApiError> {
     let key = MetricKey::parse(&key).map_err(|m| ApiError::invalid("key", &m))?;

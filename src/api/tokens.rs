@@ -2,7 +2,7 @@
 //! read-write, an optional expiry), sees each once, and may revoke it. Only the SHA-256 is
 //! stored; the last use is recorded (at most once a minute, so reads stay reads).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -14,7 +14,7 @@ use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::auth::token;
-use crate::http::page::{self, Flash, Form, FormErrors, INVALID};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Id};
 use crate::http::{AppError, AppState, Result};
 
 /// What a token text starts with, so a leaked one is recognisable (secret scanners).
@@ -275,7 +275,7 @@ pub async fn post_revoke(
     State(state): State<AppState>,
     me: Me,
     ClientAddr(client): ClientAddr,
-    Path(id): Path<Uuid>,
+    Id(id): Id<Uuid>,
 ) -> Result<Response> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

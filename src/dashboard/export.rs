@@ -1,7 +1,9 @@
 //! `GET /dashboard/csv?table=…&unit=&period=&until=`: every table of the dashboard as CSV,
 //! with the same rows and the same cells as the page shows.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::http::page::Query;
 use axum::response::Response;
 use serde::Deserialize;
 

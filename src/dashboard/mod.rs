@@ -13,7 +13,9 @@ pub mod rows;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::http::page::Query;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;

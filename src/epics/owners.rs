@@ -4,7 +4,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;

@@ -2,11 +2,11 @@
 //! (`/static/<version>/style.css`), so they are cached for a year and a new release is never
 //! served stale.
 
-use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ErrorPage;
+use crate::http::page::Id;
 
 include!(concat!(env!("OUT_DIR"), "/static_files.rs"));
 
@@ -24,7 +24,7 @@ fn content_type(path: &str) -> &'static str {
 
 /// `GET /static/{version}/{*path}`. An old version's URL still answers (with the current
 /// file) but is not cached for long, so a browser holding an old page recovers.
-pub async fn get_static(Path((version, path)): Path<(String, String)>) -> Response {
+pub async fn get_static(Id((version, path)): Id<(String, String)>) -> Response {
     let Some((_, body)) = FILES.iter().find(|(name, _)| *name == path) else {
         return ErrorPage::not_found();
     };

@@ -301,13 +301,45 @@ where
     }
 }
 
-/// Why a form body could not be read, naming the field when the reason does: serde's
-/// "duplicate field `name`" becomes "the field “name” was sent more than once".
+/// A page's query string. One that cannot be read (a parameter given twice, a number that
+/// is not one) gets a plain page naming the parameter rather than a bare 400.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => {
+                tracing::info!("unreadable query string");
+                let reason = unreadable(rejection.status(), &rejection.body_text())
+                    .replace("the field", "the parameter")
+                    .replace("was sent", "was given");
+                Err(crate::http::ErrorPage::respond(
+                    StatusCode::BAD_REQUEST,
+                    "This address could not be read",
+                    format!("Nothing was changed: {reason}. Go back and follow the link again."),
+                ))
+            }
+        }
+    }
+}
+
+/// Why a form body or a query string could not be read, naming the field when the reason
+/// does: serde's "duplicate field `name`" becomes "the field “name” was sent more than once".
 fn unreadable(status: StatusCode, rejection: &str) -> String {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return "it is too large".into();
     }
-    let Some((_, detail)) = rejection.split_once("form body: ") else {
+    let Some((_, detail)) = rejection
+        .split_once("form body: ")
+        .or_else(|| rejection.split_once("query string: "))
+    else {
         return "it was not sent as a form".into();
     };
     let named = |prefix: &str| {

@@ -4,7 +4,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::http::page::Query;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::http::page::Query;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;

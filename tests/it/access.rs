@@ -224,12 +224,12 @@ fn classify(page: &Page) -> Got {
 
 /// A small organisation: a team with a member and an owner (the person whose record it
 /// is), another team with a member, a viewer, and the admin.
-struct World {
-    app: TestApp,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
     team: Uuid,
     owner: Uuid,
     initiative: Uuid,
-    epic: Uuid,
+    pub(crate) epic: Uuid,
     outcome: Uuid,
     iteration: Uuid,
     objective: Uuid,
@@ -237,7 +237,25 @@ struct World {
     people: [Option<Uuid>; 6],
 }
 
-async fn world() -> World {
+impl World {
+    /// Every record's id: values a form or body may name.
+    pub(crate) fn ids(&self) -> Vec<Uuid> {
+        let mut ids = vec![
+            self.team,
+            self.owner,
+            self.initiative,
+            self.epic,
+            self.outcome,
+            self.iteration,
+            self.objective,
+            self.key_result,
+        ];
+        ids.extend(self.people.iter().flatten());
+        ids
+    }
+}
+
+pub(crate) async fn world() -> World {
     let app = TestApp::new().await;
     let company = app.create_unit("Northwind", "company", None).await;
     let team = app.create_unit("Search", "team", Some(company)).await;
@@ -344,7 +362,7 @@ async fn world() -> World {
     }
 }
 
-fn concrete(path: &str, world: &World) -> String {
+pub(crate) fn concrete(path: &str, world: &World) -> String {
     if path == "/outcomes/new" {
         return format!("/outcomes/new?epic={}", world.epic);
     }

@@ -9,6 +9,7 @@ mod api;
 mod api_records;
 mod backlog;
 mod backup;
+mod bad_input;
 mod browser_dashboard;
 mod browser_epics;
 mod browser_loops;
