@@ -32,6 +32,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 };
                 Err(ApiError::invalid(field, message))
             }
+            Err(err) if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge)
+            }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
                 "Send the body as JSON, with Content-Type: application/json".into(),
             )),

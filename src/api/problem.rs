@@ -58,6 +58,8 @@ pub enum ApiError {
     PreconditionRequired,
     /// The change conflicts with the record's state (a transition not allowed now).
     Conflict(String),
+    /// The body is larger than any operation takes.
+    TooLarge,
     /// The server is serving as many requests as it may at once (`http::shed`).
     Busy,
     App(AppError),
@@ -165,6 +167,15 @@ impl ApiError {
                 "conflict",
                 "The change conflicts with the record's state".into(),
                 detail.clone(),
+            ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "The body is too large".into(),
+                format!(
+                    "Nothing was saved: a body may hold at most {} KB",
+                    crate::http::BODY_LIMIT / 1024
+                ),
             ),
             ApiError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,

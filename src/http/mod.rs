@@ -199,8 +199,9 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(middleware::from_fn(clear_shown_flash))
         // Inside the header layers, so the 500 page carries them too.
         .layer(CatchPanicLayer::custom(|_| ErrorPage::internal()))
-        // Inside the header layers too: a refused body's 413 carries them.
+        // Inside the header layers too: a refused body's 413 carries them, and says why.
         .layer(RequestBodyLimitLayer::new(UPLOAD_LIMIT))
+        .layer(middleware::from_fn(explain_too_large))
         .layer(csrf)
         // Outside everything but the headers: a refused request costs almost nothing, and
         // its 503 carries the security headers.
@@ -241,6 +242,33 @@ async fn not_found(State(state): State<AppState>, request: Request) -> Response 
         Ok(Some(me)) => ErrorPage::not_found_for(&me),
         Ok(None) => crate::auth::guard::to_sign_in(&request),
         Err(err) => AppError::from(err).into_response(),
+    }
+}
+
+/// A body refused for its size before any handler read it (its length said too much) is
+/// answered as every refusal is: a page, or a problem for the API.
+async fn explain_too_large(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    // Ours are pages and problems; the limit layer's own answer is bare text.
+    let bare = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes().starts_with(b"text/plain"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || !bare {
+        return response;
+    }
+    if api {
+        crate::api::problem::ApiError::TooLarge.into_response()
+    } else {
+        ErrorPage::respond(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "This request is too large",
+            format!(
+                "Nothing was saved. A form holds far less than this; a Jira export may be at most {} MB.",
+                crate::imports::pages::UPLOAD_LIMIT / (1024 * 1024)
+            ),
+        )
     }
 }
 

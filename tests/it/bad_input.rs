@@ -669,3 +669,64 @@ async fn html_special_characters_in_every_stored_text_come_back_escaped_on_every
         marked.len()
     );
 }
+
+#[tokio::test]
+async fn bodies_too_large_are_refused_with_a_page_or_a_problem_saying_so_and_nothing_is_saved() {
+    let app = TestApp::new().await;
+    let team = app.create_unit("Search", "team", None).await;
+    let token = crate::api::token(&app, &app.cookie, "Big", "write").await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let huge = vec![b'x'; yardstick::http::UPLOAD_LIMIT + 1];
+    // As clients send them: with their length.
+    let api = |body: Vec<u8>| {
+        Request::post("/api/v1/epics")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // Over the API's limit (read by the handler), and over every limit (refused before).
+    let json = serde_json::to_vec(
+        &serde_json::json!({ "title": big, "team_id": team, "work_type": "feature" }),
+    )
+    .unwrap();
+    for body in [json, huge.clone()] {
+        let page = app.send(api(body)).await;
+        assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            page.headers[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let problem: Value = serde_json::from_str(&page.body).unwrap();
+        assert_eq!(problem["title"], "The body is too large");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("at most 1024 KB")
+        );
+    }
+    let page = app
+        .send(
+            Request::post("/epics")
+                .header(header::COOKIE, &app.cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::CONTENT_LENGTH, huge.len())
+                .body(Body::from(huge))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    let text = page.text();
+    assert!(
+        text.contains("This request is too large") && text.contains("at most 20 MB"),
+        "{text}"
+    );
+    let epics: i64 = sqlx::query_scalar("SELECT count(*) FROM epics")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(epics, 0);
+}
