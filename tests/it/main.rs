@@ -26,6 +26,7 @@ mod health;
 mod imports;
 mod ingestion;
 mod initiatives;
+mod logs;
 mod loops;
 mod mail;
 mod okrs;

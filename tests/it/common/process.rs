@@ -117,21 +117,30 @@ pub fn yardstick(data_dir: &Path, args: &[&str]) -> Command {
 
 /// A running `yardstick serve`. Dropped (say, by a failing assertion) it is stopped with
 /// SIGTERM, so it stops its cluster too and a failed test leaves no process behind.
-pub struct Server(Option<Child>);
+pub struct Server {
+    child: Option<Child>,
+    log: Option<std::thread::JoinHandle<String>>,
+}
 
 impl Server {
     pub fn id(&self) -> u32 {
-        self.0.as_ref().map(Child::id).unwrap_or(0)
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Everything the server wrote to stdout after its address (its log), once it has
+    /// exited. It is read as it comes, so the server never blocks on a full pipe.
+    pub fn log(&mut self) -> std::thread::JoinHandle<String> {
+        self.log.take().expect("the log, taken once")
     }
 
     pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        self.0.take().expect("a running server").wait()
+        self.child.take().expect("a running server").wait()
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
+        if let Some(mut child) = self.child.take() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(child.id() as i32),
                 nix::sys::signal::Signal::SIGTERM,
@@ -162,13 +171,32 @@ pub fn serve_with(mut command: Command) -> (Server, String) {
         .spawn()
         .unwrap();
     // Guarded from here on: a failed assertion below still stops it.
-    let mut server = Server(Some(child));
-    let stdout = server.0.as_mut().and_then(|c| c.stdout.take()).unwrap();
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("the server prints its address")
-        .unwrap();
+    let mut server = Server {
+        child: Some(child),
+        log: None,
+    };
+    let stdout = server.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    server.log = Some(std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let mut log = String::new();
+        for line in lines.by_ref() {
+            if line.starts_with("Yardstick is serving at ") {
+                let _ = first_tx.send(line);
+                break;
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        for line in lines {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    }));
+    let line = first_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the server prints its address");
     assert_eq!(line, format!("Yardstick is serving at http://{address}"));
     (server, address)
 }
