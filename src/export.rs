@@ -29,6 +29,15 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
     ("dashboard_epic_groups", "derived: rebuilt from the records"),
     ("dashboard_flow", "derived: rebuilt from the records"),
     ("dashboard_loop_days", "derived: rebuilt from the records"),
+    (
+        "dashboard_epic_groups_up",
+        "derived: rebuilt from the records",
+    ),
+    ("dashboard_flow_up", "derived: rebuilt from the records"),
+    (
+        "dashboard_loop_days_up",
+        "derived: rebuilt from the records",
+    ),
     ("objective_progress", "derived: rebuilt from the records"),
 ];
 

@@ -60,6 +60,19 @@ const SCOPE: &str = "scope AS MATERIALIZED (
                  ON c.descendant_id = t.descendant_id
          WHERE t.ancestor_id = $1)";
 
+/// The rows of a pre-aggregated table (`dashboard_*`, migrations 0012 and 0022) for the
+/// scope of `$1`, each with the child of the scope's unit it counts in: every child's sums
+/// over everything beneath it (`*_up`) and the unit's own work. A few dozen rows for the
+/// company, where its teams' rows were tens of thousands. `filter` reads the rows as `x`.
+fn scoped(table: &str, team: &str, filter: &str) -> String {
+    format!(
+        "SELECT c.id AS child_id, x.* FROM org_units c JOIN {table}_up x ON x.unit_id = c.id
+          WHERE c.parent_id = $1 AND {filter}
+         UNION ALL
+         SELECT $1::uuid, x.* FROM {table} x WHERE x.{team} = $1 AND {filter}"
+    )
+}
+
 /// Outcome and alignment coverage, outcomes and revisions of the epics planned in the
 /// periods (cancelled excluded), from the epic groups. Flow percentiles come from `flow`.
 pub async fn coverage(
@@ -68,14 +81,13 @@ pub async fn coverage(
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<EpicCounts>> {
     sqlx::query_as(&format!(
-        "WITH {SCOPE}
-         SELECT g.work_type, s.child_id, coalesce(sum(g.epics), 0)::bigint AS epics,
+        "SELECT g.work_type, g.child_id, coalesce(sum(g.epics), 0)::bigint AS epics,
                 coalesce(sum(g.covered), 0)::bigint AS covered, coalesce(sum(g.aligned), 0)::bigint AS aligned, NULL::float8 AS cycle_p50, NULL::float8 AS cycle_p85,
                 NULL::float8 AS realisation_p50, NULL::float8 AS realisation_p85,
                 coalesce(sum(g.outcomes), 0)::bigint AS outcomes, coalesce(sum(g.revised), 0)::bigint AS revised
-           FROM dashboard_epic_groups g JOIN scope s ON s.id = g.team_id
-          WHERE g.period_id = ANY($2)
-          GROUP BY GROUPING SETS ((g.work_type), (s.child_id), ())"
+           FROM ({}) g
+          GROUP BY GROUPING SETS ((g.work_type), (g.child_id), ())",
+        scoped("dashboard_epic_groups", "team_id", "x.period_id = ANY($2)")
     ))
     .bind(unit)
     .bind(periods)
@@ -103,12 +115,10 @@ pub async fn flow(
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<FlowPercentiles>> {
     sqlx::query_as(&format!(
-        "WITH {SCOPE},
-         g AS (
-             SELECT f.kind, f.work_type, s.child_id, f.days, sum(f.epics) AS n
-               FROM dashboard_flow f JOIN scope s ON s.id = f.team_id
-              WHERE f.period_id = ANY($2)
-              GROUP BY GROUPING SETS ((f.kind, f.work_type, f.days), (f.kind, s.child_id, f.days), (f.kind, f.days))),
+        "WITH g AS (
+             SELECT f.kind, f.work_type, f.child_id, f.days, sum(f.epics) AS n
+               FROM ({}) f
+              GROUP BY GROUPING SETS ((f.kind, f.work_type, f.days), (f.kind, f.child_id, f.days), (f.kind, f.days))),
          c AS (
              SELECT kind, work_type, child_id, days,
                     sum(n) OVER (PARTITION BY kind, work_type, child_id ORDER BY days) AS upto,
@@ -125,7 +135,8 @@ pub async fn flow(
          SELECT kind, work_type, child_id,
                 (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.5))::float8 AS p50,
                 (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.85))::float8 AS p85
-           FROM v GROUP BY kind, work_type, child_id"
+           FROM v GROUP BY kind, work_type, child_id",
+        scoped("dashboard_flow", "team_id", "x.period_id = ANY($2)")
     ))
     .bind(unit)
     .bind(periods)
@@ -144,12 +155,15 @@ pub async fn closure(
     today: NaiveDate,
 ) -> sqlx::Result<Vec<LoopCounts>> {
     sqlx::query_as(&format!(
-        "WITH {SCOPE}
-         SELECT d.work_type, s.child_id, coalesce(sum(d.due), 0)::bigint AS due,
+        "SELECT d.work_type, d.child_id, coalesce(sum(d.due), 0)::bigint AS due,
                 coalesce(sum(d.due_closed), 0)::bigint AS closed
-           FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
-          WHERE d.day >= $2 AND d.day <= least($3::date, $4::date) AND d.due > 0
-          GROUP BY GROUPING SETS ((d.work_type), (s.child_id), ())"
+           FROM ({}) d
+          GROUP BY GROUPING SETS ((d.work_type), (d.child_id), ())",
+        scoped(
+            "dashboard_loop_days",
+            "unit_id",
+            "x.day >= $2 AND x.day <= least($3::date, $4::date) AND x.due > 0"
+        )
     ))
     .bind(unit)
     .bind(starts_on)
@@ -167,14 +181,17 @@ pub async fn verdicts(
     ends_on: NaiveDate,
 ) -> sqlx::Result<Vec<VerdictCounts>> {
     sqlx::query_as(&format!(
-        "WITH {SCOPE}
-         SELECT d.work_type, s.child_id, coalesce(sum(d.closed), 0)::bigint AS closed,
+        "SELECT d.work_type, d.child_id, coalesce(sum(d.closed), 0)::bigint AS closed,
                 coalesce(sum(d.achieved), 0)::bigint AS achieved, coalesce(sum(d.partially), 0)::bigint AS partially,
                 coalesce(sum(d.not_achieved), 0)::bigint AS not_achieved,
                 coalesce(sum(d.inconclusive), 0)::bigint AS inconclusive
-           FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
-          WHERE d.day BETWEEN $2 AND $3 AND d.closed > 0
-          GROUP BY GROUPING SETS ((d.work_type), (s.child_id), ())"
+           FROM ({}) d
+          GROUP BY GROUPING SETS ((d.work_type), (d.child_id), ())",
+        scoped(
+            "dashboard_loop_days",
+            "unit_id",
+            "x.day BETWEEN $2 AND $3 AND x.closed > 0"
+        )
     ))
     .bind(unit)
     .bind(starts_on)
@@ -293,23 +310,22 @@ pub async fn trend(
     let names: Vec<&str> = periods.iter().map(|p| p.1.as_str()).collect();
     let starts: Vec<NaiveDate> = periods.iter().map(|p| p.2).collect();
     let ends: Vec<NaiveDate> = periods.iter().map(|p| p.3).collect();
-    sqlx::query_as(&format!(
-        "WITH {SCOPE},
-         ps AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::date[], $5::date[]) AS p (id, name, starts_on, ends_on)),
-         -- Summed by day first, so the range join below meets a row per day, not per unit and day.
+    sqlx::query_as(
+        "WITH ps AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::date[], $5::date[]) AS p (id, name, starts_on, ends_on)),
+         -- The scope's own sums (everything beneath it), added up by day over the types of work.
          c AS MATERIALIZED (
              SELECT d.day, sum(d.closed) AS closed, sum(d.achieved) AS achieved, sum(d.partially) AS partially,
                     sum(d.not_achieved) AS not_achieved, sum(d.inconclusive) AS inconclusive
-               FROM dashboard_loop_days d JOIN scope s ON s.id = d.unit_id
-              WHERE d.closed > 0 AND d.day BETWEEN $6 AND $7
+               FROM dashboard_loop_days_up d
+              WHERE d.unit_id = $1 AND d.closed > 0 AND d.day BETWEEN $6 AND $7
               GROUP BY d.day)
          SELECT ps.id AS period_id, ps.name, coalesce(sum(c.closed), 0)::bigint AS closed,
                 coalesce(sum(c.achieved), 0)::bigint AS achieved, coalesce(sum(c.partially), 0)::bigint AS partially,
                 coalesce(sum(c.not_achieved), 0)::bigint AS not_achieved,
                 coalesce(sum(c.inconclusive), 0)::bigint AS inconclusive
            FROM ps LEFT JOIN c ON c.day BETWEEN ps.starts_on AND ps.ends_on
-          GROUP BY ps.id, ps.name, ps.starts_on ORDER BY ps.starts_on"
-    ))
+          GROUP BY ps.id, ps.name, ps.starts_on ORDER BY ps.starts_on",
+    )
     .bind(unit)
     .bind(ids)
     .bind(names)

@@ -46,26 +46,171 @@ pub async fn refresh(db: &sqlx::PgPool) -> sqlx::Result<()> {
     let mut groups = HashSet::new();
     let mut days = HashSet::new();
     let mut objectives = HashSet::new();
+    // A mark naming nothing: the tree changed, so every ancestor's sums are rebuilt.
+    let mut regroup = false;
     for mark in marks {
         match mark {
             (Some(unit), Some(period), _, _) => groups.insert((unit, period)),
             (Some(unit), _, Some(day), _) => days.insert((unit, day)),
             (_, _, _, Some(objective)) => objectives.insert(objective),
+            (None, None, None, None) => {
+                regroup = true;
+                false
+            }
             _ => false,
         };
     }
     if !groups.is_empty() {
         let (units, periods): (Vec<Uuid>, Vec<Uuid>) = groups.into_iter().unzip();
         epic_groups(&mut tx, &units, &periods).await?;
+        if !regroup {
+            let periods: Vec<String> = periods.iter().map(Uuid::to_string).collect();
+            for rollup in [EPIC_GROUPS, FLOW] {
+                sums(&mut tx, &rollup, Some((&units, &periods))).await?;
+            }
+        }
     }
     if !days.is_empty() {
         let (units, days): (Vec<Uuid>, Vec<NaiveDate>) = days.into_iter().unzip();
         loop_days(&mut tx, &units, &days).await?;
+        if !regroup {
+            let days: Vec<String> = days.iter().map(NaiveDate::to_string).collect();
+            sums(&mut tx, &LOOP_DAYS, Some((&units, &days))).await?;
+        }
+    }
+    if regroup {
+        for rollup in [EPIC_GROUPS, FLOW, LOOP_DAYS] {
+            sums(&mut tx, &rollup, None).await?;
+        }
     }
     if !objectives.is_empty() {
         objective_progress(&mut tx, &objectives.into_iter().collect::<Vec<_>>()).await?;
     }
     tx.commit().await
+}
+
+/// A team-level rollup and the sums of it every unit keeps over the teams beneath it
+/// (`{table}_up`, migrations/0022): which column holds the team, which the period or day
+/// (`key`, of SQL type `key_type`), which further columns group its rows, and which are
+/// summed. Both tables list their columns in this order.
+struct Rollup {
+    table: &'static str,
+    team: &'static str,
+    key: &'static str,
+    key_type: &'static str,
+    groups: &'static [&'static str],
+    measures: &'static [&'static str],
+}
+
+const EPIC_GROUPS: Rollup = Rollup {
+    table: "dashboard_epic_groups",
+    team: "team_id",
+    key: "period_id",
+    key_type: "uuid",
+    groups: &["work_type", "label"],
+    measures: &[
+        "epics",
+        "covered",
+        "aligned",
+        "outcomes",
+        "revised",
+        "delivered",
+        "valued",
+        "anticipated",
+        "realised_epics",
+        "realised",
+        "with_effort",
+        "effort",
+        "roi_realised",
+        "roi_effort",
+    ],
+};
+
+const FLOW: Rollup = Rollup {
+    table: "dashboard_flow",
+    team: "team_id",
+    key: "period_id",
+    key_type: "uuid",
+    groups: &["work_type", "kind", "days"],
+    measures: &["epics"],
+};
+
+const LOOP_DAYS: Rollup = Rollup {
+    table: "dashboard_loop_days",
+    team: "unit_id",
+    key: "day",
+    key_type: "date",
+    groups: &["work_type"],
+    measures: &[
+        "due",
+        "due_closed",
+        "closed",
+        "achieved",
+        "partially",
+        "not_achieved",
+        "inconclusive",
+    ],
+};
+
+/// Recomputes the sums of `rollup` kept by every ancestor (the team itself included) of
+/// the teams in `changed`, for the periods or days paired with them (as text); with no
+/// pairs, every sum of every unit, from scratch.
+async fn sums(
+    tx: &mut sqlx::PgConnection,
+    rollup: &Rollup,
+    changed: Option<(&[Uuid], &[String])>,
+) -> sqlx::Result<()> {
+    let Rollup {
+        table,
+        team,
+        key,
+        key_type,
+        ..
+    } = rollup;
+    let groups = rollup.groups.join(", ");
+    let grouped: Vec<String> = rollup.groups.iter().map(|g| format!("g.{g}")).collect();
+    let grouped = grouped.join(", ");
+    let measures = rollup.measures.join(", ");
+    let summed: Vec<String> = rollup
+        .measures
+        .iter()
+        .map(|m| format!("sum(g.{m})"))
+        .collect();
+    let summed = summed.join(", ");
+    // The (unit, key) pairs whose sums are recomputed.
+    let pairs = match changed {
+        Some(_) => format!(
+            "SELECT DISTINCT t.ancestor_id AS unit_id, m.key
+               FROM unnest($1::uuid[], $2::text[]::{key_type}[]) AS m (team, key)
+               JOIN org_unit_tree t ON t.descendant_id = m.team"
+        ),
+        None => format!(
+            "SELECT DISTINCT t.ancestor_id AS unit_id, g.{key} AS key
+               FROM {table} g JOIN org_unit_tree t ON t.descendant_id = g.{team}"
+        ),
+    };
+    let delete = match changed {
+        Some(_) => format!(
+            "WITH a AS ({pairs}) DELETE FROM {table}_up u USING a WHERE u.unit_id = a.unit_id AND u.{key} = a.key"
+        ),
+        None => format!("DELETE FROM {table}_up"),
+    };
+    let insert = format!(
+        "WITH a AS ({pairs})
+         INSERT INTO {table}_up ({key}, unit_id, {groups}, {measures})
+         SELECT a.key, a.unit_id, {grouped}, {summed}
+           FROM a JOIN org_unit_tree t ON t.ancestor_id = a.unit_id
+           JOIN {table} g ON g.{team} = t.descendant_id AND g.{key} = a.key
+          GROUP BY a.key, a.unit_id, {grouped}"
+    );
+    for sql in [delete, insert] {
+        let mut query = sqlx::query(&sql);
+        if let Some((teams, keys)) = changed {
+            query = query.bind(teams).bind(keys);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// The epic groups and flow counts of these (team, period) pairs.

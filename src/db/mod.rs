@@ -91,6 +91,9 @@ pub fn tuned(options: PgConnectOptions) -> PgConnectOptions {
 /// several servers starting at once against one database are safe.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
+    // A migration may leave the dashboard's rollups to be rebuilt (a mark, 0022): done now,
+    // at start-up, rather than in the first dashboard request.
+    crate::dashboard::rollup::refresh(pool).await?;
     Ok(())
 }
 
