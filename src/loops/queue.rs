@@ -114,9 +114,18 @@ pub async fn open_loops(
             "",
             None,
         ),
+        // Wide, it names the units outside instead (none for the company), which no index
+        // can serve: planned generically the planner thinks a unit holds three, and read a
+        // company's 226,000 open loops by unit (170 ms) rather than 300 in date order (3 ms).
+        Scope::Unit(unit) if wide => (
+            "unit_id <> ALL (ARRAY(SELECT id FROM org_units
+                                   EXCEPT SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))",
+            "",
+            Some(unit),
+        ),
         Scope::Unit(unit) => (
             "unit_id = ANY (ARRAY(SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))",
-            if wide { "" } else { "OFFSET 0" },
+            "OFFSET 0",
             Some(unit),
         ),
         Scope::Org => ("true", "", None),
