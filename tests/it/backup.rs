@@ -35,7 +35,9 @@ async fn a_backup_restored_after_the_database_is_wiped_brings_back_every_record(
     yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     // The dashboard's rollups up to date, as any dashboard read leaves them: a restore
     // migrates, and migrating brings them up to date, so it would count them otherwise.
-    yardstick::dashboard::rollup::refresh(&app.db).await.unwrap();
+    yardstick::dashboard::rollup::refresh(&app.db)
+        .await
+        .unwrap();
     let before = row_counts(&app.db).await;
     let url = database_url(&app.db_name);
     let file = std::env::temp_dir().join(format!("yardstick-{}.backup", uuid::Uuid::new_v4()));
