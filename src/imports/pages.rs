@@ -421,8 +421,6 @@ pub struct JobPage {
     report: Vec<ReportRow>,
 }
 
-/// The job's page: mapping and preview before it starts, progress while it runs, the
-/// report once it ended.
 /// The job's page again with the mapping as sent (or as another person saved it) and the
 /// reasons it was not saved, answered with `status`.
 async fn refused(
@@ -447,6 +445,8 @@ async fn refused(
     Ok((status, page).into_response())
 }
 
+/// The job's page: mapping and preview before it starts, progress while it runs, the
+/// report once it ended.
 async fn job_page(
     state: &AppState,
     me: &Me,
