@@ -2,15 +2,13 @@
 //! with the same rows and the same cells as the page shows.
 
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::rows::{Row, SORTS};
 use super::{DashboardPage, DashboardQuery, load};
 use crate::auth::policy::Me;
-use crate::http::page::{Layout, Section};
+use crate::http::page::{Layout, Query, Section};
 use crate::http::{AppError, AppState, Result};
 
 #[derive(Debug, Default, Deserialize)]

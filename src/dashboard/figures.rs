@@ -3,6 +3,7 @@
 //! statements whatever the size of the organisation, most grouped by type of work, by child
 //! unit, and in total.
 
+use super::rollup::{EPIC_GROUPS, FLOW, LOOP_DAYS, Rollup};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -64,7 +65,8 @@ const SCOPE: &str = "scope AS MATERIALIZED (
 /// scope of `$1`, each with the child of the scope's unit it counts in: every child's sums
 /// over everything beneath it (`*_up`) and the unit's own work. A few dozen rows for the
 /// company, where its teams' rows were tens of thousands. `filter` reads the rows as `x`.
-fn scoped(table: &str, team: &str, filter: &str) -> String {
+fn scoped(rollup: &Rollup, filter: &str) -> String {
+    let Rollup { table, team, .. } = rollup;
     format!(
         "SELECT c.id AS child_id, x.* FROM org_units c JOIN {table}_up x ON x.unit_id = c.id
           WHERE c.parent_id = $1 AND {filter}
@@ -87,7 +89,7 @@ pub async fn coverage(
                 coalesce(sum(g.outcomes), 0)::bigint AS outcomes, coalesce(sum(g.revised), 0)::bigint AS revised
            FROM ({}) g
           GROUP BY GROUPING SETS ((g.work_type), (g.child_id), ())",
-        scoped("dashboard_epic_groups", "team_id", "x.period_id = ANY($2)")
+        scoped(&EPIC_GROUPS, "x.period_id = ANY($2)")
     ))
     .bind(unit)
     .bind(periods)
@@ -136,7 +138,7 @@ pub async fn flow(
                 (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.5))::float8 AS p50,
                 (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.85))::float8 AS p85
            FROM v GROUP BY kind, work_type, child_id",
-        scoped("dashboard_flow", "team_id", "x.period_id = ANY($2)")
+        scoped(&FLOW, "x.period_id = ANY($2)")
     ))
     .bind(unit)
     .bind(periods)
@@ -160,8 +162,7 @@ pub async fn closure(
            FROM ({}) d
           GROUP BY GROUPING SETS ((d.work_type), (d.child_id), ())",
         scoped(
-            "dashboard_loop_days",
-            "unit_id",
+            &LOOP_DAYS,
             "x.day >= $2 AND x.day <= least($3::date, $4::date) AND x.due > 0"
         )
     ))
@@ -187,11 +188,7 @@ pub async fn verdicts(
                 coalesce(sum(d.inconclusive), 0)::bigint AS inconclusive
            FROM ({}) d
           GROUP BY GROUPING SETS ((d.work_type), (d.child_id), ())",
-        scoped(
-            "dashboard_loop_days",
-            "unit_id",
-            "x.day BETWEEN $2 AND $3 AND x.closed > 0"
-        )
+        scoped(&LOOP_DAYS, "x.day BETWEEN $2 AND $3 AND x.closed > 0")
     ))
     .bind(unit)
     .bind(starts_on)

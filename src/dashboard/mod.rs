@@ -14,8 +14,6 @@ pub mod rows;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -23,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::policy::{Access, Me};
 use crate::chart::{BULLET_WIDTH, Bars};
 use crate::epics::model::WorkType;
-use crate::http::page::{Flash, Layout, Section};
+use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::sitemap::Sitemap;
 use crate::http::{AppError, AppState, Result};
 use crate::loops::queue::{OpenLoop, Scope, Wanted, open_loops};

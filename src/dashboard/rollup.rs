@@ -93,16 +93,16 @@ pub async fn refresh(db: &sqlx::PgPool) -> sqlx::Result<()> {
 /// (`{table}_up`, migrations/0022): which column holds the team, which the period or day
 /// (`key`, of SQL type `key_type`), which further columns group its rows, and which are
 /// summed. Both tables list their columns in this order.
-struct Rollup {
-    table: &'static str,
-    team: &'static str,
+pub(crate) struct Rollup {
+    pub(crate) table: &'static str,
+    pub(crate) team: &'static str,
     key: &'static str,
     key_type: &'static str,
     groups: &'static [&'static str],
     measures: &'static [&'static str],
 }
 
-const EPIC_GROUPS: Rollup = Rollup {
+pub(crate) const EPIC_GROUPS: Rollup = Rollup {
     table: "dashboard_epic_groups",
     team: "team_id",
     key: "period_id",
@@ -126,7 +126,7 @@ const EPIC_GROUPS: Rollup = Rollup {
     ],
 };
 
-const FLOW: Rollup = Rollup {
+pub(crate) const FLOW: Rollup = Rollup {
     table: "dashboard_flow",
     team: "team_id",
     key: "period_id",
@@ -135,7 +135,7 @@ const FLOW: Rollup = Rollup {
     measures: &["epics"],
 };
 
-const LOOP_DAYS: Rollup = Rollup {
+pub(crate) const LOOP_DAYS: Rollup = Rollup {
     table: "dashboard_loop_days",
     team: "unit_id",
     key: "day",
