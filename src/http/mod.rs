@@ -258,6 +258,11 @@ async fn explain_too_large(request: Request, next: Next) -> Response {
     if response.status() != StatusCode::PAYLOAD_TOO_LARGE || !bare {
         return response;
     }
+    too_large(api)
+}
+
+/// The 413: a page, or the API's problem.
+pub fn too_large(api: bool) -> Response {
     if api {
         crate::api::problem::ApiError::TooLarge.into_response()
     } else {

@@ -284,18 +284,17 @@ where
             Err(rejection) => {
                 let status = rejection.status();
                 tracing::info!(%status, "unreadable form");
-                let mut page = crate::http::ErrorPage::respond(
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    return Err(crate::http::too_large(false));
+                }
+                Err(crate::http::ErrorPage::respond(
                     StatusCode::BAD_REQUEST,
                     "This form could not be read",
                     format!(
                         "Nothing was saved: {}. Go back, reload the page, and send the form again.",
-                        unreadable(status, &rejection.body_text())
+                        unreadable(&rejection.body_text(), "field")
                     ),
-                );
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                }
-                Err(page)
+                ))
             }
         }
     }
@@ -317,9 +316,7 @@ where
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
             Err(rejection) => {
                 tracing::info!("unreadable query string");
-                let reason = unreadable(rejection.status(), &rejection.body_text())
-                    .replace("the field", "the parameter")
-                    .replace("was sent", "was given");
+                let reason = unreadable(&rejection.body_text(), "parameter");
                 Err(crate::http::ErrorPage::respond(
                     StatusCode::BAD_REQUEST,
                     "This address could not be read",
@@ -331,11 +328,9 @@ where
 }
 
 /// Why a form body or a query string could not be read, naming the field when the reason
-/// does: serde's "duplicate field `name`" becomes "the field “name” was sent more than once".
-fn unreadable(status: StatusCode, rejection: &str) -> String {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return "it is too large".into();
-    }
+/// does (`what` it is, "field" or "parameter"): serde's "duplicate field `name`" becomes
+/// "the field “name” appears more than once".
+fn unreadable(rejection: &str, what: &str) -> String {
     let Some((_, detail)) = rejection
         .split_once("form body: ")
         .or_else(|| rejection.split_once("query string: "))
@@ -350,13 +345,13 @@ fn unreadable(status: StatusCode, rejection: &str) -> String {
             .map(|(field, _)| field.to_string())
     };
     if let Some(field) = named("duplicate field ") {
-        format!("the field “{field}” was sent more than once")
+        format!("the {what} “{field}” appears more than once")
     } else if let Some(field) = named("missing field ") {
-        format!("the field “{field}” is missing")
+        format!("the {what} “{field}” is missing")
     } else if let Some((field, reason)) = detail.split_once(": ")
         && !field.contains(' ')
     {
-        format!("the field “{field}” could not be read ({reason})")
+        format!("the {what} “{field}” could not be read ({reason})")
     } else {
         detail.to_string()
     }
@@ -395,29 +390,24 @@ mod tests {
     #[test]
     fn an_unreadable_form_is_explained_by_the_field_at_fault() {
         let body = |detail: &str| format!("Failed to deserialize form body: {detail}");
-        let bad = StatusCode::UNPROCESSABLE_ENTITY;
         assert_eq!(
-            unreadable(bad, &body("duplicate field `title`")),
-            "the field “title” was sent more than once"
+            unreadable(&body("duplicate field `title`"), "field"),
+            "the field “title” appears more than once"
         );
         assert_eq!(
-            unreadable(bad, &body("missing field `version`")),
+            unreadable(&body("missing field `version`"), "field"),
             "the field “version” is missing"
         );
         assert_eq!(
-            unreadable(bad, &body("confidence: invalid digit found in string")),
+            unreadable(&body("confidence: invalid digit found in string"), "field"),
             "the field “confidence” could not be read (invalid digit found in string)"
         );
         assert_eq!(
             unreadable(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Form requests must have `Content-Type: application/x-www-form-urlencoded`"
+                "Form requests must have `Content-Type: application/x-www-form-urlencoded`",
+                "field"
             ),
             "it was not sent as a form"
-        );
-        assert_eq!(
-            unreadable(StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded"),
-            "it is too large"
         );
     }
 }

@@ -279,6 +279,7 @@ async fn pages_are_compressed_for_browsers_that_ask_and_huge_bodies_are_refused(
         .post("/people", &[("name", &huge), ("email", "a@b.example")])
         .await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.text().contains("This request is too large"));
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM people WHERE account_role IS NULL")
         .fetch_one(&app.db)
         .await
@@ -305,7 +306,7 @@ async fn a_form_body_that_cannot_be_read_gets_a_plain_page_and_saves_nothing() {
         page.text().contains("This form could not be read")
             && page
                 .text()
-                .contains("Nothing was saved: the field “name” was sent more than once")
+                .contains("Nothing was saved: the field “name” appears more than once")
     );
     let request = axum::http::Request::post("/periods")
         .header(header::CONTENT_TYPE, "application/json")
