@@ -4,7 +4,7 @@
 
 use crate::common::process::{
     create_admin, http_get_as, http_post_as, location, serve_with, sign_in, temp_dir, terminate,
-    try_http, yardstick,
+    try_http, try_http_with, yardstick,
 };
 
 /// The text after `marker` in `page`, up to the next quote or `<`.
@@ -55,14 +55,16 @@ fn passwords_session_ids_tokens_and_invitation_links_never_reach_the_log() {
     assert_eq!(status, 200, "{page}");
     let token = after(&page, "value=\"").to_string();
     assert!(token.starts_with("ys_"), "{token}");
-    let request = format!(
-        "GET /api/v1/epics HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let bearer = format!("Bearer {token}");
+    let (status, answer) = try_http_with(
+        &address,
+        "GET",
+        "/api/v1/epics",
+        &[("Authorization", &bearer)],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
     try_http(
         &address,
         "GET",
