@@ -5,15 +5,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
-use crate::http::page::{Layout, Section};
+use crate::http::page::{Layout, Query, Section};
 use crate::http::{AppState, Result};
 
 /// One row to append.

@@ -4,8 +4,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -17,7 +15,7 @@ use crate::auth::guard::{ClientAddr, signed_in};
 use crate::auth::password::{self, NewPassword};
 use crate::auth::policy::AccountRole;
 use crate::auth::{session, throttle};
-use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Layout, Section, check};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Layout, Query, Section, check};
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::required_text;
 use crate::people::model::Email;

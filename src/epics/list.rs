@@ -4,14 +4,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
 use crate::epics::model::{EpicStatus, WorkType};
-use crate::http::page::{Flash, Layout, Section};
+use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::{AppState, Result};
 use crate::people::like_pattern;
 

@@ -5,8 +5,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,7 +14,7 @@ use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::epics::pages::epic_to_change;
-use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Id, Layout, Section};
+use crate::http::page::{self, Flash, Form, FormErrors, INVALID, Id, Layout, Query, Section};
 use crate::http::{AppError, AppState, Result};
 use crate::initiatives::pages::initiative_to_change;
 use crate::outcomes::parent::parent_to_change;

@@ -4,8 +4,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,8 +14,8 @@ use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::epics::model::{EpicStatus, NotReady, Priority, WorkType, definition_of_ready};
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section,
-    StatusRefused, check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Query, Refused,
+    Section, StatusRefused, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{optional_id, required_text};

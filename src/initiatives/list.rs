@@ -4,13 +4,11 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::policy::{AccountRole, Me};
-use crate::http::page::{Flash, Layout, Section};
+use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::{AppState, Result};
 use crate::initiatives::model::InitiativeStatus;
 use crate::people::like_pattern;

@@ -5,8 +5,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -14,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::policy::Me;
 use crate::epics::model::WorkType;
-use crate::http::page::{Flash, Layout, Section};
+use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::{AppState, Result};
 use crate::loops::model::NextStep;
 use crate::outcomes::model::Verdict;

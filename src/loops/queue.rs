@@ -5,14 +5,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
-use crate::http::page::{Flash, Layout, Section};
+use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::{AppState, Result};
 use crate::outcomes::model::{DUE_SOON_DAYS, LoopState};
 use crate::periods::model::human_date;

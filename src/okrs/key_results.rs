@@ -5,8 +5,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -20,8 +18,8 @@ use crate::auth::policy::{Me, may_change_record};
 use crate::chart::{Anticipated, Chart};
 use crate::epics::model::confidence_options;
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section,
-    check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Query, Refused,
+    Section, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::okrs::cascade::{self, Cascade, KeyResultRow};

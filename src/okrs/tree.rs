@@ -8,14 +8,12 @@ use std::collections::HashSet;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
-use crate::http::page::{Flash, Layout, Section};
+use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::{AppState, Result};
 use crate::okrs::cascade::{self, Cascade, KeyResultRow, ObjectiveRow, Roots};
 use crate::periods::Period;

@@ -4,8 +4,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sqlx::PgConnection;
@@ -16,7 +14,7 @@ use crate::auth::guard::ClientAddr;
 use crate::auth::policy::Me;
 use crate::http::error::violated_constraint;
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, ChangedField, Form, FormErrors, INVALID, Id, Layout, Query, Section, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{UnitKind, optional_id, required_text};

@@ -3,8 +3,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -16,7 +14,7 @@ use crate::audit::Entry;
 use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{Me, may_change_record};
 use crate::http::page::{
-    self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, Layout, Refused, Section, check,
+    self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, Layout, Query, Refused, Section, check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::loops::outcome::{LoopInput, LoopView};

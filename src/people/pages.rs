@@ -4,8 +4,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -15,7 +13,8 @@ use crate::auth::guard::ClientAddr;
 use crate::auth::policy::{AccountRole, Me};
 use crate::http::error::violated_constraint;
 use crate::http::page::{
-    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Section, check,
+    self, CONFLICT, ChangedField, Flash, Form, FormErrors, INVALID, Id, Layout, Query, Section,
+    check,
 };
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{MemberRole, optional_id, required_text};

@@ -5,8 +5,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-
-use crate::http::page::Query;
 use axum::response::Response;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -17,7 +15,7 @@ use crate::audit::Entry;
 use crate::auth::guard::{ClientAddr, ensure_may_change};
 use crate::auth::policy::{Me, may_change_record};
 use crate::epics::model::{EpicStatus, Priority, WorkType};
-use crate::http::page::{self, Flash, Form, FormErrors, Id, Layout, Section};
+use crate::http::page::{self, Flash, Form, FormErrors, Id, Layout, Query, Section};
 use crate::http::{AppError, AppState, Result};
 use crate::periods::{Period, current_period, load_period};
 use crate::planning::capacity::{CapacityRow, capacity_rows};
