@@ -163,7 +163,7 @@ impl AuditPage {
 }
 
 /// The entries the filters match, newest first, before the `after` cursor: at most `limit`.
-async fn find(db: &sqlx::PgPool, query: &AuditQuery, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
+async fn find(db: &crate::db::Db, query: &AuditQuery, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
     let action = Some(query.action.trim()).filter(|a| !a.is_empty());
     let actor = Uuid::parse_str(query.actor.trim()).ok();
     let entity = Uuid::parse_str(query.entity.trim()).ok();
@@ -372,7 +372,7 @@ const HISTORY_SIZE: i64 = 50;
 
 /// The changes to an epic or initiative and to its outcomes, newest first (refusals left
 /// out: they changed nothing).
-pub async fn history(db: &sqlx::PgPool, entity: &str, id: Uuid) -> sqlx::Result<Vec<Change>> {
+pub async fn history(db: &crate::db::Db, entity: &str, id: Uuid) -> sqlx::Result<Vec<Change>> {
     sqlx::query_as(
         "SELECT a.at, p.name AS actor_name, a.action, a.entity_type, a.before, a.after
            FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id

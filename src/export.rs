@@ -11,7 +11,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde_json::json;
-use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::audit::Entry;
@@ -85,7 +84,7 @@ fn quote(ident: &str) -> String {
 /// Writes the export to `out`: `{"format", "version", "exported_at", "migration",
 /// "tables": {name: [row, …]}}`, all tables from one repeatable-read snapshot.
 pub async fn write(
-    db: &PgPool,
+    db: &crate::db::Db,
     now: chrono::DateTime<chrono::Utc>,
     out: &mut (impl AsyncWrite + Unpin),
 ) -> anyhow::Result<Summary> {
@@ -135,7 +134,7 @@ pub async fn write(
 }
 
 /// Writes the export to the file at `path` (`yardstick export FILE`).
-pub async fn to_file(db: &PgPool, path: &std::path::Path) -> anyhow::Result<Summary> {
+pub async fn to_file(db: &crate::db::Db, path: &std::path::Path) -> anyhow::Result<Summary> {
     let file = tokio::fs::File::create(path)
         .await
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;

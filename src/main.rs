@@ -57,7 +57,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             let result = async {
                 db::migrate(&database.pool).await?;
                 yardstick::auth::admin::create_admin(
-                    &database.pool,
+                    &db::Db::new(database.pool.clone()),
                     &Clock::system(),
                     &name,
                     &email,
@@ -75,7 +75,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
             let result = async {
                 db::migrate(&database.pool).await?;
-                yardstick::export::to_file(&database.pool, &file).await
+                yardstick::export::to_file(&db::Db::new(database.pool.clone()), &file).await
             }
             .await;
             database.close().await?;
@@ -213,7 +213,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         };
         if config.reminders_every > 0 {
             tokio::spawn(remind_every(
-                database.pool.clone(),
+                db::Db::new(database.pool.clone()),
                 Duration::from_secs(config.reminders_every),
                 mailer.clone(),
                 config.public_url(),
@@ -221,13 +221,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         if config.webhooks_every > 0 {
             tokio::spawn(deliver_every(
-                database.pool.clone(),
+                db::Db::new(database.pool.clone()),
                 Duration::from_secs(config.webhooks_every),
             ));
         }
         if config.imports_every > 0 {
             tokio::spawn(import_every(
-                database.pool.clone(),
+                db::Db::new(database.pool.clone()),
                 Duration::from_secs(config.imports_every),
             ));
         }
@@ -251,7 +251,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// The webhook queue's timer: every `every`, send what is due (a batch at a time, until
 /// none is left). Every server runs it; the queue's leases keep them from sending the same
 /// delivery twice.
-async fn deliver_every(db: sqlx::PgPool, every: Duration) {
+async fn deliver_every(db: db::Db, every: Duration) {
     const BATCH: i64 = 20;
     let mut timer = tokio::time::interval(every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -272,7 +272,7 @@ async fn deliver_every(db: sqlx::PgPool, every: Duration) {
 
 /// The import jobs' timer: every `every`, run the queued jobs one after another. Every
 /// server runs it; a job's lease keeps two servers from running the same one.
-async fn import_every(db: sqlx::PgPool, every: Duration) {
+async fn import_every(db: db::Db, every: Duration) {
     let mut timer = tokio::time::interval(every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -293,7 +293,7 @@ async fn import_every(db: sqlx::PgPool, every: Duration) {
 /// The reminders' timer: every `every`, the day's reminders in the organisation's time zone,
 /// then (with SMTP) the digests due. A failed round is logged and the next one tries again.
 async fn remind_every(
-    db: sqlx::PgPool,
+    db: db::Db,
     every: Duration,
     mailer: Option<yardstick::mail::Mailer>,
     public_url: String,

@@ -70,7 +70,7 @@ impl TokenRow {
 }
 
 /// A person's tokens, newest first.
-pub async fn list(db: &sqlx::PgPool, person: Uuid) -> sqlx::Result<Vec<TokenRow>> {
+pub async fn list(db: &crate::db::Db, person: Uuid) -> sqlx::Result<Vec<TokenRow>> {
     sqlx::query_as(
         "SELECT id, name, read_only, created_at, expires_at, last_used_at, revoked_at
            FROM api_tokens WHERE person_id = $1 ORDER BY created_at DESC, id LIMIT 100",
@@ -100,7 +100,7 @@ struct Found {
 /// The person an active token (not revoked, not expired, its person active) speaks for;
 /// records the use.
 pub async fn authenticate(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     text: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<Caller>> {

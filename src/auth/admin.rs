@@ -90,7 +90,7 @@ async fn link_page(
 
 /// Creates an administrator from the command line (or makes an existing person one).
 pub async fn create_admin(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     clock: &crate::clock::Clock,
     name: &str,
     email: &str,

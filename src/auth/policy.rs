@@ -63,7 +63,7 @@ impl Me {
 /// always; viewers never; members when they are in that unit or one above it, or own the
 /// record.
 pub async fn may_change_record(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     me: &Me,
     unit: Uuid,
     owner: Option<Uuid>,

@@ -94,7 +94,7 @@ struct Found {
 
 /// The person a live session belongs to. Expired sessions, inactive people and people
 /// without an account find nobody.
-pub async fn find(db: &sqlx::PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Result<Option<Me>> {
+pub async fn find(db: &crate::db::Db, token: &str, now: DateTime<Utc>) -> sqlx::Result<Option<Me>> {
     let hash = token::hash(token);
     let found: Option<Found> = sqlx::query_as(
         "SELECT p.id, p.name, p.email, p.account_role, s.last_seen_at,

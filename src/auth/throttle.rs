@@ -4,7 +4,6 @@
 //! so it holds across servers.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::PgPool;
 
 /// Failures per account within the window before sign-in is refused.
 pub const PER_ACCOUNT: i64 = 5;
@@ -15,7 +14,7 @@ pub const WINDOW: Duration = Duration::minutes(1);
 
 /// Seconds to wait before trying again, when the limit is reached.
 pub async fn retry_after(
-    db: &PgPool,
+    db: &crate::db::Db,
     email: &str,
     client_addr: &str,
     now: DateTime<Utc>,
@@ -54,7 +53,7 @@ pub async fn retry_after(
 
 /// Records a failure, and forgets those older than the window.
 pub async fn record_failure(
-    db: &PgPool,
+    db: &crate::db::Db,
     email: &str,
     client_addr: &str,
     now: DateTime<Utc>,

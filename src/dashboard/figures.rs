@@ -78,7 +78,7 @@ fn scoped(rollup: &Rollup, filter: &str) -> String {
 /// Outcome and alignment coverage, outcomes and revisions of the epics planned in the
 /// periods (cancelled excluded), from the epic groups. Flow percentiles come from `flow`.
 pub async fn coverage(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<EpicCounts>> {
@@ -112,7 +112,7 @@ pub struct FlowPercentiles {
 /// started to delivered and from delivered to closed, read exactly from the day counts:
 /// the value at rank k is the first day whose running count passes k.
 pub async fn flow(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<FlowPercentiles>> {
@@ -150,7 +150,7 @@ pub async fn flow(
 /// last day) and how many are closed; outcomes of epics and of initiatives, cancelled work
 /// excluded.
 pub async fn closure(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     starts_on: NaiveDate,
     ends_on: NaiveDate,
@@ -176,7 +176,7 @@ pub async fn closure(
 
 /// Loops closed in the period (by closing day), by verdict.
 pub async fn verdicts(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     starts_on: NaiveDate,
     ends_on: NaiveDate,
@@ -228,7 +228,7 @@ pub struct ValueCounts {
 /// each unit's rate (its own or the nearest above) is looked up once, and applied to the
 /// groups' summed effort.
 pub async fn value(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<ValueCounts>> {
@@ -281,7 +281,7 @@ impl TrendPoint {
 /// while running, it guessed a few hundred rows for the company's 77,000 and sorted them on
 /// disk: 210 ms).
 pub async fn trend(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     cadence: &str,
     ends_on: NaiveDate,
@@ -359,7 +359,7 @@ pub struct ClosedOutcome {
 /// work's unit and status (migration 0020), so the closed ones are walked by day with no
 /// join to find them (a division's: 140 ms cold, joined; 3 ms).
 pub async fn closed_outcomes(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     starts_on: NaiveDate,
     ends_on: NaiveDate,
@@ -427,7 +427,7 @@ impl OkrHealth {
 /// results whose check-in is overdue (which depends on today, so it is decided here from
 /// the days they were last checked in).
 pub async fn okr_health(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
     today: NaiveDate,
@@ -459,7 +459,7 @@ pub async fn okr_health(
 /// Key results of the objectives in scope followed by check-ins whose cadence has passed
 /// (`okrs::model::check_in_due`), longest waiting first, at most `limit`.
 pub async fn due_check_ins(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     starts_on: NaiveDate,
     ends_on: NaiveDate,

@@ -26,7 +26,7 @@ const OWN_PROGRESS: &str = "CASE WHEN v IS NULL THEN NULL
 type Mark = (Option<Uuid>, Option<Uuid>, Option<NaiveDate>, Option<Uuid>);
 
 /// Brings every pre-aggregated figure up to date with the committed data.
-pub async fn refresh(db: &sqlx::PgPool) -> sqlx::Result<()> {
+pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
     let pending: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM dashboard_marks)")
         .fetch_one(db)
         .await?;

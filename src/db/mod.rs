@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod embedded;
+pub mod request;
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 pub use embedded::{Cluster, ClusterError, ClusterOptions};
+pub use request::Db;
 
 /// The migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -71,13 +73,26 @@ impl Database {
 }
 
 /// Pool settings shared by the server and the tests. A short acquire timeout makes pages
-/// answer "unavailable" quickly while the database is down, instead of hanging.
+/// answer "unavailable" quickly while the database is down, instead of hanging. A
+/// connection is pinged before use only when it has been idle for a second: sqlx's default,
+/// a ping every time, was a round trip before every statement of a busy server. A
+/// connection that died while in use (the database restarted) fails its statement instead,
+/// and is closed rather than given back.
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(20)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(3))
         .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(1) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Session settings for every connection: no JIT compilation. Pages run short queries
@@ -95,7 +110,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
     // A migration may leave the dashboard's rollups to be rebuilt (a mark, 0022): done now,
     // at start-up, rather than in the first dashboard request.
-    crate::dashboard::rollup::refresh(pool).await?;
+    crate::dashboard::rollup::refresh(&Db::new(pool.clone())).await?;
     Ok(())
 }
 

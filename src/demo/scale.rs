@@ -587,7 +587,7 @@ pub async fn generate(db: &PgPool, scale: Scale, today: NaiveDate) -> anyhow::Re
     tx.commit().await?;
     drop(conn);
     let at = Instant::now();
-    crate::dashboard::rollup::refresh(&quiet).await?;
+    crate::dashboard::rollup::refresh(&crate::db::Db::new(quiet.clone())).await?;
     println!(
         "  {:<30} {:>10}       {:>6.1} s",
         "dashboard rollups",

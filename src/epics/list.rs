@@ -209,7 +209,7 @@ pub async fn get_epics(
 /// first, after the `after` epic (keyset: rows inserted meanwhile are never repeated nor
 /// skipped), at most `limit`.
 pub async fn find(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     query: &EpicQuery,
     today: chrono::NaiveDate,
     limit: i64,

@@ -536,7 +536,7 @@ impl Epic {
     }
 }
 
-pub async fn load_epic(db: &sqlx::PgPool, id: Uuid) -> Result<Epic> {
+pub async fn load_epic(db: &crate::db::Db, id: Uuid) -> Result<Epic> {
     sqlx::query_as(
         "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
                 p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,

@@ -41,7 +41,7 @@ use sitemap::Sitemap;
 /// (several servers may share one database).
 #[derive(Clone)]
 pub struct AppState {
-    pub db: PgPool,
+    pub db: crate::db::Db,
     pub clock: Clock,
     /// Adds the `x-query-count` header to every response (tests).
     pub expose_query_count: bool,
@@ -58,7 +58,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: PgPool, clock: Clock) -> AppState {
         AppState {
-            db,
+            db: crate::db::Db::new(db),
             clock,
             expose_query_count: false,
             secure_cookies: false,
@@ -192,6 +192,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
 
     routes
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(crate::db::request::one_connection))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             query_count::count_statements,

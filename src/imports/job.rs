@@ -68,7 +68,7 @@ struct Results {
 }
 
 /// Runs the oldest due job to its end, if there is one; answers whether there was.
-pub async fn run_due(db: &sqlx::PgPool, now: DateTime<Utc>) -> anyhow::Result<bool> {
+pub async fn run_due(db: &crate::db::Db, now: DateTime<Utc>) -> anyhow::Result<bool> {
     let leased: Option<Leased> = sqlx::query_as(
         "UPDATE import_jobs j
             SET status = 'running', leased_until = clock_timestamp() + make_interval(secs => $2),
@@ -103,7 +103,7 @@ pub async fn run_due(db: &sqlx::PgPool, now: DateTime<Utc>) -> anyhow::Result<bo
     Ok(true)
 }
 
-async fn run(db: &sqlx::PgPool, job: Leased, now: DateTime<Utc>) -> anyhow::Result<()> {
+async fn run(db: &crate::db::Db, job: Leased, now: DateTime<Utc>) -> anyhow::Result<()> {
     let sheet = Sheet::read(&job.content).map_err(anyhow::Error::msg)?;
     let zone = crate::org::Organisation::load(db).await?.zone();
     let known = Known::load(db, &sheet, &job.mapping).await?;

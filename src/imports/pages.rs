@@ -319,7 +319,7 @@ impl Job {
     }
 }
 
-async fn load_job(db: &sqlx::PgPool, id: Uuid) -> Result<Job> {
+async fn load_job(db: &crate::db::Db, id: Uuid) -> Result<Job> {
     sqlx::query_as(
         "SELECT j.id, j.file_name, u.name AS team_name, j.work_type, j.link_base, j.mapping, j.status,
                 j.total_rows, j.rows_done, j.created_count, j.updated_count, j.failed_count, j.failure, j.version
@@ -334,7 +334,7 @@ async fn load_job(db: &sqlx::PgPool, id: Uuid) -> Result<Job> {
 
 /// The uploaded file, read: only the mapping and its preview need it (a job's progress
 /// page, refreshed every two seconds, must not fetch up to 20 MB each time).
-async fn load_sheet(db: &sqlx::PgPool, id: Uuid) -> Result<Sheet> {
+async fn load_sheet(db: &crate::db::Db, id: Uuid) -> Result<Sheet> {
     let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM import_jobs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)

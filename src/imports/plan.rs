@@ -230,7 +230,7 @@ pub struct Known {
 
 impl Known {
     /// Reads the people, units and epics the file's rows name.
-    pub async fn load(db: &sqlx::PgPool, sheet: &Sheet, mapping: &Mapping) -> sqlx::Result<Known> {
+    pub async fn load(db: &crate::db::Db, sheet: &Sheet, mapping: &Mapping) -> sqlx::Result<Known> {
         let values = |field: &str| -> Vec<String> {
             let Some(column) = mapping.column(field) else {
                 return Vec::new();

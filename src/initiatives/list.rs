@@ -129,7 +129,7 @@ pub async fn get_initiatives_csv(
 /// One page of initiatives matching `query`, newest first (one statement); pages and the
 /// API alike.
 pub async fn find(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     query: &InitiativeQuery,
     limit: i64,
 ) -> sqlx::Result<Vec<InitiativeRow>> {

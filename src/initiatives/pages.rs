@@ -354,7 +354,7 @@ impl Initiative {
     }
 }
 
-pub async fn load_initiative(db: &sqlx::PgPool, id: Uuid) -> Result<Initiative> {
+pub async fn load_initiative(db: &crate::db::Db, id: Uuid) -> Result<Initiative> {
     sqlx::query_as(
         "SELECT i.id, i.title, i.description, i.org_unit_id AS unit_id, u.name AS unit_name, i.owner_id,
                 p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active, i.status,

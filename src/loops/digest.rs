@@ -14,7 +14,7 @@ const PER_ROUND: i64 = 200;
 
 /// Mails today's digests that are due; returns how many were sent.
 pub async fn send_digests(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     mailer: &Mailer,
     public_url: &str,
     today: NaiveDate,

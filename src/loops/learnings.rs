@@ -131,7 +131,7 @@ pub struct LearningsPage {
 /// The closed loops matching the filters, latest closed first, after `after` (keyset), at
 /// most `limit`: one statement.
 async fn find(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     query: &LearningsQuery,
     limit: i64,
 ) -> sqlx::Result<Vec<Learning>> {

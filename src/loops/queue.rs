@@ -75,7 +75,7 @@ pub struct Wanted {
 /// Open loops in `scope` that are overdue, due soon or measuring, most urgent first (by
 /// date, unit name and id), as `wanted`. Cancelled work has no loop.
 pub async fn open_loops(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     me: &Me,
     scope: Scope,
     today: NaiveDate,

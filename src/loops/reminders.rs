@@ -19,7 +19,7 @@ const OPEN_LOOPS: &str = "
 
 /// Adds the day's reminders that are not there yet; returns how many. Does nothing while
 /// another server is at it.
-pub async fn remind(db: &sqlx::PgPool, today: NaiveDate) -> sqlx::Result<u64> {
+pub async fn remind(db: &crate::db::Db, today: NaiveDate) -> sqlx::Result<u64> {
     let mut tx = db.begin().await?;
     let mine: bool =
         sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('yardstick:reminders'))")

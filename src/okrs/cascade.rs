@@ -205,11 +205,11 @@ const ROOTS_IN_SCOPE: &str = "SELECT o.id, 0 FROM objectives o JOIN periods pe O
 
 /// The roots and every objective cascaded beneath them, with their key results and
 /// progress; two statements however deep the tree.
-pub async fn load(db: &sqlx::PgPool, roots: &[Uuid]) -> sqlx::Result<Cascade> {
+pub async fn load(db: &crate::db::Db, roots: &[Uuid]) -> sqlx::Result<Cascade> {
     load_from(db, Roots::Objectives(roots)).await
 }
 
-pub async fn load_from(db: &sqlx::PgPool, roots: Roots<'_>) -> sqlx::Result<Cascade> {
+pub async fn load_from(db: &crate::db::Db, roots: Roots<'_>) -> sqlx::Result<Cascade> {
     let base = match roots {
         Roots::Objectives(_) => ROOTS_BY_ID,
         Roots::Scope { .. } => ROOTS_IN_SCOPE,

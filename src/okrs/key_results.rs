@@ -433,7 +433,7 @@ pub struct ProposedFrom {
     pub unit_name: String,
 }
 
-async fn proposed_from(db: &sqlx::PgPool, outcome: &str) -> Result<ProposedFrom> {
+async fn proposed_from(db: &crate::db::Db, outcome: &str) -> Result<ProposedFrom> {
     let id = Uuid::parse_str(outcome.trim()).map_err(|_| AppError::NotFound)?;
     sqlx::query_as(
         "SELECT o.id, o.statement, o.metric, o.unit, o.unit_label, o.direction, o.baseline, o.target, o.band_lower,
@@ -631,7 +631,7 @@ pub struct KeyResult {
     pub version: i32,
 }
 
-pub async fn load_key_result(db: &sqlx::PgPool, id: Uuid) -> Result<KeyResult> {
+pub async fn load_key_result(db: &crate::db::Db, id: Uuid) -> Result<KeyResult> {
     sqlx::query_as(
         "SELECT k.id, k.objective_id, k.owner_id, p.email AS owner_email, k.metric, k.unit, k.unit_label, k.direction, k.title,
                 k.start_value, k.target, k.band_lower, k.band_upper, k.weight, k.progress_source, k.metric_key, k.version

@@ -27,7 +27,10 @@ pub struct ServedKeyResult {
 }
 
 /// The key results the outcomes serve; one statement.
-pub async fn served_by(db: &sqlx::PgPool, outcomes: &[Uuid]) -> sqlx::Result<Vec<ServedKeyResult>> {
+pub async fn served_by(
+    db: &crate::db::Db,
+    outcomes: &[Uuid],
+) -> sqlx::Result<Vec<ServedKeyResult>> {
     sqlx::query_as(
         "SELECT l.outcome_id, k.id AS key_result_id, k.title, o.id AS objective_id, o.title AS objective_title,
                 u.name AS unit_name, pe.name AS period_name
@@ -54,7 +57,7 @@ pub struct KeyResultMatch {
 
 /// Key results of open periods whose title (or objective's) contains `q`; at most 10,
 /// most recent periods first.
-pub async fn search(db: &sqlx::PgPool, q: &str) -> sqlx::Result<Vec<KeyResultMatch>> {
+pub async fn search(db: &crate::db::Db, q: &str) -> sqlx::Result<Vec<KeyResultMatch>> {
     let pattern = crate::people::like_pattern(q.trim());
     sqlx::query_as(
         "SELECT k.id, k.title, o.title AS objective_title, u.name AS unit_name, pe.name AS period_name

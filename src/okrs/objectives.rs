@@ -126,7 +126,7 @@ pub struct ParentKeyResult {
     pub period_name: String,
 }
 
-async fn parent_key_result(db: &sqlx::PgPool, id: Uuid) -> sqlx::Result<Option<ParentKeyResult>> {
+async fn parent_key_result(db: &crate::db::Db, id: Uuid) -> sqlx::Result<Option<ParentKeyResult>> {
     sqlx::query_as(
         "SELECT k.id, k.title, o.id AS objective_id, o.title AS objective_title, o.org_unit_id AS unit_id,
                 u.name AS unit_name, o.period_id, pe.name AS period_name
@@ -248,7 +248,7 @@ pub async fn get_new_objective(
 /// unit is the parent's or beneath it, its period is the parent's or inside it, and (when
 /// editing `this`) the parent is not this objective's nor cascaded from it.
 async fn check_cascade(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     valid: &ValidObjective,
     this: Option<Uuid>,
     errors: &mut FormErrors,
@@ -427,7 +427,7 @@ impl Objective {
     }
 }
 
-pub async fn load_objective(db: &sqlx::PgPool, id: Uuid) -> Result<Objective> {
+pub async fn load_objective(db: &crate::db::Db, id: Uuid) -> Result<Objective> {
     sqlx::query_as(
         "SELECT o.id, o.title, o.description, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
                 pe.name AS period_name, pe.closed_at IS NOT NULL AS period_closed, pe.starts_on AS period_starts_on,

@@ -216,7 +216,7 @@ pub async fn move_subtree(
 /// Adds `person` to `unit` with `role` (or changes their role there) and writes the change
 /// to the audit log, in one transaction.
 pub async fn save_membership(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     actor: &crate::auth::policy::Me,
     client: &str,
     now: chrono::DateTime<chrono::Utc>,

@@ -844,7 +844,7 @@ impl Revision {
 }
 
 /// The revisions of an outcome, oldest first.
-pub async fn revisions(db: &sqlx::PgPool, outcome: Uuid) -> sqlx::Result<Vec<Revision>> {
+pub async fn revisions(db: &crate::db::Db, outcome: Uuid) -> sqlx::Result<Vec<Revision>> {
     sqlx::query_as(
         "SELECT r.revised_at, p.name AS revised_by, r.reason, r.before, r.after
            FROM outcome_revisions r LEFT JOIN people p ON p.id = r.revised_by

@@ -88,7 +88,7 @@ pub fn loop_state(
 
 /// Loads the epic or the initiative (pass exactly one id).
 pub async fn load_parent(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     epic: Option<Uuid>,
     initiative: Option<Uuid>,
 ) -> Result<Parent> {
@@ -246,7 +246,7 @@ pub const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement
 
 /// The outcomes of an epic or an initiative, oldest first, with their loop state.
 pub async fn outcomes_of(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     parent: &Parent,
     today: NaiveDate,
 ) -> sqlx::Result<Vec<OutcomeRow>> {
@@ -270,7 +270,7 @@ pub async fn outcomes_of(
 /// The outcomes an outcome of `parent` may lead to: the parent's others and, for an epic,
 /// those of its initiative.
 pub async fn leads_to_options(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     parent: &Parent,
     except: Option<Uuid>,
 ) -> sqlx::Result<Vec<OutcomeRow>> {
@@ -287,7 +287,7 @@ pub async fn leads_to_options(
 }
 
 /// One outcome, for its page.
-pub async fn outcome_row(db: &sqlx::PgPool, id: Uuid) -> Result<OutcomeRow> {
+pub async fn outcome_row(db: &crate::db::Db, id: Uuid) -> Result<OutcomeRow> {
     sqlx::query_as(&format!("SELECT {COLUMNS} WHERE o.id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -296,7 +296,7 @@ pub async fn outcome_row(db: &sqlx::PgPool, id: Uuid) -> Result<OutcomeRow> {
 }
 
 /// The outcomes that say they lead to this one.
-pub async fn outcomes_leading_to(db: &sqlx::PgPool, id: Uuid) -> sqlx::Result<Vec<OutcomeRow>> {
+pub async fn outcomes_leading_to(db: &crate::db::Db, id: Uuid) -> sqlx::Result<Vec<OutcomeRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} WHERE o.leads_to_id = $1 ORDER BY o.created_at, o.id"
     ))
@@ -333,7 +333,7 @@ impl EpicWithOutcomes {
 /// The epics of an initiative, oldest first, each with its outcomes and their loop state:
 /// two statements however many epics there are.
 pub async fn epics_of_initiative(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     initiative: Uuid,
     today: NaiveDate,
 ) -> sqlx::Result<Vec<EpicWithOutcomes>> {

@@ -40,7 +40,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
 /// The active person with `email`, as a record's owner; otherwise the reason on `field` —
 /// inactive, or nobody with that email (`missing` says what to do then).
 pub async fn active_owner(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     email: &model::Email,
     errors: &mut crate::http::page::FormErrors,
     field: &'static str,

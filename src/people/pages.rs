@@ -88,7 +88,7 @@ pub fn like_pattern(text: &str) -> String {
 }
 
 /// The people the filters match, by name, after the `after` cursor: at most `limit`.
-async fn find(db: &sqlx::PgPool, query: &PeopleQuery, limit: i64) -> sqlx::Result<Vec<PersonRow>> {
+async fn find(db: &crate::db::Db, query: &PeopleQuery, limit: i64) -> sqlx::Result<Vec<PersonRow>> {
     // A malformed id in the URL filters nothing rather than failing the page.
     let unit = Uuid::parse_str(query.unit.trim()).ok();
     let after = Uuid::parse_str(query.after.trim()).ok();

@@ -77,7 +77,7 @@ impl Period {
 }
 
 /// The period with this id; the 404 when there is none.
-pub async fn load_period(db: &sqlx::PgPool, id: Uuid) -> crate::http::Result<Period> {
+pub async fn load_period(db: &crate::db::Db, id: Uuid) -> crate::http::Result<Period> {
     sqlx::query_as(
         "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed FROM periods WHERE id = $1",
     )
@@ -103,7 +103,7 @@ pub async fn current_period(
 }
 
 /// Every period as a select's options (id, name): latest first, a year after its quarters.
-pub async fn options(db: &sqlx::PgPool) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn options(db: &crate::db::Db) -> sqlx::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as::<_, (Uuid, String)>(
         "SELECT id, name FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
     )

@@ -355,7 +355,7 @@ impl CapacityRow {
 /// The capacity rows of `unit` (and the units beneath, when asked) in `period`; the unit
 /// itself always comes first, even with nothing set. One statement.
 pub async fn capacity_rows(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     with_subunits: bool,
     period: Uuid,

@@ -108,7 +108,7 @@ impl EpicCost {
 
 /// The cost and return of an epic of `team` with `effort`; two statements.
 pub async fn epic_cost(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     epic: Uuid,
     team: Uuid,
     effort: Option<Decimal>,
@@ -166,7 +166,7 @@ impl CostSum {
 /// The sums per currency (one statement): epics planned in `period` in `unit` (and beneath,
 /// when asked), cancelled work excluded. Each unit's rate is looked up once, not per epic.
 pub async fn cost_sums(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     with_subunits: bool,
     period: Uuid,

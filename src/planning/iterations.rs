@@ -138,7 +138,7 @@ impl EpicOption {
 
 /// The epics of the unit (and beneath) still being worked on, and those already chosen.
 async fn epic_options(
-    db: &sqlx::PgPool,
+    db: &crate::db::Db,
     unit: Uuid,
     chosen: &[Uuid],
 ) -> sqlx::Result<Vec<EpicOption>> {
@@ -197,7 +197,7 @@ impl Iteration {
     }
 }
 
-async fn load_iteration(db: &sqlx::PgPool, id: Uuid) -> Result<Iteration> {
+async fn load_iteration(db: &crate::db::Db, id: Uuid) -> Result<Iteration> {
     sqlx::query_as(
         "SELECT i.id, i.org_unit_id AS unit_id, u.name AS unit_name, i.name, i.starts_on, i.ends_on, i.goal,
                 i.review, i.review_note, p.name AS reviewer_name,
@@ -239,7 +239,7 @@ pub struct IterationFormPage {
     epics: Vec<EpicOption>,
 }
 
-async fn unit_name(db: &sqlx::PgPool, unit: Uuid) -> Result<String> {
+async fn unit_name(db: &crate::db::Db, unit: Uuid) -> Result<String> {
     sqlx::query_scalar("SELECT name FROM org_units WHERE id = $1")
         .bind(unit)
         .fetch_optional(db)
@@ -738,7 +738,7 @@ impl IterationRow {
 
 /// The unit's latest iterations with the counts of goals met over all of them; one
 /// statement.
-pub async fn latest_iterations(db: &sqlx::PgPool, unit: Uuid) -> sqlx::Result<Vec<IterationRow>> {
+pub async fn latest_iterations(db: &crate::db::Db, unit: Uuid) -> sqlx::Result<Vec<IterationRow>> {
     sqlx::query_as(
         "SELECT id, name, starts_on, ends_on, goal, review,
                 count(*) OVER () AS total, count(review) OVER () AS reviewed,

@@ -160,7 +160,11 @@ async fn attempt(delivery: &Leased, now: DateTime<Utc>) -> Answer {
 
 /// Sends up to `limit` due deliveries; answers how many were attempted. `now` is the
 /// application's clock.
-pub async fn deliver_due(db: &sqlx::PgPool, now: DateTime<Utc>, limit: i64) -> sqlx::Result<usize> {
+pub async fn deliver_due(
+    db: &crate::db::Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<usize> {
     let leased: Vec<Leased> = sqlx::query_as(
         "WITH due AS (
              SELECT d.id FROM webhook_deliveries d

@@ -292,7 +292,7 @@ pub struct WebhookPage {
     deliveries: Vec<DeliveryRow>,
 }
 
-async fn load_endpoint(db: &sqlx::PgPool, id: Uuid) -> Result<Endpoint> {
+async fn load_endpoint(db: &crate::db::Db, id: Uuid) -> Result<Endpoint> {
     sqlx::query_as(
         "SELECT id, url, secret, description, events, active, version FROM webhook_endpoints WHERE id = $1",
     )

@@ -404,7 +404,7 @@ pub(crate) fn concrete(path: &str, world: &World) -> String {
 #[tokio::test]
 async fn every_route_allows_and_refuses_exactly_whom_the_table_says() {
     let probe = world().await;
-    let state = yardstick::AppState::new(probe.app.db.clone(), probe.app.clock.clone());
+    let state = yardstick::AppState::new(probe.app.db.pool().clone(), probe.app.clock.clone());
     let routes: BTreeSet<(String, String)> = yardstick::http::sitemap(&state)
         .routes()
         .iter()

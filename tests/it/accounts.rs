@@ -612,7 +612,7 @@ async fn secrets_never_reach_the_audit_log() {
 #[tokio::test]
 async fn https_deployments_get_secure_host_cookies_and_hsts() {
     let app = TestApp::new().await;
-    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone())
+    let state = yardstick::AppState::new(app.db.pool().clone(), app.clock.clone())
         .with_public_url("https://okr.example.com/");
     let router = yardstick::app(state);
     let request = Request::post("/login")

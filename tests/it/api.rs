@@ -495,7 +495,7 @@ async fn the_openapi_document_describes_every_api_route_and_the_docs_load_from_t
         "bearer"
     );
     // Every /api/v1 route of the sitemap is in the document, and nothing else.
-    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone());
+    let state = yardstick::AppState::new(app.db.pool().clone(), app.clock.clone());
     let mut routes: Vec<String> = yardstick::http::sitemap(&state)
         .routes()
         .iter()

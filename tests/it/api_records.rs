@@ -645,7 +645,7 @@ async fn a_nul_character_is_ignored_in_searches_and_refused_in_text_never_a_serv
 
 /// Every `/api/v1` route of the sitemap, with a random id wherever it takes one.
 fn api_routes(app: &TestApp) -> Vec<(Method, String)> {
-    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone());
+    let state = yardstick::AppState::new(app.db.pool().clone(), app.clock.clone());
     yardstick::http::sitemap(&state)
         .routes()
         .iter()

@@ -334,7 +334,7 @@ fn judge(page: &Page, api: bool) -> Result<(), String> {
 /// The write routes of the sitemap, with the world's ids in their paths. Signing out would
 /// end the session the next cases use.
 fn write_routes(world: &crate::access::World) -> Vec<(Method, String, bool)> {
-    let state = yardstick::AppState::new(world.app.db.clone(), world.app.clock.clone());
+    let state = yardstick::AppState::new(world.app.db.pool().clone(), world.app.clock.clone());
     yardstick::http::sitemap(&state)
         .routes()
         .iter()
@@ -429,7 +429,7 @@ async fn random_fields_in_every_form_and_api_body_never_cause_a_server_error_and
 async fn random_query_strings_and_paths_on_every_page_never_cause_a_server_error() {
     let world = world().await;
     let ids: Vec<String> = world.ids().iter().map(ToString::to_string).collect();
-    let state = yardstick::AppState::new(world.app.db.clone(), world.app.clock.clone());
+    let state = yardstick::AppState::new(world.app.db.pool().clone(), world.app.clock.clone());
     let pages: Vec<(String, String)> = yardstick::http::sitemap(&state)
         .routes()
         .iter()
@@ -580,7 +580,7 @@ async fn html_special_characters_in_every_stored_text_come_back_escaped_on_every
     }
     let admin = app.session_for(app.admin).await;
 
-    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone());
+    let state = yardstick::AppState::new(app.db.pool().clone(), app.clock.clone());
     let mut shown = BTreeSet::new();
     let mut failures = Vec::new();
     let mut pages = 0;

@@ -237,7 +237,7 @@ async fn a_panic_answers_the_plain_500_page_without_internals() {
             ""
         }),
     );
-    let state = yardstick::AppState::new(app.db.clone(), app.clock.clone());
+    let state = yardstick::AppState::new(app.db.pool().clone(), app.clock.clone());
     let router = yardstick::http::with_middleware(routes, state);
     let response = tower::ServiceExt::oneshot(
         router,

@@ -264,3 +264,93 @@ async fn fifty_editors_at_once_never_overwrite_each_other_and_every_refusal_name
         refused
     );
 }
+
+/// The server's statements of one request as the pool saw them: the backend of each.
+async fn backends_of_one_request(db: yardstick::db::Db) -> String {
+    let pid = |db: &yardstick::db::Db| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let first = pid(&db).await;
+    let second = pid(&db).await;
+    // A transaction in the middle of the request, then a statement after it.
+    let mut tx = db.begin().await.unwrap();
+    let in_transaction: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let after = pid(&db).await;
+    format!("{first} {second} {in_transaction} {after}")
+}
+
+#[tokio::test]
+async fn a_request_runs_its_statements_on_one_connection_and_never_waits_for_a_second() {
+    let app = TestApp::new().await;
+    let options = app.db.connect_options().as_ref().clone();
+    let serve = |connections: u32| {
+        let options = options.clone();
+        async move {
+            let pool = yardstick::db::pool_options()
+                .max_connections(connections)
+                .min_connections(connections)
+                .acquire_timeout(Duration::from_secs(2))
+                .connect_with(options)
+                .await
+                .unwrap();
+            let db = yardstick::db::Db::new(pool);
+            axum::Router::new()
+                .route(
+                    "/",
+                    axum::routing::get(move || backends_of_one_request(db.clone())),
+                )
+                .layer(axum::middleware::from_fn(
+                    yardstick::db::request::one_connection,
+                ))
+        }
+    };
+    let ask = |router: axum::Router| async move {
+        let response = tower::ServiceExt::oneshot(
+            router,
+            axum::http::Request::get("/")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+
+    // Two connections open and idle: a pool hands them out in turn, the request keeps one.
+    let pids = ask(serve(2).await).await;
+    let pids: Vec<&str> = pids.split(' ').collect();
+    assert_eq!(
+        pids[0], pids[1],
+        "two statements, two connections: {pids:?}"
+    );
+
+    // One connection in all: the transaction gets the request's own, instead of waiting
+    // for a second until the pool gives up.
+    let started = Instant::now();
+    let pids = ask(serve(1).await).await;
+    assert_eq!(
+        pids.split(' ')
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        1,
+        "{pids}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}

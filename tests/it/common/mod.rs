@@ -251,7 +251,9 @@ pub const ADMIN_EMAIL: &str = "admin@yardstick.test";
 /// The application on a fresh database, with a fixed clock, and an administrator signed in
 /// (requests carry their session cookie unless sent `as` someone else).
 pub struct TestApp {
-    pub db: PgPool,
+    /// The pool, as the application holds it (statements on it outside a request run on a
+    /// connection of their own, as a plain pool's do).
+    pub db: yardstick::db::Db,
     pub db_name: String,
     pub clock: Clock,
     pub router: Router,
@@ -401,7 +403,7 @@ impl TestApp {
         state.expose_query_count = true;
         let mut app = TestApp {
             router: yardstick::app(state),
-            db,
+            db: yardstick::db::Db::new(db),
             db_name,
             clock,
             admin: Uuid::nil(),
@@ -414,7 +416,7 @@ impl TestApp {
 
     /// The same application, its state changed by `change` (a mailer, say).
     pub fn with_state(mut self, change: impl FnOnce(AppState) -> AppState) -> TestApp {
-        let mut state = AppState::new(self.db.clone(), self.clock.clone());
+        let mut state = AppState::new(self.db.pool().clone(), self.clock.clone());
         state.expose_query_count = true;
         self.router = yardstick::app(change(state));
         self
