@@ -61,9 +61,7 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
     let org = Organisation::load(&state.db).await?;
     let today = state.clock.today(org.zone());
     let counts: Counts = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM org_units WHERE archived_at IS NULL) AS units,
-                (SELECT count(*) FROM people WHERE active) AS people,
-                (SELECT count(*) FROM periods) AS periods",
+        "SELECT units, people, (SELECT count(*) FROM periods) AS periods FROM headcounts",
     )
     .fetch_one(&state.db)
     .await?;

@@ -135,6 +135,44 @@ async fn the_home_page_says_what_yardstick_is_and_links_onward() {
 }
 
 #[tokio::test]
+async fn the_home_page_counts_follow_every_change_to_units_and_people() {
+    let app = TestApp::new().await;
+    yardstick::demo::load(&app.db, &app.clock).await.unwrap();
+    let counted = || async {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT (SELECT count(*) FROM org_units WHERE archived_at IS NULL),
+                    (SELECT count(*) FROM people WHERE active)",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    // Statements that change several rows at once, or rows whose count does not change.
+    let changes = [
+        "UPDATE org_units SET archived_at = now() WHERE kind = 'team' AND name < 'M'",
+        "UPDATE people SET active = false WHERE name < 'F'",
+        "UPDATE people SET name = name || ' (renamed)'",
+        "INSERT INTO people (id, name, email, active)
+         VALUES (gen_random_uuid(), 'Temp One', 'temp1@example.com', true),
+                (gen_random_uuid(), 'Temp Two', 'temp2@example.com', false)",
+        "DELETE FROM people WHERE email LIKE 'temp%@example.com'",
+        "UPDATE org_units SET archived_at = NULL WHERE name < 'C'",
+        "UPDATE people SET active = true WHERE name < 'C'",
+    ];
+    for change in changes {
+        sqlx::query(change).execute(&app.db).await.unwrap();
+        let (units, people) = counted().await;
+        let text = app.get("/").await.text();
+        assert!(
+            text.contains(&format!(" {units} units"))
+                && text.contains(&format!(" {people} active people")),
+            "after {change}: {units} units and {people} people counted, the home page says {text}"
+        );
+    }
+    assert_ne!(counted().await, (12, 38), "the changes changed the counts");
+}
+
+#[tokio::test]
 async fn the_demo_can_be_loaded_twice_without_duplicates() {
     let app = TestApp::new().await;
     let first = yardstick::demo::load(&app.db, &app.clock).await.unwrap();
