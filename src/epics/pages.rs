@@ -602,8 +602,7 @@ async fn epic_page(
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
     let cost =
         crate::planning::cost::epic_cost(&state.db, id, epic.team_id, epic.effort_weeks).await?;
-    let outcome_ids: Vec<Uuid> = outcomes.iter().map(|o| o.id).collect();
-    let served = crate::okrs::links::served_by(&state.db, &outcome_ids).await?;
+    let served = crate::okrs::links::served_by(&state.db, id).await?;
     let matches = if may_change && !kr_q.trim().is_empty() {
         crate::okrs::links::search(&state.db, &kr_q).await?
     } else {
