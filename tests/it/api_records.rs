@@ -825,3 +825,53 @@ async fn the_api_reads_no_more_statements_than_the_page_showing_the_same_records
         eprintln!("{api_path}: {by_api} statements; {page_path}: {by_page}");
     }
 }
+
+#[tokio::test]
+async fn a_divisions_loops_page_through_all_its_teams_most_urgent_first_without_skipping_or_repeating()
+ {
+    let app = TestApp::new().await;
+    let division = app.create_unit("Growth", "division", None).await;
+    // More teams than a page holds, each with loops due on the same days: across teams the
+    // order is by date, then team name (as people read it), then id.
+    let mut teams = Vec::new();
+    for name in ["Zeta", "alpha", "Mid", "Beta"] {
+        teams.push(app.create_unit(name, "team", Some(division)).await);
+    }
+    let elsewhere = app.create_unit("Elsewhere", "team", None).await;
+    let api = Client::new(&app, "Queue script", "read").await;
+    let insert = async |team: Uuid, title: String, measure_by: &str| {
+        sqlx::query(
+            "WITH e AS (INSERT INTO epics (id, team_id, work_type, title, status) VALUES (gen_random_uuid(), $1, 'feature', $2, 'measuring') RETURNING id)
+             INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+             SELECT gen_random_uuid(), e.id, 'behaviour', $2, 'Sign-ups', 'percent', 'increase', 50, 70, $3::date FROM e",
+        )
+        .bind(team).bind(title).bind(measure_by)
+        .execute(&app.db).await.unwrap();
+    };
+    for (t, team) in teams.iter().chain([&elsewhere]).enumerate() {
+        for (d, day) in ["2026-05-20", "2026-06-03", "2026-05-20", "2026-08-01"]
+            .iter()
+            .enumerate()
+        {
+            insert(*team, format!("Team {t} loop {d}"), day).await;
+        }
+    }
+
+    let loops = api
+        .every_page(
+            &format!("/api/v1/loops?scope=unit&unit={division}&limit=3"),
+            "outcome_id",
+            async || {},
+        )
+        .await;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT o.id::text FROM outcomes o JOIN org_units u ON u.id = o.unit_id
+          WHERE u.parent_id = $1 ORDER BY o.measure_by, lower(u.name), o.id",
+    )
+    .bind(division)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(ids.len(), 16);
+    assert_eq!(loops, ids);
+}
