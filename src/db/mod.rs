@@ -64,7 +64,16 @@ impl Database {
     /// Closes the pool, then releases the embedded cluster (stopping it when no other
     /// command uses it).
     pub async fn close(self) -> anyhow::Result<()> {
-        self.pool.close().await;
+        // sqlx's close can return while a connection just given back is still being pinged
+        // (sqlx pings each one it takes back); stopping the cluster then fails that ping, a
+        // warning in the command's output. So close until none is left, for at most a second.
+        for _ in 0..100 {
+            self.pool.close().await;
+            if self.pool.size() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.release()).await??;
         }
