@@ -101,28 +101,6 @@ pub async fn open_loops(
         }
         _ => false,
     };
-    let (whose, unit) = match scope {
-        Scope::Me => (
-            "id IN (SELECT m.id FROM outcomes m WHERE m.owner_id = $2
-                      UNION ALL
-                      SELECT m.id FROM epics w JOIN outcomes m ON m.epic_id = w.id
-                       WHERE w.owner_id = $2 AND m.owner_id IS NULL
-                      UNION ALL
-                      SELECT m.id FROM initiatives w JOIN outcomes m ON m.initiative_id = w.id
-                       WHERE w.owner_id = $2 AND m.owner_id IS NULL)",
-            None,
-        ),
-        // Wide, it names the units outside instead (none for the company), which no index
-        // can serve: planned generically the planner thinks a unit holds three, and read a
-        // company's 226,000 open loops by unit (170 ms) rather than 300 in date order (3 ms).
-        Scope::Unit(unit) if wide => (
-            "unit_id <> ALL (ARRAY(SELECT id FROM org_units
-                                   EXCEPT SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))",
-            Some(unit),
-        ),
-        Scope::Unit(unit) => ("", Some(unit)),
-        Scope::Org => ("true", None),
-    };
     // What the person asked for, of an open loop `o` of unit `u`.
     let wanted_loop = "(o.measure_by <= $1::date + $5::int
                      OR (NOT $4 AND o.work_status IN ('delivered', 'measuring', 'closed', 'done')))
@@ -134,8 +112,34 @@ pub async fn open_loops(
                 AND ($8::uuid IS NULL OR (o.measure_by, lower(u.name), o.id) > (
                       SELECT c.measure_by, lower(cu.name), c.id
                         FROM outcomes c JOIN org_units cu ON cu.id = c.unit_id WHERE c.id = $8))";
+    // The open loops `whose` names, wanted, read in date order.
+    let in_date_order = |whose: &str| {
+        format!(
+            "SELECT o.id, o.measure_by, lower(u.name) AS unit_key
+               FROM (SELECT id, measure_by, unit_id, work_status FROM outcomes
+                      WHERE closed_at IS NULL AND work_status <> 'cancelled' AND {whose}) o
+               JOIN org_units u ON u.id = o.unit_id
+              WHERE {wanted_loop}"
+        )
+    };
     let page = match scope {
-        Scope::Unit(_) if !wide => format!(
+        Scope::Me => in_date_order(
+            "id IN (SELECT m.id FROM outcomes m WHERE m.owner_id = $2
+                      UNION ALL
+                      SELECT m.id FROM epics w JOIN outcomes m ON m.epic_id = w.id
+                       WHERE w.owner_id = $2 AND m.owner_id IS NULL
+                      UNION ALL
+                      SELECT m.id FROM initiatives w JOIN outcomes m ON m.initiative_id = w.id
+                       WHERE w.owner_id = $2 AND m.owner_id IS NULL)",
+        ),
+        // Wide, it names the units outside instead (none for the company), which no index
+        // can serve: planned generically the planner thinks a unit holds three, and read a
+        // company's 226,000 open loops by unit (170 ms) rather than 300 in date order (3 ms).
+        Scope::Unit(_) if wide => in_date_order(
+            "unit_id <> ALL (ARRAY(SELECT id FROM org_units
+                                   EXCEPT SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))",
+        ),
+        Scope::Unit(_) => format!(
             "SELECT o.id, o.measure_by, lower(u.name) AS unit_key
                FROM org_units u
                CROSS JOIN LATERAL (
@@ -146,13 +150,11 @@ pub async fn open_loops(
                      LIMIT $6) o
               WHERE u.id = ANY (ARRAY(SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))"
         ),
-        _ => format!(
-            "SELECT o.id, o.measure_by, lower(u.name) AS unit_key
-               FROM (SELECT id, measure_by, unit_id, work_status FROM outcomes
-                      WHERE closed_at IS NULL AND work_status <> 'cancelled' AND {whose}) o
-               JOIN org_units u ON u.id = o.unit_id
-              WHERE {wanted_loop}"
-        ),
+        Scope::Org => in_date_order("true"),
+    };
+    let unit = match scope {
+        Scope::Unit(unit) => Some(unit),
+        _ => None,
     };
     sqlx::query_as(&format!(
         "WITH page AS (
