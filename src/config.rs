@@ -75,6 +75,14 @@ pub struct Config {
     )]
     pub max_in_flight: usize,
 
+    /// Connections to PostgreSQL a server keeps at most (default: its cores plus one). Each
+    /// request runs on one connection; a request finding them all busy waits for one (up to
+    /// three seconds). Few connections keep PostgreSQL's processes from taking the CPU from
+    /// each other when it runs on the same machine; on a machine of its own, raise it to
+    /// about twice that machine's cores.
+    #[arg(long, env = "YARDSTICK_DB_CONNECTIONS", global = true)]
+    pub db_connections: Option<u32>,
+
     /// SMTP server for mail (digests, invitation and reset links), e.g.
     /// `smtp://localhost:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host:465`. Unset: nothing is mailed.
@@ -147,6 +155,14 @@ pub enum AdminCommand {
 }
 
 impl Config {
+    /// The most connections to PostgreSQL: as configured, or the cores plus one.
+    pub fn db_connections(&self) -> u32 {
+        self.db_connections.filter(|n| *n > 0).unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            cores as u32 + 1
+        })
+    }
+
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> String {
         self.public_url

@@ -36,7 +36,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     match config.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = db::migrate(&database.pool).await;
             database.close().await?;
             result?;
@@ -53,7 +53,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = async {
                 db::migrate(&database.pool).await?;
                 yardstick::auth::admin::create_admin(
@@ -72,7 +72,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export { file } => {
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = async {
                 db::migrate(&database.pool).await?;
                 yardstick::export::to_file(&db::Db::new(database.pool.clone()), &file).await
@@ -89,7 +89,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { file } => {
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = async {
                 let target = database.backup_target(config.database_url.as_deref())?;
                 db::backup::backup(&database.pool, &target, &file).await
@@ -108,7 +108,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { file, yes } => {
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = async {
                 let has_people: bool =
                     sqlx::query_scalar("SELECT to_regclass('people') IS NOT NULL")
@@ -136,7 +136,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .await;
             database.close().await?;
             let done = result?;
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let migrated = db::migrate(&database.pool).await;
             database.close().await?;
             migrated?;
@@ -150,7 +150,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { scale: Some(scale) } => {
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = async {
                 db::migrate(&database.pool).await?;
                 let today = Clock::system().today(chrono_tz::UTC);
@@ -162,7 +162,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             result
         }
         Command::Demo { scale: None } => {
-            let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+            let database = Database::open(&config).await?;
             let result = async {
                 db::migrate(&database.pool).await?;
                 yardstick::demo::load(&database.pool, &Clock::system()).await
@@ -196,7 +196,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         None => Some(db::embedded::lock_for_serving(&config.data_dir)?),
         Some(_) => None,
     };
-    let database = Database::open(config.database_url.as_deref(), &config.data_dir).await?;
+    let database = Database::open(&config).await?;
     let result = async {
         db::migrate(&database.pool).await?;
         let listener = tokio::net::TcpListener::bind(config.bind)

@@ -28,15 +28,12 @@ pub struct Database {
 impl Database {
     /// Connects to `database_url`, or starts (or joins) the embedded cluster under `data_dir`
     /// and creates its database when missing. Does not migrate.
-    pub async fn open(
-        database_url: Option<&str>,
-        data_dir: &std::path::Path,
-    ) -> anyhow::Result<Database> {
-        let (options, cluster) = match database_url {
+    pub async fn open(config: &crate::config::Config) -> anyhow::Result<Database> {
+        let (options, cluster) = match config.database_url.as_deref() {
             Some(url) => (url.parse::<PgConnectOptions>()?, None),
             None => {
                 let options = ClusterOptions {
-                    data_dir: data_dir.to_path_buf(),
+                    data_dir: config.data_dir.clone(),
                     ephemeral: false,
                 };
                 let cluster =
@@ -46,7 +43,10 @@ impl Database {
                 (cluster.connect_options(EMBEDDED_DATABASE), Some(cluster))
             }
         };
-        let pool = pool_options().connect_with(tuned(options)).await?;
+        let pool = pool_options()
+            .max_connections(config.db_connections())
+            .connect_with(tuned(options))
+            .await?;
         Ok(Database { pool, cluster })
     }
 
@@ -81,7 +81,7 @@ impl Database {
     }
 }
 
-/// Pool settings shared by the server and the tests. A short acquire timeout makes pages
+/// Pool settings shared by the server and the tests (which set the size). A short acquire timeout makes pages
 /// answer "unavailable" quickly while the database is down, instead of hanging. A
 /// connection is pinged before use only when it has been idle for a second: sqlx's default,
 /// a ping every time, was a round trip before every statement of a busy server. A
