@@ -110,7 +110,10 @@ pub struct FlowPercentiles {
 
 /// Median and 85th percentile (interpolated, as `percentile_cont`) of the whole days from
 /// started to delivered and from delivered to closed, read exactly from the day counts:
-/// the value at rank k is the first day whose running count passes k.
+/// the value at rank k is the first day whose running count passes k. Counted in float8:
+/// the running sums in numeric made the statement half as slow again (the company's
+/// quarter: 12 ms, 8.5 in float8), and the interpolation is continuous, so a rank a hair
+/// below a whole number gives the same percentile.
 pub async fn flow(
     db: &crate::db::Db,
     unit: Uuid,
@@ -118,7 +121,7 @@ pub async fn flow(
 ) -> sqlx::Result<Vec<FlowPercentiles>> {
     sqlx::query_as(&format!(
         "WITH g AS (
-             SELECT f.kind, f.work_type, f.child_id, f.days, sum(f.epics) AS n
+             SELECT f.kind, f.work_type, f.child_id, f.days, sum(f.epics)::float8 AS n
                FROM ({}) f
               GROUP BY GROUPING SETS ((f.kind, f.work_type, f.days), (f.kind, f.child_id, f.days), (f.kind, f.days))),
          c AS (
@@ -127,7 +130,7 @@ pub async fn flow(
                     sum(n) OVER (PARTITION BY kind, work_type, child_id) AS total
                FROM g),
          r AS (
-             SELECT c.*, p.p, p.p * (c.total - 1) AS rank FROM c CROSS JOIN (VALUES (0.5), (0.85)) AS p (p)),
+             SELECT c.*, p.p, p.p * (c.total - 1) AS rank FROM c CROSS JOIN (VALUES (0.5::float8), (0.85::float8)) AS p (p)),
          v AS (
              SELECT kind, work_type, child_id, p,
                     min(days) FILTER (WHERE upto > floor(rank)) AS lo,
@@ -171,6 +174,19 @@ pub async fn closure(
     .bind(ends_on)
     .bind(today)
     .fetch_all(db)
+    .await
+}
+
+/// How many loops in scope are overdue (open, measure-by before today): of the loops due
+/// each day before today, those not closed. One unit's sums over everything beneath it.
+pub async fn overdue_loops(db: &crate::db::Db, unit: Uuid, today: NaiveDate) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(due - due_closed), 0)::bigint FROM dashboard_loop_days_up
+          WHERE unit_id = $1 AND day < $2",
+    )
+    .bind(unit)
+    .bind(today)
+    .fetch_one(db)
     .await
 }
 
@@ -470,15 +486,20 @@ pub async fn due_check_ins(
         "SELECT k.id, k.title, o.id AS objective_id, o.title AS objective_title, u.name AS unit_name,
                 p.name AS owner_name, coalesce(k.last_check_in_on, k.created_at::date) AS since, pe.check_in_days
            FROM periods pe
-           JOIN objective_progress op ON op.period_id = pe.id
+           -- Only the objectives with one due (kept by the roll-up: their key result
+           -- checked in longest ago did so before today minus the cadence), read per
+           -- period through their index (OFFSET 0 keeps the planner from hashing every
+           -- objective instead); then their key results.
+           CROSS JOIN LATERAL (
+               SELECT op.objective_id FROM objective_progress op
+                WHERE op.period_id = pe.id AND op.check_ins_since[1] < $4::date - pe.check_in_days
+                  AND op.org_unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
+               OFFSET 0) op
            JOIN objectives o ON o.id = op.objective_id
            JOIN key_results k ON k.objective_id = o.id
            JOIN org_units u ON u.id = o.org_unit_id
            LEFT JOIN people p ON p.id = k.owner_id
           WHERE pe.starts_on >= $2 AND pe.ends_on <= $3
-            AND op.org_unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)
-            -- Only the objectives with one due (kept by the roll-up), then their key results.
-            AND width_bucket($4::date - pe.check_in_days - 1, op.check_ins_since) > 0
             AND k.progress_source = 'check_ins'
             AND $4::date - coalesce(k.last_check_in_on, k.created_at::date) > pe.check_in_days
           ORDER BY since, k.id

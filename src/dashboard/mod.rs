@@ -39,8 +39,10 @@ pub fn sitemap(state: &AppState) -> Sitemap {
 /// How many periods the realisation trend shows, and closed outcomes the bullet charts.
 const TREND_PERIODS: i64 = 6;
 const BULLETS: i64 = 40;
-/// The longest lists shown on the page (the lists they come from have them all).
-const LIST_LIMIT: i64 = 300;
+/// The most urgent overdue loops and check-ins the page lists (beside how many there are:
+/// the loops queue and the CSV have them all), and the most a CSV download writes.
+const SHOWN: i64 = 20;
+pub(crate) const CSV_ROWS: i64 = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -68,6 +70,9 @@ pub struct DashboardPage {
     by_unit: Vec<Row>,
     total: Option<Row>,
     overdue: Vec<OpenLoop>,
+    /// Every overdue loop in scope, and every key result with a check-in overdue.
+    overdue_total: i64,
+    check_ins_total: i64,
     value: Vec<ValueRow>,
     health: Vec<HealthRow>,
     check_ins: Vec<DueCheckIn>,
@@ -229,15 +234,17 @@ pub async fn get_dashboard(
     flash: Flash,
 ) -> Result<DashboardPage> {
     let layout = Layout::new("Dashboard", Section::Dashboard, &me).with_flash(flash);
-    load(&state, &me, &query, layout).await
+    load(&state, &me, &query, layout, SHOWN).await
 }
 
-/// Everything the page shows (and the CSV exports write), in a fixed number of statements.
+/// Everything the page shows (and the CSV exports write), in a fixed number of statements,
+/// with at most `listed` overdue loops and check-ins.
 pub async fn load(
     state: &AppState,
     me: &Me,
     query: &DashboardQuery,
     layout: Layout,
+    listed: i64,
 ) -> Result<DashboardPage> {
     let db = &state.db;
     rollup::refresh(db).await?;
@@ -291,6 +298,8 @@ pub async fn load(
         by_unit: vec![],
         total: None,
         overdue: vec![],
+        overdue_total: 0,
+        check_ins_total: 0,
         value: vec![],
         health: vec![],
         check_ins: vec![],
@@ -343,7 +352,7 @@ pub async fn load(
         .map(BulletRow::new)
         .collect();
     page.check_ins =
-        figures::due_check_ins(db, *unit_id, starts_on, ends_on, today, LIST_LIMIT).await?;
+        figures::due_check_ins(db, *unit_id, starts_on, ends_on, today, listed).await?;
     let children: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT id, name FROM org_units WHERE parent_id = $1 ORDER BY lower(name)")
             .bind(unit_id)
@@ -425,6 +434,7 @@ pub async fn load(
     page.value
         .extend(value_rows("Total", String::new(), None, None));
     if let Some(h) = health.iter().find(|h| h.child_id.is_none()) {
+        page.check_ins_total = h.check_ins_due;
         page.health.push(HealthRow {
             label: "Total".to_string(),
             unit_id: None,
@@ -442,6 +452,7 @@ pub async fn load(
         state: Some(LoopState::Overdue),
         ..Wanted::default()
     };
-    page.overdue = open_loops(db, me, Scope::Unit(*unit_id), today, overdue, LIST_LIMIT).await?;
+    page.overdue = open_loops(db, me, Scope::Unit(*unit_id), today, overdue, listed).await?;
+    page.overdue_total = figures::overdue_loops(db, *unit_id, today).await?;
     Ok(page)
 }
