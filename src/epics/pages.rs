@@ -600,8 +600,10 @@ async fn epic_page(
     let outcomes = outcomes_of(&state.db, &epic.as_parent(), today).await?;
     let history = crate::audit::history(&state.db, "epic", id).await?;
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
+    let realised = outcomes.iter().map(|o| o.realised_value);
     let cost =
-        crate::planning::cost::epic_cost(&state.db, id, epic.team_id, epic.effort_weeks).await?;
+        crate::planning::cost::epic_cost(&state.db, epic.team_id, epic.effort_weeks, realised)
+            .await?;
     let served = crate::okrs::links::served_by(&state.db, id).await?;
     let matches = if may_change && !kr_q.trim().is_empty() {
         crate::okrs::links::search(&state.db, &kr_q).await?

@@ -183,6 +183,8 @@ pub struct OutcomeRow {
     pub verdict: Option<String>,
     /// The key an analytics job posts this outcome's values for.
     pub metric_key: Option<String>,
+    /// The value it realised, recorded when its loop closed.
+    pub realised_value: Option<Decimal>,
     #[sqlx(skip)]
     pub loop_state: Option<LoopState>,
 }
@@ -241,7 +243,7 @@ pub const COLUMNS: &str = "o.id, o.epic_id, o.initiative_id, o.kind, o.statement
        p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.committed_at IS NOT NULL AS committed,
        o.leads_to_id,
        array(SELECT c.due_on FROM outcome_checkpoints c WHERE c.outcome_id = o.id ORDER BY c.due_on) AS checkpoints,
-       o.version, o.closed_at IS NOT NULL AS closed, o.verdict, o.metric_key
+       o.version, o.closed_at IS NOT NULL AS closed, o.verdict, o.metric_key, o.realised_value
   FROM outcomes o LEFT JOIN people p ON p.id = o.owner_id";
 
 /// The outcomes of an epic or an initiative, oldest first, with their loop state.

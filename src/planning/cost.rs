@@ -106,19 +106,19 @@ impl EpicCost {
     }
 }
 
-/// The cost and return of an epic of `team` with `effort`; two statements.
+/// The cost and return of an epic of `team` with `effort` whose outcomes realised
+/// `realised` (their recorded values; none: nothing realised yet); one statement.
 pub async fn epic_cost(
     db: &crate::db::Db,
-    epic: Uuid,
     team: Uuid,
     effort: Option<Decimal>,
+    realised: impl IntoIterator<Item = Option<Decimal>>,
 ) -> sqlx::Result<EpicCost> {
     let rate = applied_rate(db, team).await?;
-    let realised: Option<Decimal> =
-        sqlx::query_scalar("SELECT sum(realised_value) FROM outcomes WHERE epic_id = $1")
-            .bind(epic)
-            .fetch_one(db)
-            .await?;
+    let realised = realised
+        .into_iter()
+        .flatten()
+        .reduce(|sum, value| sum + value);
     Ok(EpicCost {
         effort,
         rate,
