@@ -47,7 +47,14 @@ pub async fn get_csv(
         return Err(AppError::NotFound);
     }
     let layout = Layout::new("Dashboard", Section::Dashboard, &me);
-    let page = load(&state, &me, &query.scope, layout, super::CSV_ROWS).await?;
+    let page = load(
+        &state,
+        &me,
+        &query.scope,
+        layout,
+        crate::http::csv::MAX_ROWS,
+    )
+    .await?;
     let (head, body) = table_of(&page, table);
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
     crate::http::csv::download(&format!("dashboard-{table}"), &head, body)

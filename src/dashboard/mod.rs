@@ -39,10 +39,9 @@ pub fn sitemap(state: &AppState) -> Sitemap {
 /// How many periods the realisation trend shows, and closed outcomes the bullet charts.
 const TREND_PERIODS: i64 = 6;
 const BULLETS: i64 = 40;
-/// The most urgent overdue loops and check-ins the page lists (beside how many there are:
-/// the loops queue and the CSV have them all), and the most a CSV download writes.
+/// The most urgent overdue loops and check-ins the page lists, beside how many there are
+/// (the loops queue and the CSV downloads have them all).
 const SHOWN: i64 = 20;
-pub(crate) const CSV_ROWS: i64 = 10_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
