@@ -192,6 +192,8 @@ pub struct LoopsQuery {
     /// Only the loops in this state (`overdue`, `due_soon`, `measuring`).
     #[serde(rename = "loop")]
     loop_state: String,
+    /// The page after this loop (the queue's keyset cursor).
+    after: String,
 }
 
 impl LoopsQuery {
@@ -257,8 +259,8 @@ pub async fn get_loops_csv(
     crate::http::csv::download("loops", &head, rows)
 }
 
-/// Most loops one queue lists.
-const LIMIT: i64 = 300;
+/// Loops on one page of the queue; a link leads to the next.
+const PAGE_SIZE: i64 = 50;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "loops/queue.html")]
@@ -271,7 +273,10 @@ pub struct LoopsPage {
     loop_states: Vec<(String, String)>,
     loops: Vec<OpenLoop>,
     today: NaiveDate,
-    limit: i64,
+    /// The page continues another (its counts are of this page).
+    continued: bool,
+    /// The last loop listed, when more follow.
+    next: Option<String>,
 }
 
 impl LoopsPage {
@@ -282,6 +287,16 @@ impl LoopsPage {
             .append_pair("loop", &self.loop_state)
             .finish();
         format!("/loops/csv?{query}")
+    }
+
+    fn next_href(&self, after: &str) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("scope", self.scope)
+            .append_pair("unit", &self.unit)
+            .append_pair("loop", &self.loop_state)
+            .append_pair("after", after)
+            .finish();
+        format!("/loops?{query}")
     }
 
     fn count(&self, state: LoopState) -> usize {
@@ -304,9 +319,11 @@ pub async fn get_loops(
     let only = LoopState::parse(&query.loop_state).ok();
     let wanted = Wanted {
         state: only,
+        after: Uuid::parse_str(query.after.trim()).ok(),
         ..Wanted::default()
     };
-    let loops = open_loops(&state.db, &me, scope, today, wanted, LIMIT).await?;
+    let mut loops = open_loops(&state.db, &me, scope, today, wanted, PAGE_SIZE + 1).await?;
+    let next = crate::http::page::next_page(&mut loops, PAGE_SIZE, |l| l.id.to_string());
     let open = [LoopState::Overdue, LoopState::DueSoon, LoopState::Measuring];
     let units = crate::org::unit_options(&state.db, false).await?;
     let layout = Layout::new("Loops", Section::Loops, &me).with_flash(flash);
@@ -322,6 +339,7 @@ pub async fn get_loops(
             .collect(),
         loops,
         today,
-        limit: LIMIT,
+        continued: wanted.after.is_some(),
+        next,
     })
 }

@@ -231,7 +231,7 @@ async fn every_list_downloads_all_the_rows_its_filters_match_as_csv() {
 
     let page = app.get("/loops?scope=org&loop=overdue").await;
     let href = page
-        .link("Download these loops (CSV)")
+        .link("Download every loop in this queue (CSV)")
         .expect("the loops link");
     let (head, rows) = parse_csv(&app.get(&href).await.body);
     assert_eq!(head[4], "State");

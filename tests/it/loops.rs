@@ -434,6 +434,72 @@ async fn the_queue_orders_loops_by_urgency_with_the_day_boundaries_of_the_loop_s
 }
 
 #[tokio::test]
+async fn the_queue_pages_fifty_loops_at_a_time_without_skipping_or_repeating_one() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    // Today is 1 Jun 2026. One loop due yesterday, and 59 copies of it due up to 19 days
+    // earlier, three to a day: 60 overdue loops, many of a day (ordered then by id).
+    epic_with(
+        &app,
+        &t,
+        "Loops",
+        "measuring",
+        &[("increase", "1", "2", "2026-05-31")],
+    )
+    .await;
+    sqlx::query(
+        "INSERT INTO outcomes
+         SELECT (jsonb_populate_record(NULL::outcomes, to_jsonb(o) || jsonb_build_object(
+                     'id', gen_random_uuid(), 'metric', 'Copy ' || lpad(n::text, 2, '0'),
+                     'measure_by', o.measure_by - n % 20))).*
+           FROM outcomes o CROSS JOIN generate_series(1, 59) AS n
+          WHERE o.metric = 'Loops metric 0'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let first = app.get_as(&t.pm_cookie, "/loops").await;
+    let text = first.text();
+    assert!(
+        text.contains("50 overdue · 0 due soon · 0 measuring on this page"),
+        "{text}"
+    );
+    let next = first.link("Next page of loops").expect("a next page");
+    let second = app.get_as(&t.pm_cookie, &next).await.text();
+    assert!(
+        second.contains("10 overdue · 0 due soon · 0 measuring on this page"),
+        "{second}"
+    );
+    assert!(!second.contains("Next page of loops"), "the last page");
+    let listed = |metric: &str| text.matches(metric).count() + second.matches(metric).count();
+    for n in 1..=59 {
+        assert_eq!(listed(&format!("Copy {n:02} ")), 1, "Copy {n:02}");
+    }
+    assert_eq!(listed("Loops metric 0 "), 1);
+    // Longest overdue first: the copies due 19 days early open the queue, yesterday's
+    // loop ends it.
+    assert!(
+        text.contains("Copy 19 ") && !text.contains("Copy 01 "),
+        "{text}"
+    );
+    assert!(
+        second.contains("Copy 01 ") && second.contains("Loops metric 0 "),
+        "{second}"
+    );
+    // The download is the whole queue.
+    let csv = app
+        .get_as(
+            &t.pm_cookie,
+            &first
+                .link("Download every loop in this queue (CSV)")
+                .unwrap(),
+        )
+        .await
+        .body;
+    assert_eq!(csv.lines().count(), 1 + 60, "{csv}");
+}
+
+#[tokio::test]
 async fn measurements_cannot_be_in_the_future_and_the_typing_is_kept() {
     let app = TestApp::new().await;
     let t = team(&app).await;
