@@ -285,7 +285,11 @@ fn sigterm_under_load_finishes_the_requests_in_flight_refuses_new_connections_an
  {
     let dir = temp_dir("drain");
     create_admin(&mut yardstick(&dir, &[]), EMAIL, PASSWORD);
-    let (mut server, address) = serve(&dir);
+    // Six requests each hold a connection while they wait on the lock below; more than
+    // a small machine's default pool (its cores plus one).
+    let mut command = yardstick(&dir, &["serve"]);
+    command.env("YARDSTICK_DB_CONNECTIONS", "8");
+    let (mut server, address) = serve_with(command);
     let cookie = sign_in(&address, EMAIL, PASSWORD);
     let database = embedded(&dir);
 
