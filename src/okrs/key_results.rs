@@ -972,6 +972,14 @@ impl KeyResultPage {
     }
 }
 
+/// A key result's own row, as its page reads it first.
+#[derive(sqlx::FromRow)]
+struct Own {
+    objective_id: Uuid,
+    #[sqlx(flatten)]
+    closing: Closing,
+}
+
 pub async fn key_result_page(
     state: &AppState,
     me: &Me,
@@ -980,12 +988,15 @@ pub async fn key_result_page(
     errors: FormErrors,
     flash: Flash,
 ) -> Result<KeyResultPage> {
-    let objective_id: Uuid =
-        sqlx::query_scalar("SELECT objective_id FROM key_results WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    // Its objective, and how it ended (once its period is closed), in one read.
+    let (objective_id, closing): (Uuid, Closing) = sqlx::query_as::<_, Own>(
+        "SELECT objective_id, final_score, reflection, carried_from_id FROM key_results WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?
+    .map(|own| (own.objective_id, own.closing))
+    .ok_or(AppError::NotFound)?;
     let objective = load_objective(&state.db, objective_id).await?;
     let cascade = cascade::load(&state.db, &[objective_id]).await?;
     let check_ins: Vec<CheckInRow> = sqlx::query_as(
@@ -1015,12 +1026,6 @@ pub async fn key_result_page(
     let may_edit = may_change_record(&state.db, me, objective.unit_id, owner).await?;
     let may_change = !objective.period_closed && may_edit;
     let may_reflect = objective.period_closed && may_edit;
-    let closing: Closing = sqlx::query_as(
-        "SELECT final_score, reflection, carried_from_id FROM key_results WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&state.db)
-    .await?;
     let today = crate::org::settings::today(state).await?;
     let check_in = check_in.unwrap_or_else(|| CheckInForm {
         checked_on: today.to_string(),
