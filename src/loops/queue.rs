@@ -280,23 +280,22 @@ pub struct LoopsPage {
 }
 
 impl LoopsPage {
-    fn csv_href(&self) -> String {
-        let query: String = form_urlencoded::Serializer::new(String::new())
+    /// The queue's scope, unit and state as a query, and `extra` pairs after them.
+    fn query_string(&self, extra: &[(&str, &str)]) -> String {
+        form_urlencoded::Serializer::new(String::new())
             .append_pair("scope", self.scope)
             .append_pair("unit", &self.unit)
             .append_pair("loop", &self.loop_state)
-            .finish();
-        format!("/loops/csv?{query}")
+            .extend_pairs(extra)
+            .finish()
+    }
+
+    fn csv_href(&self) -> String {
+        format!("/loops/csv?{}", self.query_string(&[]))
     }
 
     fn next_href(&self, after: &str) -> String {
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("scope", self.scope)
-            .append_pair("unit", &self.unit)
-            .append_pair("loop", &self.loop_state)
-            .append_pair("after", after)
-            .finish();
-        format!("/loops?{query}")
+        format!("/loops?{}", self.query_string(&[("after", after)]))
     }
 
     fn count(&self, state: LoopState) -> usize {

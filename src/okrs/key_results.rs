@@ -989,13 +989,15 @@ pub async fn key_result_page(
     flash: Flash,
 ) -> Result<KeyResultPage> {
     // Its objective, and how it ended (once its period is closed), in one read.
-    let (objective_id, closing): (Uuid, Closing) = sqlx::query_as::<_, Own>(
+    let Own {
+        objective_id,
+        closing,
+    } = sqlx::query_as(
         "SELECT objective_id, final_score, reflection, carried_from_id FROM key_results WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&state.db)
     .await?
-    .map(|own| (own.objective_id, own.closing))
     .ok_or(AppError::NotFound)?;
     let objective = load_objective(&state.db, objective_id).await?;
     let cascade = cascade::load(&state.db, &[objective_id]).await?;
