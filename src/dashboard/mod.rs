@@ -63,7 +63,7 @@ pub struct DashboardPage {
     unit_name: String,
     period: Option<Period>,
     until: Option<Period>,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     periods: Vec<(String, String)>,
     by_type: Vec<Row>,
     by_unit: Vec<Row>,
@@ -278,7 +278,7 @@ pub async fn load(
     {
         std::mem::swap(&mut period, &mut until);
     }
-    let units = crate::org::unit_options(db, false).await?;
+    let units = crate::org::UnitFilter::load(db, unit.as_ref().map(|u| u.0), me.id).await?;
     let periods = crate::periods::options(db).await?;
     let descending = query.dir.trim() != "asc";
     let sort = match query.sort.trim() {

@@ -86,7 +86,7 @@ pub struct EpicsPage {
     query: EpicQuery,
     epics: Vec<EpicRow>,
     next: Option<String>,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     types: Vec<(String, String)>,
     statuses: Vec<(String, String)>,
     periods: Vec<(String, String)>,
@@ -167,7 +167,9 @@ pub async fn get_epics(
     let today = crate::org::settings::today(&state).await?;
     let mut epics = find(&state.db, &query, today, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut epics, PAGE_SIZE, |e| e.id.to_string());
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units =
+        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
+            .await?;
     let periods = crate::periods::options(&state.db).await?;
     let missing = vec![
         ("outcome".to_string(), "An anticipated outcome".to_string()),

@@ -331,7 +331,7 @@ impl Unowned {
 pub struct NeedsOwnerPage {
     layout: Layout,
     records: Vec<Unowned>,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     unit: String,
 }
 
@@ -389,7 +389,7 @@ pub async fn get_needs_owner(
     .bind(unit)
     .fetch_all(&state.db)
     .await?;
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
     let layout = Layout::new("Needs an owner", Section::Epics, &me).with_flash(flash);
     Ok(NeedsOwnerPage {
         layout,

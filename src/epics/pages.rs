@@ -218,7 +218,7 @@ async fn form_page(
     form: EpicForm,
     errors: FormErrors,
 ) -> Result<EpicFormPage> {
-    let teams = crate::org::unit_options(&state.db, true).await?;
+    let teams = crate::org::unit_options(&state.db).await?;
     let periods = crate::periods::options(&state.db).await?;
     // Open initiatives, and the one already chosen whatever its state.
     let initiatives = sqlx::query_as::<_, (Uuid, String)>(

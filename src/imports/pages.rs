@@ -89,7 +89,7 @@ async fn imports_page(
     errors: FormErrors,
     flash: Flash,
 ) -> Result<ImportsPage> {
-    let teams = crate::org::unit_options(&state.db, true).await?;
+    let teams = crate::org::unit_options(&state.db).await?;
     let jobs = sqlx::query_as(
         "SELECT j.id, j.file_name, j.status, j.total_rows, j.rows_done, j.created_count, j.updated_count,
                 j.failed_count, j.created_at, p.name AS created_by_name
@@ -196,7 +196,7 @@ pub async fn post_upload(
 ) -> Result<Response> {
     let (upload, mut errors) = read_upload(multipart).await;
     let form = upload.form;
-    let teams = crate::org::unit_options(&state.db, true).await?;
+    let teams = crate::org::unit_options(&state.db).await?;
     let team = Uuid::parse_str(form.team_id.trim())
         .ok()
         .filter(|id| teams.iter().any(|(t, _)| *t == id.to_string()));

@@ -62,7 +62,7 @@ pub struct InitiativesPage {
     query: InitiativeQuery,
     initiatives: Vec<InitiativeRow>,
     next: Option<String>,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     statuses: Vec<(String, String)>,
     periods: Vec<(String, String)>,
     may_add: bool,
@@ -180,7 +180,9 @@ pub async fn get_initiatives(
 ) -> Result<InitiativesPage> {
     let mut initiatives = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut initiatives, PAGE_SIZE, |i| i.id.to_string());
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units =
+        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
+            .await?;
     let periods = crate::periods::options(&state.db).await?;
     let may_add = me.role() != AccountRole::Viewer;
     let layout = Layout::new("Initiatives", Section::Initiatives, &me).with_flash(flash);

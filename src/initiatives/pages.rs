@@ -138,7 +138,7 @@ async fn form_page(
     form: InitiativeForm,
     errors: FormErrors,
 ) -> Result<InitiativeFormPage> {
-    let units = crate::org::unit_options(&state.db, true).await?;
+    let units = crate::org::unit_options(&state.db).await?;
     let periods = crate::periods::options(&state.db).await?;
     let title = if initiative_id.is_some() {
         "Edit initiative"

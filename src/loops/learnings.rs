@@ -122,7 +122,7 @@ pub struct LearningsPage {
     query: LearningsQuery,
     learnings: Vec<Learning>,
     next: Option<String>,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     periods: Vec<(String, String)>,
     types: Vec<(String, String)>,
     verdicts: Vec<(String, String)>,
@@ -232,7 +232,9 @@ pub async fn get_learnings(
     let mut learnings = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next =
         crate::http::page::next_page(&mut learnings, PAGE_SIZE, |l| l.id).map(|id| query.next(id));
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units =
+        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
+            .await?;
     let periods = crate::periods::options(&state.db).await?;
     let layout = Layout::new("Learnings", Section::Learnings, &me).with_flash(flash);
     Ok(LearningsPage {

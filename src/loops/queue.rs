@@ -268,7 +268,7 @@ pub struct LoopsPage {
     layout: Layout,
     scope: &'static str,
     unit: String,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     loop_state: String,
     loop_states: Vec<(String, String)>,
     loops: Vec<OpenLoop>,
@@ -324,7 +324,7 @@ pub async fn get_loops(
     let mut loops = open_loops(&state.db, &me, scope, today, wanted, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut loops, PAGE_SIZE, |l| l.id.to_string());
     let open = [LoopState::Overdue, LoopState::DueSoon, LoopState::Measuring];
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
     let layout = Layout::new("Loops", Section::Loops, &me).with_flash(flash);
     Ok(LoopsPage {
         layout,

@@ -43,7 +43,7 @@ pub struct TreePage {
     layout: Layout,
     period: Option<Period>,
     periods: Vec<(String, String)>,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     unit: String,
     until: String,
     cascade: Cascade,
@@ -207,7 +207,7 @@ pub async fn get_okrs(
     } = scope(&state, &query).await?;
     let lines = lines(&cascade);
     let periods = crate::periods::options(&state.db).await?;
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
     let layout = Layout::new("OKRs", Section::Okrs, &me).with_flash(flash);
     Ok(TreePage {
         layout,

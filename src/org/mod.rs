@@ -58,6 +58,9 @@ pub struct UnitInTree {
     pub archived: bool,
     pub depth: i32,
     pub members: i64,
+    /// Units directly beneath it that a filter leaves out (see [`UnitFilter`]).
+    #[sqlx(default)]
+    pub folded: i64,
 }
 
 impl UnitInTree {
@@ -71,18 +74,80 @@ impl UnitInTree {
     }
 }
 
-/// Units as a select's options (id, indented name), parents before children: every unit
-/// for a filter, or with `open_only` those not archived, for choosing where a record goes.
-pub async fn unit_options(
-    db: impl sqlx::PgExecutor<'_>,
-    open_only: bool,
-) -> sqlx::Result<Vec<(String, String)>> {
+/// Units not archived as a select's options (id, indented name), parents before children,
+/// for choosing where a record goes. (Filters use [`UnitFilter`].)
+pub async fn unit_options(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
     Ok(units_in_tree_order(db, false)
         .await?
         .iter()
-        .filter(|u| !(open_only && u.archived))
+        .filter(|u| !u.archived)
         .map(|u| (u.id.to_string(), u.indented_name()))
         .collect())
+}
+
+/// At most this many units, a unit filter lists them all; beyond, it opens the tree only
+/// where the person is looking (a select of 631 units was 55 KB of every list page).
+const WHOLE_TREE_UP_TO: i64 = 100;
+
+/// The units a filter offers: every unit in a small organisation; in a large one the tree
+/// opened along the chosen unit and the person's own units (each with its ancestors,
+/// their siblings and its children), every other unit folded with the count beneath it.
+#[derive(Debug, Clone, Default)]
+pub struct UnitFilter {
+    /// (id, indented name), parents before children.
+    pub options: Vec<(String, String)>,
+    /// How to reach a folded unit's children, when some are folded.
+    pub hint: &'static str,
+}
+
+impl UnitFilter {
+    pub async fn load(
+        db: impl sqlx::PgExecutor<'_>,
+        chosen: Option<Uuid>,
+        viewer: Uuid,
+    ) -> sqlx::Result<UnitFilter> {
+        let units: Vec<UnitInTree> = sqlx::query_as(
+            "WITH whole AS (SELECT count(*) <= $3 AS whole FROM org_units),
+                  open AS (
+                      SELECT ancestor_id AS id FROM org_unit_tree WHERE descendant_id = $1
+                      UNION
+                      SELECT t.ancestor_id FROM memberships m
+                        JOIN org_unit_tree t ON t.descendant_id = m.org_unit_id
+                       WHERE m.person_id = $2
+                      UNION
+                      SELECT id FROM org_units WHERE parent_id IS NULL)
+             SELECT u.id, u.parent_id, u.name, u.kind, u.archived_at IS NOT NULL AS archived,
+                    0 AS depth, 0::int8 AS members,
+                    CASE WHEN w.whole OR u.id IN (SELECT id FROM open) THEN 0
+                         ELSE (SELECT count(*) FROM org_units c WHERE c.parent_id = u.id) END AS folded
+               FROM org_units u CROSS JOIN whole w
+              WHERE w.whole OR u.parent_id IS NULL OR u.parent_id IN (SELECT id FROM open)
+              ORDER BY u.parent_id NULLS FIRST, lower(u.name), u.id",
+        )
+        .bind(chosen)
+        .bind(viewer)
+        .bind(WHOLE_TREE_UP_TO)
+        .fetch_all(db)
+        .await?;
+        let units = tree_order(units);
+        let hint = if units.iter().any(|u| u.folded > 0) {
+            "A unit showing how many units are beneath it lists them once you choose it and apply the filter."
+        } else {
+            ""
+        };
+        let options = units
+            .iter()
+            .map(|u| {
+                let name = match u.folded {
+                    0 => u.indented_name(),
+                    1 => format!("{} (1 unit beneath)", u.indented_name()),
+                    n => format!("{} ({n} units beneath)", u.indented_name()),
+                };
+                (u.id.to_string(), name)
+            })
+            .collect();
+        Ok(UnitFilter { options, hint })
+    }
 }
 
 /// Every unit, parents before children, siblings by name, with its member count when
@@ -278,6 +343,7 @@ mod tests {
             archived: false,
             depth: -1,
             members: 0,
+            folded: 0,
         }
     }
 

@@ -49,7 +49,7 @@ pub struct PersonRow {
 pub struct PeoplePage {
     layout: Layout,
     query: PeopleQuery,
-    units: Vec<(String, String)>,
+    units: crate::org::UnitFilter,
     people: Vec<PersonRow>,
     next: Option<String>,
 }
@@ -145,7 +145,9 @@ pub async fn get_people(
 ) -> Result<PeoplePage> {
     let mut people = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut people, PAGE_SIZE, |p| p.id.to_string());
-    let units = crate::org::unit_options(&state.db, false).await?;
+    let units =
+        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
+            .await?;
     let layout = Layout::new("People", Section::Organisation, &me).with_flash(flash);
     Ok(PeoplePage {
         layout,
@@ -423,7 +425,7 @@ async fn person_page(
     .bind(id)
     .fetch_all(&state.db)
     .await?;
-    let units = crate::org::unit_options(&state.db, true).await?;
+    let units = crate::org::unit_options(&state.db).await?;
     let roles = MemberRole::options();
     let owns: Vec<Owned> = sqlx::query_as(
         "SELECT 'epic' AS kind, e.id, e.title FROM epics e

@@ -482,3 +482,135 @@ async fn every_change_to_the_organisation_is_audited_with_before_and_after() {
     assert_eq!(rows[4].2.as_ref().unwrap()["role"], "leader");
     assert_eq!(rows[5].3.as_ref().unwrap()["starts_on"], "2026-07-01");
 }
+
+/// The unit filter's options on `page`, as the person reads them, the chosen one marked `*`.
+fn unit_filter(page: &crate::common::Page) -> Vec<String> {
+    let start = page
+        .body
+        .find(r#"id="unit" name="unit""#)
+        .expect("a unit filter");
+    let select = &page.body[start..];
+    let select = &select[..select.find("</select>").unwrap()];
+    select
+        .split("<option")
+        .skip(1)
+        .map(|option| {
+            let text = &option[option.find('>').unwrap() + 1..option.find("</option>").unwrap()];
+            let mark = if option.contains(" selected") {
+                "*"
+            } else {
+                ""
+            };
+            format!("{mark}{}", crate::common::unescape(text))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_large_organisations_unit_filter_opens_the_tree_only_along_the_chosen_unit_and_the_persons_own()
+ {
+    use yardstick::org::model::{MemberRole, UnitKind};
+    let app = TestApp::new().await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let company = Uuid::new_v4();
+    yardstick::org::insert_unit(&mut conn, company, None, "Northwind", UnitKind::Company)
+        .await
+        .unwrap();
+    // teams[d][t] is "Team d-t" of "Division d".
+    let mut teams = Vec::new();
+    let mut add_division = async |d: usize| {
+        let division = Uuid::new_v4();
+        let name = format!("Division {d:02}");
+        yardstick::org::insert_unit(
+            &mut conn,
+            division,
+            Some(company),
+            &name,
+            UnitKind::Division,
+        )
+        .await
+        .unwrap();
+        let mut of_division = Vec::new();
+        for t in 0..11 {
+            let team = Uuid::new_v4();
+            let name = format!("Team {d:02}-{t:02}");
+            yardstick::org::insert_unit(&mut conn, team, Some(division), &name, UnitKind::Team)
+                .await
+                .unwrap();
+            of_division.push(team);
+        }
+        of_division
+    };
+    teams.push(add_division(0).await);
+    let team_names = |d: usize| (0..11).map(move |t| format!("— — Team {d:02}-{t:02}"));
+
+    // Thirteen units: the filter lists every one.
+    let small = app.get("/epics").await;
+    let mut every = vec![
+        "All units".to_string(),
+        "Northwind".into(),
+        "— Division 00".into(),
+    ];
+    every.extend(team_names(0));
+    assert_eq!(unit_filter(&small), every);
+    assert!(!small.text().contains("units beneath it lists them"));
+
+    for d in 1..10 {
+        teams.push(add_division(d).await);
+    }
+    let lead = app
+        .account("Mina Osei", "mina@northwind.example", "member")
+        .await;
+    yardstick::org::upsert_membership(&app.db, teams[3][4], lead, MemberRole::TechLead)
+        .await
+        .unwrap();
+    let cookie = app.session_for(lead).await;
+
+    // 121 units: the divisions, folded, except the one holding the person's team.
+    let opened = |open: &[usize]| {
+        let mut options = vec!["Northwind".to_string()];
+        for d in 0..10 {
+            if open.contains(&d) {
+                options.push(format!("— Division {d:02}"));
+                options.extend(team_names(d));
+            } else {
+                options.push(format!("— Division {d:02} (11 units beneath)"));
+            }
+        }
+        options
+    };
+    let page = app.get_as(&cookie, "/epics").await;
+    let mut expected = vec!["All units".to_string()];
+    expected.extend(opened(&[3]));
+    assert_eq!(unit_filter(&page), expected);
+    assert!(
+        page.text()
+            .contains("A unit showing how many units are beneath it lists them once you choose it and apply the filter."),
+        "{}",
+        page.text()
+    );
+
+    // Choosing a team in another division opens that division too, the team chosen.
+    let other = teams[7][2];
+    for path in [
+        format!("/epics?unit={other}"),
+        format!("/loops?scope=unit&unit={other}"),
+        format!("/learnings?unit={other}"),
+        format!("/okrs?unit={other}"),
+        format!("/people?unit={other}"),
+    ] {
+        let page = app.get_as(&cookie, &path).await;
+        let options = unit_filter(&page);
+        let mut want: Vec<String> = opened(&[3, 7]);
+        let chosen = want.iter().position(|o| o == "— — Team 07-02").unwrap();
+        want[chosen].insert(0, '*');
+        assert_eq!(options[1..], want[..], "{path}");
+    }
+
+    // Someone in no unit, on the company's dashboard: the company and its divisions.
+    let dashboard = app.get("/dashboard").await;
+    let mut expected = vec!["The whole company".to_string()];
+    expected.extend(opened(&[]));
+    expected[1].insert(0, '*');
+    assert_eq!(unit_filter(&dashboard), expected);
+}
