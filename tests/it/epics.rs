@@ -505,7 +505,7 @@ async fn the_epics_list_filters_by_unit_beneath_type_status_owner_missing_and_te
         "in_progress",
     )
     .await;
-    insert_epic(&app, search, None, "Fix ranking bug", "defect", "draft").await;
+    let ranking = insert_epic(&app, search, None, "Fix ranking bug", "defect", "draft").await;
     sqlx::query(
         "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
          VALUES ($1, $2, 'behaviour', 'Learners finish the welcome tour', 'Completion', 'percent', 'increase', 40, 80, '2026-09-30')",
@@ -564,6 +564,60 @@ async fn the_epics_list_filters_by_unit_beneath_type_status_owner_missing_and_te
     assert_eq!(
         rows(&app.get("/epics?type=bogus&unit=not-an-id").await).len(),
         3
+    );
+    // None serves a key result yet.
+    assert_eq!(rows(&app.get("/epics?missing=alignment").await).len(), 3);
+    // The next page starts after the last epic of this one.
+    assert_eq!(
+        rows(&app.get(&format!("/epics?after={ranking}")).await),
+        ["Refactor the search service", "Learner onboarding"]
+    );
+
+    // Planned in a period, or in any period of a range.
+    let (q1, q2) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES
+           ($1, '2026 Q1', 'quarter', '2026-01-01', '2026-03-31'),
+           ($2, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')",
+    )
+    .bind(q1)
+    .bind(q2)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE epics SET period_id = CASE title WHEN 'Learner onboarding' THEN $1 ELSE $2 END
+          WHERE title <> 'Fix ranking bug'",
+    )
+    .bind(q1)
+    .bind(q2)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows(&app.get(&format!("/epics?period={q2}")).await),
+        ["Refactor the search service"]
+    );
+    assert_eq!(
+        rows(&app.get(&format!("/epics?period={q1}&until={q2}")).await),
+        ["Refactor the search service", "Learner onboarding"]
+    );
+
+    // Live is every status but cancelled; shipped is delivered, measuring or closed.
+    sqlx::query(
+        "UPDATE epics SET status = CASE title WHEN 'Fix ranking bug' THEN 'cancelled' ELSE 'delivered' END
+          WHERE title <> 'Learner onboarding'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows(&app.get("/epics?status=live").await),
+        ["Refactor the search service", "Learner onboarding"]
+    );
+    assert_eq!(
+        rows(&app.get("/epics?status=shipped").await),
+        ["Refactor the search service"]
     );
 }
 

@@ -780,3 +780,105 @@ async fn a_units_queue_follows_its_work_when_it_is_delivered_moved_to_another_te
     let page = app.get_as(&t.pm_cookie, &queue(t.team)).await.text();
     assert!(page.contains("Together metric"), "{page}");
 }
+
+#[tokio::test]
+async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a_learning() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let company: Uuid = sqlx::query_scalar("SELECT id FROM org_units WHERE parent_id IS NULL")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let other = Team {
+        team: app.create_unit("Billing", "team", Some(company)).await,
+        pm: t.pm,
+        pm_cookie: t.pm_cookie.clone(),
+    };
+    let (_, ours) = epic_with(
+        &app,
+        &t,
+        "Guided first lesson",
+        "measuring",
+        &[("increase", "30", "60", "2026-05-31"); 3],
+    )
+    .await;
+    let (debt, theirs) = epic_with(
+        &app,
+        &other,
+        "Retire the old invoice job",
+        "measuring",
+        &[("increase", "30", "60", "2026-05-31")],
+    )
+    .await;
+    sqlx::query("UPDATE epics SET work_type = 'tech_debt' WHERE id = $1")
+        .bind(debt)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // Closed on these days, each with its own learning.
+    for (outcome, day, learning) in [
+        (ours[0], "2026-02-10", "Lesson A1"),
+        (ours[1], "2026-04-10", "Lesson A2"),
+        (ours[2], "2026-05-20", "Lesson A3"),
+        (theirs[0], "2026-05-01", "Lesson B1"),
+    ] {
+        sqlx::query(
+            "UPDATE outcomes SET closed_at = $2::date, closed_on = $2::date, verdict = 'achieved',
+                    next_step = 'scale', learnings = $3 WHERE id = $1",
+        )
+        .bind(outcome)
+        .bind(day)
+        .bind(learning)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let (q1, q2) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES
+           ($1, '2026 Q1', 'quarter', '2026-01-01', '2026-03-31'),
+           ($2, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')",
+    )
+    .bind(q1)
+    .bind(q2)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    // The learnings listed, newest first.
+    let listed = |path: String| {
+        let app = &app;
+        async move {
+            let text = app.get(&path).await.text();
+            let mut found: Vec<(usize, &str)> = ["A1", "A2", "A3", "B1"]
+                .into_iter()
+                .filter_map(|l| text.find(&format!("Lesson {l}")).map(|at| (at, l)))
+                .collect();
+            found.sort();
+            found.into_iter().map(|(_, l)| l).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("/learnings".into()).await, ["A3", "B1", "A2", "A1"]);
+    assert_eq!(
+        listed(format!("/learnings?unit={}", t.team)).await,
+        ["A3", "A2", "A1"]
+    );
+    assert_eq!(listed(format!("/learnings?unit={company}")).await.len(), 4);
+    assert_eq!(listed("/learnings?type=tech_debt".into()).await, ["B1"]);
+    assert_eq!(
+        listed(format!("/learnings?period={q2}")).await,
+        ["A3", "B1", "A2"]
+    );
+    assert_eq!(
+        listed(format!("/learnings?period={q1}&until={q2}")).await,
+        ["A3", "B1", "A2", "A1"]
+    );
+    assert_eq!(
+        listed(format!("/learnings?period={q2}&type=feature&q=lesson")).await,
+        ["A3", "A2"]
+    );
+    assert_eq!(
+        listed(format!("/learnings?after={}", theirs[0])).await,
+        ["A2", "A1"]
+    );
+}
