@@ -25,6 +25,8 @@ pub struct TreeQuery {
     period: String,
     /// The last period of a range starting at `period`.
     until: String,
+    /// "all": every level of a large tree, none folded.
+    levels: String,
 }
 
 /// One line of the tree as the template writes it: an objective opens (with its key
@@ -35,7 +37,15 @@ pub struct TreeLine {
     pub key_result: Option<KeyResultRow>,
     /// "objective" or "key_result" when this line closes one.
     pub closes: &'static str,
+    /// An objective shown without its key results and what is cascaded beneath them (a
+    /// large tree's deeper levels): how many key results it has. Its line closes itself.
+    pub folded: Option<usize>,
 }
+
+/// Above this many objectives, the tree shows the first level's key results and, beneath
+/// them, the objectives cascaded from each folded to one line: a division's 165 objectives
+/// and 619 key results were 400 KB of page. `levels=all` unfolds them.
+const FOLD_ABOVE: usize = 60;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "okrs/tree.html")]
@@ -49,22 +59,38 @@ pub struct TreePage {
     cascade: Cascade,
     lines: Vec<TreeLine>,
     today: NaiveDate,
+    /// Whether deeper levels are folded, or unfolded on request.
+    folded: bool,
+    unfolded: bool,
 }
 
 impl TreePage {
     /// The CSV of the tree as shown.
     fn csv_href(&self) -> String {
+        format!("/okrs/csv?{}", self.query_string(""))
+    }
+
+    /// This tree with every level unfolded, or folded again.
+    fn levels_href(&self) -> String {
+        let levels = if self.unfolded { "" } else { "all" };
+        format!("/okrs?{}", self.query_string(levels))
+    }
+
+    fn query_string(&self, levels: &str) -> String {
         let period = self
             .period
             .as_ref()
             .map(|p| p.id.to_string())
             .unwrap_or_default();
-        let query: String = form_urlencoded::Serializer::new(String::new())
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query
             .append_pair("unit", &self.unit)
             .append_pair("period", &period)
-            .append_pair("until", &self.until)
-            .finish();
-        format!("/okrs/csv?{query}")
+            .append_pair("until", &self.until);
+        if !levels.is_empty() {
+            query.append_pair("levels", levels);
+        }
+        query.finish()
     }
 }
 
@@ -148,7 +174,7 @@ pub async fn get_okrs_csv(
     ];
     let mut depth = 0usize;
     let mut rows = Vec::new();
-    for line in lines(&cascade) {
+    for line in lines(&cascade, false) {
         if let Some(o) = &line.objective {
             depth += 1;
             rows.push(vec![
@@ -205,7 +231,10 @@ pub async fn get_okrs(
         until,
         cascade,
     } = scope(&state, &query).await?;
-    let lines = lines(&cascade);
+    let unfolded = query.levels == "all";
+    let large = cascade.objectives.len() > FOLD_ABOVE;
+    let fold = large && !unfolded;
+    let lines = lines(&cascade, fold);
     let periods = crate::periods::options(&state.db).await?;
     let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
     let layout = Layout::new("OKRs", Section::Okrs, &me).with_flash(flash);
@@ -219,17 +248,20 @@ pub async fn get_okrs(
         cascade,
         lines,
         today,
+        folded: fold,
+        unfolded: large && unfolded,
     })
 }
 
 /// The tree in reading order: each objective whose parent is not shown starts a branch.
-fn lines(cascade: &Cascade) -> Vec<TreeLine> {
+/// With `fold`, the objectives cascaded from a branch's key results are folded.
+fn lines(cascade: &Cascade, fold: bool) -> Vec<TreeLine> {
     let shown: HashSet<Uuid> = cascade.key_results.iter().map(|k| k.id).collect();
     let mut out = Vec::new();
     let mut visited = HashSet::new();
     for o in &cascade.objectives {
         if o.parent_key_result_id.is_none_or(|k| !shown.contains(&k)) {
-            branch(cascade, o, &mut visited, &mut out);
+            branch(cascade, o, fold, &mut visited, &mut out);
         }
     }
     out
@@ -238,6 +270,7 @@ fn lines(cascade: &Cascade) -> Vec<TreeLine> {
 fn branch(
     cascade: &Cascade,
     o: &ObjectiveRow,
+    fold: bool,
     visited: &mut HashSet<Uuid>,
     out: &mut Vec<TreeLine>,
 ) {
@@ -248,25 +281,41 @@ fn branch(
         objective: Some(o.clone()),
         key_result: None,
         closes: "",
+        folded: None,
     });
     for k in cascade.key_results_of(&o.id) {
         out.push(TreeLine {
             objective: None,
             key_result: Some(k.clone()),
             closes: "",
+            folded: None,
         });
         for child in cascade.cascaded_from(&k.id) {
-            branch(cascade, child, visited, out);
+            if fold {
+                // Shown once, like an unfolded branch: what it holds is a click away.
+                if visited.insert(child.id) {
+                    out.push(TreeLine {
+                        objective: Some(child.clone()),
+                        key_result: None,
+                        closes: "",
+                        folded: Some(cascade.key_results_of(&child.id).count()),
+                    });
+                }
+            } else {
+                branch(cascade, child, fold, visited, out);
+            }
         }
         out.push(TreeLine {
             objective: None,
             key_result: None,
             closes: "key_result",
+            folded: None,
         });
     }
     out.push(TreeLine {
         objective: None,
         key_result: None,
         closes: "objective",
+        folded: None,
     });
 }

@@ -1060,3 +1060,99 @@ async fn onboarding_key_result(app: &TestApp, o: &Org) -> (Uuid, Uuid) {
     .await;
     (objective_id, kr)
 }
+
+#[tokio::test]
+async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_asked_for_every_level()
+ {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let division = id_in(
+        &objective(&app, "Expand access to learning", o.division, o.q2, None).await,
+        "/objectives/",
+    );
+    let division_kr = key_result(
+        &app,
+        division,
+        "Dual-enrolled learners",
+        ["increase", "0", "100"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    let team = id_in(
+        &objective(&app, "Team objective 0", o.team, o.q2, Some(division_kr)).await,
+        "/objectives/",
+    );
+    key_result(
+        &app,
+        team,
+        "Onboarding completion",
+        ["increase", "40", "80"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    // 61 more like it: 63 objectives in all, more than a tree shows unfolded.
+    sqlx::query(
+        "INSERT INTO objectives
+         SELECT (jsonb_populate_record(NULL::objectives, to_jsonb(o)
+                 || jsonb_build_object('id', gen_random_uuid(), 'title', 'Team objective ' || n))).*
+           FROM objectives o, generate_series(1, 61) n WHERE o.id = $1",
+    )
+    .bind(team)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO key_results
+         SELECT (jsonb_populate_record(NULL::key_results, to_jsonb(k)
+                 || jsonb_build_object('id', gen_random_uuid(), 'objective_id', o.id))).*
+           FROM key_results k, objectives o
+          WHERE k.objective_id = $1 AND o.title LIKE 'Team objective %' AND o.id <> $1",
+    )
+    .bind(team)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let count = |page: &crate::common::Page, class: &str| {
+        page.body
+            .matches(&format!("<li class=\"{class}\">"))
+            .count()
+    };
+
+    let folded = app.get(&format!("/okrs?period={}", o.q2)).await;
+    let text = folded.text();
+    assert!(
+        text.contains("This tree holds 63 objectives: those cascaded from the first level’s key results are folded"),
+        "{text}"
+    );
+    // Every objective, and only the first level's key result.
+    assert_eq!(count(&folded, "tree-objective"), 63);
+    assert_eq!(count(&folded, "tree-key-result"), 1);
+    assert!(text.contains("Dual-enrolled learners"));
+    assert!(!text.contains("Onboarding completion"));
+    assert!(
+        text.contains("Team objective 7 Onboarding · 2026 Q2 · Test Admin 0% 0% 1 key result"),
+        "{text}"
+    );
+    // The download still holds every key result.
+    let csv = app
+        .get(&folded.link("Download this tree (CSV)").unwrap())
+        .await;
+    assert_eq!(csv.body.matches(",Key result,").count(), 63);
+
+    let unfolded = app
+        .get(
+            &folded
+                .link("Show every level")
+                .expect("the link to every level"),
+        )
+        .await;
+    assert_eq!(count(&unfolded, "tree-objective"), 63);
+    assert_eq!(count(&unfolded, "tree-key-result"), 63);
+    assert!(unfolded.text().contains("Onboarding completion"));
+    let again = unfolded
+        .link("Fold the levels beneath the first")
+        .expect("the link back");
+    assert_eq!(count(&app.get(&again).await, "tree-key-result"), 1);
+}
