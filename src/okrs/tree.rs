@@ -1,7 +1,7 @@
-//! `/okrs?unit=&period=&until=`: the alignment tree — objectives of a unit and everything beneath
-//! it for a period (an annual period with the quarterly objectives inside it), their key
-//! results, and the objectives cascaded from each, with progress rolled up. Two statements
-//! for the whole cascade.
+//! `/okrs?unit=&period=&until=&levels=`: the alignment tree — objectives of a unit and
+//! everything beneath it for a period (an annual period with the quarterly objectives inside
+//! it), their key results, and the objectives cascaded from each, with progress rolled up.
+//! Two statements for the whole cascade; a large tree folds its deeper levels.
 
 use std::collections::HashSet;
 
@@ -65,7 +65,7 @@ pub struct TreePage {
 }
 
 impl TreePage {
-    /// The CSV of the tree as shown.
+    /// The CSV of this tree, every level unfolded.
     fn csv_href(&self) -> String {
         format!("/okrs/csv?{}", self.query_string(""))
     }
@@ -217,7 +217,7 @@ pub async fn get_okrs_csv(
     crate::http::csv::download("okrs", &head, rows)
 }
 
-/// `GET /okrs?unit=&period=`
+/// `GET /okrs?unit=&period=&until=&levels=all`
 pub async fn get_okrs(
     State(state): State<AppState>,
     me: Me,
