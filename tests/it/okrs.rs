@@ -1151,6 +1151,16 @@ async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_a
     assert_eq!(count(&unfolded, "tree-objective"), 63);
     assert_eq!(count(&unfolded, "tree-key-result"), 63);
     assert!(unfolded.text().contains("Onboarding completion"));
+    // Choosing another unit or period keeps every level unfolded.
+    assert!(
+        unfolded
+            .body
+            .contains(r#"<input type="hidden" name="levels" value="all">"#)
+    );
+    assert!(
+        !folded.body.contains(r#"name="levels""#),
+        "the folded tree's form does not unfold"
+    );
     let again = unfolded
         .link("Fold the levels beneath the first")
         .expect("the link back");
