@@ -83,10 +83,10 @@ impl Database {
 
 /// Pool settings shared by the server and the tests (the server sets its size from the
 /// configuration). A short acquire timeout makes pages answer "unavailable" quickly while
-/// the database is down, instead of hanging. A connection is pinged before use only when it has been idle for a second: sqlx's default,
-/// a ping every time, was a round trip before every statement of a busy server. A
-/// connection that died while in use (the database restarted) fails its statement instead,
-/// and is closed rather than given back.
+/// the database is down, instead of hanging. A connection is pinged before use only when
+/// it has been idle for a second: sqlx's default, a ping every time, was a round trip
+/// before every statement of a busy server. A connection that died while in use (the
+/// database restarted) fails its statement instead, and is closed rather than given back.
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(20)

@@ -85,7 +85,7 @@ pub async fn unit_options(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<(St
         .collect())
 }
 
-/// At most this many units, a unit filter lists them all; beyond, it opens the tree only
+/// At most this many open units, a unit filter lists them all; beyond, it opens the tree only
 /// where the person is looking (a select of 631 units was 55 KB of every list page).
 const WHOLE_TREE_UP_TO: i64 = 100;
 
@@ -107,7 +107,8 @@ impl UnitFilter {
         viewer: Uuid,
     ) -> sqlx::Result<UnitFilter> {
         let units: Vec<UnitInTree> = sqlx::query_as(
-            "WITH whole AS (SELECT count(*) <= $3 AS whole FROM org_units),
+            // The open units are counted already, for the home page (migration 0023).
+            "WITH whole AS (SELECT units <= $3 AS whole FROM headcounts),
                   open AS (
                       SELECT ancestor_id AS id FROM org_unit_tree WHERE descendant_id = $1
                       UNION
