@@ -574,17 +574,8 @@ async fn the_epics_list_filters_by_unit_beneath_type_status_owner_missing_and_te
     );
 
     // Planned in a period, or in any period of a range.
-    let (q1, q2) = (Uuid::new_v4(), Uuid::new_v4());
-    sqlx::query(
-        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES
-           ($1, '2026 Q1', 'quarter', '2026-01-01', '2026-03-31'),
-           ($2, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')",
-    )
-    .bind(q1)
-    .bind(q2)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let q1 = app.quarter("2026 Q1", "2026-01-01", "2026-03-31").await;
+    let q2 = app.quarter("2026 Q2", "2026-04-01", "2026-06-30").await;
     sqlx::query(
         "UPDATE epics SET period_id = CASE title WHEN 'Learner onboarding' THEN $1 ELSE $2 END
           WHERE title <> 'Fix ranking bug'",

@@ -8,21 +8,6 @@ use uuid::Uuid;
 use crate::common::TestApp;
 use crate::epics::{Team, create_epic, outcome_fields, team};
 
-async fn period(app: &TestApp, name: &str, starts_on: &str, ends_on: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, 'quarter', $3::date, $4::date)",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(starts_on)
-    .bind(ends_on)
-    .execute(&app.db)
-    .await
-    .unwrap();
-    id
-}
-
 async fn create_initiative(app: &TestApp, t: &Team, title: &str, periods: &[Uuid]) -> Uuid {
     let team = t.team.to_string();
     let periods: Vec<String> = periods.iter().map(Uuid::to_string).collect();
@@ -45,9 +30,9 @@ async fn create_initiative(app: &TestApp, t: &Team, title: &str, periods: &[Uuid
 async fn an_initiative_is_planned_over_several_periods_and_found_by_every_filter() {
     let app = TestApp::new().await;
     let t = team(&app).await;
-    let q2 = period(&app, "2026 Q2", "2026-04-01", "2026-06-30").await;
-    let q3 = period(&app, "2026 Q3", "2026-07-01", "2026-09-30").await;
-    let q4 = period(&app, "2026 Q4", "2026-10-01", "2026-12-31").await;
+    let q2 = app.quarter("2026 Q2", "2026-04-01", "2026-06-30").await;
+    let q3 = app.quarter("2026 Q3", "2026-07-01", "2026-09-30").await;
+    let q4 = app.quarter("2026 Q4", "2026-10-01", "2026-12-31").await;
     let id = create_initiative(&app, &t, "Learners succeed in their first month", &[q2, q3]).await;
     create_initiative(&app, &t, "Dual enrollment at scale", &[q4]).await;
 
@@ -97,7 +82,8 @@ async fn an_initiative_is_planned_over_several_periods_and_found_by_every_filter
 async fn a_refused_initiative_form_keeps_every_value_and_says_why() {
     let app = TestApp::new().await;
     let t = team(&app).await;
-    let q3 = period(&app, "2026 Q3", "2026-07-01", "2026-09-30")
+    let q3 = app
+        .quarter("2026 Q3", "2026-07-01", "2026-09-30")
         .await
         .to_string();
     let team = t.team.to_string();

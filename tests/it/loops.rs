@@ -833,17 +833,8 @@ async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a
         .await
         .unwrap();
     }
-    let (q1, q2) = (Uuid::new_v4(), Uuid::new_v4());
-    sqlx::query(
-        "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES
-           ($1, '2026 Q1', 'quarter', '2026-01-01', '2026-03-31'),
-           ($2, '2026 Q2', 'quarter', '2026-04-01', '2026-06-30')",
-    )
-    .bind(q1)
-    .bind(q2)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let q1 = app.quarter("2026 Q1", "2026-01-01", "2026-03-31").await;
+    let q2 = app.quarter("2026 Q2", "2026-04-01", "2026-06-30").await;
 
     // The learnings listed, newest first.
     let listed = |path: String| {

@@ -10,23 +10,10 @@ use crate::epics::{Team, create_epic, outcome_fields, team};
 
 /// Q2 2026 (containing the test clock's today, 1 Jun 2026) and Q3 2026.
 async fn quarters(app: &TestApp) -> (Uuid, Uuid) {
-    let mut ids = Vec::new();
-    for (name, start, end) in [
-        ("2026 Q2", "2026-04-01", "2026-06-30"),
-        ("2026 Q3", "2026-07-01", "2026-09-30"),
-    ] {
-        let id = Uuid::new_v4();
-        sqlx::query("INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, 'quarter', $3::date, $4::date)")
-            .bind(id)
-            .bind(name)
-            .bind(start)
-            .bind(end)
-            .execute(&app.db)
-            .await
-            .unwrap();
-        ids.push(id);
-    }
-    (ids[0], ids[1])
+    (
+        app.quarter("2026 Q2", "2026-04-01", "2026-06-30").await,
+        app.quarter("2026 Q3", "2026-07-01", "2026-09-30").await,
+    )
 }
 
 /// An epic of the team already committed (or not) in `period`, with `effort` team-weeks.

@@ -603,6 +603,22 @@ impl TestApp {
             .expect("a unit id in the redirect")
     }
 
+    /// Adds a quarter (its name and first and last day) and returns its id.
+    pub async fn quarter(&self, name: &str, starts_on: &str, ends_on: &str) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO periods (id, name, cadence, starts_on, ends_on) VALUES ($1, $2, 'quarter', $3::date, $4::date)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(starts_on)
+        .bind(ends_on)
+        .execute(&self.db)
+        .await
+        .unwrap();
+        id
+    }
+
     /// Creates a person through the form and returns their id.
     pub async fn create_person(&self, name: &str, email: &str) -> Uuid {
         let page = self
