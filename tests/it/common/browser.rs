@@ -17,6 +17,8 @@ pub struct Browser {
     pub client: Client,
     pub base: String,
     driver: Child,
+    /// Chromium's profile, removed with the browser.
+    profile: PathBuf,
 }
 
 fn find(candidates: &[&str]) -> Option<PathBuf> {
@@ -108,6 +110,7 @@ impl Browser {
             client,
             base: base.to_string(),
             driver,
+            profile,
         }
     }
 
@@ -404,6 +407,7 @@ impl Browser {
         let group = nix::unistd::Pid::from_raw(-(self.driver.id() as i32));
         let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
