@@ -326,8 +326,51 @@ pub async fn load(
         None => vec![first.id],
         Some(_) => within.clone(),
     };
-    let mut coverage = figures::coverage(db, *unit_id, &period_ids).await?;
-    for f in figures::flow(db, *unit_id, &period_ids).await? {
+    // The figures do not depend on each other: run side by side, each on a connection of
+    // its own (the company's: 41 ms one after another on one connection).
+    let apart = db.apart().await;
+    let db = &apart;
+    let overdue = Wanted {
+        state: Some(LoopState::Overdue),
+        ..Wanted::default()
+    };
+    let (
+        mut coverage,
+        flow,
+        loops,
+        verdicts,
+        value,
+        health,
+        trend,
+        closed,
+        check_ins,
+        children,
+        overdue,
+        overdue_total,
+    ) = tokio::try_join!(
+        figures::coverage(db, *unit_id, &period_ids),
+        figures::flow(db, *unit_id, &period_ids),
+        figures::closure(db, *unit_id, starts_on, ends_on, today),
+        figures::verdicts(db, *unit_id, starts_on, ends_on),
+        figures::value(db, *unit_id, &period_ids),
+        figures::okr_health(db, *unit_id, &within, today),
+        figures::trend(db, *unit_id, &last.cadence, ends_on, TREND_PERIODS),
+        figures::closed_outcomes(db, *unit_id, starts_on, ends_on, BULLETS),
+        figures::due_check_ins(db, *unit_id, starts_on, ends_on, today, listed),
+        sqlx::query_as::<_, (Uuid, String)>(
+            "SELECT id, name FROM org_units WHERE parent_id = $1 ORDER BY lower(name)"
+        )
+        .bind(unit_id)
+        .fetch_all(db),
+        open_loops(db, me, Scope::Unit(*unit_id), today, overdue, listed),
+        figures::overdue_loops(db, *unit_id, today),
+    )?;
+    page.trend = trend;
+    page.closed = closed.into_iter().map(BulletRow::new).collect();
+    page.check_ins = check_ins;
+    page.overdue = overdue;
+    page.overdue_total = overdue_total;
+    for f in flow {
         let Some(c) = coverage
             .iter_mut()
             .find(|c| c.work_type == f.work_type && c.child_id == f.child_id)
@@ -340,23 +383,6 @@ pub async fn load(
             (c.realisation_p50, c.realisation_p85) = (f.p50, f.p85);
         }
     }
-    let loops = figures::closure(db, *unit_id, starts_on, ends_on, today).await?;
-    let verdicts = figures::verdicts(db, *unit_id, starts_on, ends_on).await?;
-    let value = figures::value(db, *unit_id, &period_ids).await?;
-    let health = figures::okr_health(db, *unit_id, &within, today).await?;
-    page.trend = figures::trend(db, *unit_id, &last.cadence, ends_on, TREND_PERIODS).await?;
-    page.closed = figures::closed_outcomes(db, *unit_id, starts_on, ends_on, BULLETS)
-        .await?
-        .into_iter()
-        .map(BulletRow::new)
-        .collect();
-    page.check_ins =
-        figures::due_check_ins(db, *unit_id, starts_on, ends_on, today, listed).await?;
-    let children: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM org_units WHERE parent_id = $1 ORDER BY lower(name)")
-            .bind(unit_id)
-            .fetch_all(db)
-            .await?;
 
     let row = |label: String, narrow: String, work_type: Option<String>, child: Option<Uuid>| {
         let hit = |t: &Option<String>, c: &Option<Uuid>| *t == work_type && *c == child;
@@ -447,11 +473,5 @@ pub async fn load(
             .map(|t| (t.name.clone(), t.rate()))
             .collect::<Vec<_>>(),
     );
-    let overdue = Wanted {
-        state: Some(LoopState::Overdue),
-        ..Wanted::default()
-    };
-    page.overdue = open_loops(db, me, Scope::Unit(*unit_id), today, overdue, listed).await?;
-    page.overdue_total = figures::overdue_loops(db, *unit_id, today).await?;
     Ok(page)
 }

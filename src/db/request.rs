@@ -9,7 +9,8 @@
 //!
 //! Outside a request (background jobs, commands, tests calling a function directly) and for
 //! transactions (`db.begin()`, through `Deref` to the pool), statements run on the pool as
-//! before.
+//! before. A page whose statements do not depend on each other can run them side by side on
+//! the pool with [`Db::apart`].
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -34,11 +35,28 @@ tokio::task_local! {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
+    /// Statements take a connection of their own from the pool, even within a request.
+    apart: bool,
 }
 
 impl Db {
     pub fn new(pool: PgPool) -> Db {
-        Db { pool }
+        Db { pool, apart: false }
+    }
+
+    /// The pool, each statement on a connection of its own, so statements awaited together
+    /// (`tokio::try_join!`) run at once on as many connections as the pool gives: a
+    /// dashboard's dozen aggregates then use both cores. Within a request, the request's
+    /// connection goes back to the pool first, so the request never holds one connection
+    /// while it waits for others (a full pool would then wait on itself).
+    pub async fn apart(&self) -> Db {
+        if let Some(slot) = slot() {
+            drop(slot.lock().await.take());
+        }
+        Db {
+            pool: self.pool.clone(),
+            apart: true,
+        }
     }
 
     /// The pool itself: statements on it take a connection of their own.
@@ -49,7 +67,7 @@ impl Db {
     /// A connection of its own: within a request, the request's connection (so a request
     /// never holds two, and cannot wait on the pool for a second while holding the first).
     pub async fn acquire(&self) -> sqlx::Result<PoolConnection<Postgres>> {
-        if let Some(slot) = slot()
+        if let Some(slot) = self.shared_slot()
             && let Some(conn) = slot.lock().await.take()
         {
             return Ok(conn);
@@ -86,6 +104,13 @@ fn slot() -> Option<Slot> {
     REQUEST.try_with(Arc::clone).ok()
 }
 
+impl Db {
+    /// The request's slot, unless this pool runs each statement apart.
+    fn shared_slot(&self) -> Option<Slot> {
+        if self.apart { None } else { slot() }
+    }
+}
+
 /// The request's connection, taken from the pool the first time.
 async fn connection<'a>(
     held: &'a mut Option<PoolConnection<Postgres>>,
@@ -110,7 +135,7 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let Some(slot) = slot() else {
+        let Some(slot) = self.shared_slot() else {
             return self.pool.fetch_many(query);
         };
         let pool = &self.pool;
@@ -132,7 +157,7 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Postgres>,
     {
-        let Some(slot) = slot() else {
+        let Some(slot) = self.shared_slot() else {
             return self.pool.fetch_optional(query);
         };
         let pool = &self.pool;

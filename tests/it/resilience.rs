@@ -286,11 +286,21 @@ async fn backends_of_one_request(db: yardstick::db::Db) -> String {
         .unwrap();
     tx.commit().await.unwrap();
     let after = pid(&db).await;
-    format!("{first} {second} {in_transaction} {after}")
+    // Two statements apart, awaited together, then one more on the request's connection.
+    let apart = db.apart().await;
+    let slow = "SELECT pg_backend_pid() FROM pg_sleep(0.1)";
+    let (one, other) = tokio::try_join!(
+        sqlx::query_scalar::<_, i32>(slow).fetch_one(&apart),
+        sqlx::query_scalar::<_, i32>(slow).fetch_one(&apart),
+    )
+    .unwrap();
+    let last = pid(&db).await;
+    format!("{first} {second} {in_transaction} {after} {one} {other} {last}")
 }
 
 #[tokio::test]
 async fn a_request_runs_its_statements_on_one_connection_and_never_waits_for_a_second() {
+    // Unless it runs them apart, side by side on as many connections as the pool gives.
     let app = TestApp::new().await;
     let options = app.db.connect_options().as_ref().clone();
     let serve = |connections: u32| {
@@ -336,6 +346,7 @@ async fn a_request_runs_its_statements_on_one_connection_and_never_waits_for_a_s
         pids[0], pids[1],
         "two statements, two connections: {pids:?}"
     );
+    assert_ne!(pids[4], pids[5], "apart, yet on one connection: {pids:?}");
 
     // One connection in all: the transaction gets the request's own, instead of waiting
     // for a second until the pool gives up.
