@@ -2,6 +2,8 @@
 //! key results with the value each follows, and progress rolled up through it all — in two
 //! statements, however deep the tree.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -24,6 +26,8 @@ pub struct ObjectiveRow {
     pub owner_active: bool,
     pub status: String,
     pub parent_key_result_id: Option<Uuid>,
+    /// The objective of the key result it was cascaded from.
+    pub parent_objective_id: Option<Uuid>,
     pub version: i32,
     /// Its period's: how often its key results take a check-in.
     pub check_in_days: i32,
@@ -141,6 +145,11 @@ pub struct Cascade {
     pub objectives: Vec<ObjectiveRow>,
     pub key_results: Vec<KeyResultRow>,
     pub progress: Progress,
+    /// Folded (`load_folding`): only the first level's key results were read; the
+    /// objectives cascaded from them have their progress and key-result counts from the
+    /// roll-up, and the levels beneath those neither.
+    pub folded: bool,
+    key_result_counts: HashMap<Uuid, usize>,
 }
 
 impl Cascade {
@@ -160,6 +169,22 @@ impl Cascade {
         percent(self.progress.of_key_result(id))
     }
 
+    /// How many key results an objective has, read or (folded) counted by the roll-up.
+    pub fn key_result_count(&self, objective: &Uuid) -> usize {
+        match self.key_result_counts.get(objective) {
+            Some(count) => *count,
+            None => self.key_results_of(objective).count(),
+        }
+    }
+
+    /// The objectives not cascaded from another one in the cascade: where its branches start.
+    pub fn first_level(&self) -> impl Iterator<Item = &ObjectiveRow> {
+        let ids: HashSet<Uuid> = self.objectives.iter().map(|o| o.id).collect();
+        self.objectives
+            .iter()
+            .filter(move |o| o.parent_objective_id.is_none_or(|p| !ids.contains(&p)))
+    }
+
     pub fn key_results_of(&self, objective: &Uuid) -> impl Iterator<Item = &KeyResultRow> {
         let objective = *objective;
         self.key_results
@@ -177,7 +202,7 @@ impl Cascade {
 
 const OBJECTIVE_COLUMNS: &str = "o.id, o.title, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
        pe.name AS period_name, o.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active,
-       o.status, o.parent_key_result_id, o.version, pe.check_in_days";
+       o.status, o.parent_key_result_id, pk.objective_id AS parent_objective_id, o.version, pe.check_in_days";
 
 /// Where a cascade starts.
 #[derive(Debug, Clone, Copy)]
@@ -223,6 +248,18 @@ pub async fn load(db: &crate::db::Db, roots: &[Uuid]) -> sqlx::Result<Cascade> {
 }
 
 pub async fn load_from(db: &crate::db::Db, roots: Roots<'_>) -> sqlx::Result<Cascade> {
+    load_folding(db, roots, usize::MAX).await
+}
+
+/// As `load_from`, folded when it holds more than `fold_above` objectives: then only the
+/// first level's key results are read (a division's 19 of 619), and the progress and
+/// key-result counts of the objectives cascaded from them come from the dashboard's
+/// roll-up (`objective_progress`, brought up to date first).
+pub async fn load_folding(
+    db: &crate::db::Db,
+    roots: Roots<'_>,
+    fold_above: usize,
+) -> sqlx::Result<Cascade> {
     let base = match roots {
         Roots::Objectives([_]) => ROOT_BY_ID,
         Roots::Objectives(_) => ROOTS_BY_ID,
@@ -251,6 +288,7 @@ pub async fn load_from(db: &crate::db::Db, roots: Roots<'_>) -> sqlx::Result<Cas
            JOIN org_units u ON u.id = o.org_unit_id
            JOIN periods pe ON pe.id = o.period_id
            LEFT JOIN people p ON p.id = o.owner_id
+           LEFT JOIN key_results pk ON pk.id = o.parent_key_result_id
           ORDER BY t.depth, pe.starts_on, lower(u.name), lower(o.title), o.id
           LIMIT 20000"
     );
@@ -270,7 +308,40 @@ pub async fn load_from(db: &crate::db::Db, roots: Roots<'_>) -> sqlx::Result<Cas
         } => query.bind(starts_on).bind(ends_on),
     };
     let objectives: Vec<ObjectiveRow> = query.fetch_all(db).await?;
-    let ids: Vec<Uuid> = objectives.iter().map(|o| o.id).collect();
+    let mut cascade = Cascade {
+        objectives,
+        ..Cascade::default()
+    };
+    let mut known = HashMap::new();
+    if cascade.objectives.len() > fold_above {
+        let first: HashSet<Uuid> = cascade.first_level().map(|o| o.id).collect();
+        let folded: Vec<Uuid> = cascade
+            .objectives
+            .iter()
+            .filter(|o| o.parent_objective_id.is_some_and(|p| first.contains(&p)))
+            .map(|o| o.id)
+            .collect();
+        crate::dashboard::rollup::refresh(db).await?;
+        let stored: Vec<(Uuid, Decimal, i32)> = sqlx::query_as(
+            "SELECT objective_id, progress, key_results FROM objective_progress WHERE objective_id = ANY($1)",
+        )
+        .bind(&folded)
+        .fetch_all(db)
+        .await?;
+        // Each was marked when written, so the refresh computed it; one deleted since is
+        // not, and the tree is then read whole.
+        if stored.len() == folded.len() {
+            for (id, progress, count) in stored {
+                known.insert(id, progress);
+                cascade.key_result_counts.insert(id, count as usize);
+            }
+            cascade.folded = true;
+        }
+    }
+    let ids: Vec<Uuid> = match cascade.folded {
+        true => cascade.first_level().map(|o| o.id).collect(),
+        false => cascade.objectives.iter().map(|o| o.id).collect(),
+    };
     // One objective (most pages) is bound as one value, as the roots are.
     let which = match ids.as_slice() {
         [_] => "k.objective_id = $1",
@@ -298,16 +369,21 @@ pub async fn load_from(db: &crate::db::Db, roots: Roots<'_>) -> sqlx::Result<Cas
     .await?;
     // Each key result's check-in cadence is its objective's period's, already read: joining
     // the objectives and periods again cost a lookup per key result (619 for a division).
-    let check_in_days: std::collections::HashMap<Uuid, i32> =
-        objectives.iter().map(|o| (o.id, o.check_in_days)).collect();
+    let check_in_days: HashMap<Uuid, i32> = cascade
+        .objectives
+        .iter()
+        .map(|o| (o.id, o.check_in_days))
+        .collect();
     for k in &mut key_results {
         k.check_in_days = check_in_days
             .get(&k.objective_id)
             .copied()
             .unwrap_or_default();
     }
-    let progress = Progress::compute(
-        &objectives
+    cascade.progress = Progress::compute_with(
+        known,
+        &cascade
+            .objectives
             .iter()
             .map(|o| (o.id, o.parent_key_result_id))
             .collect::<Vec<_>>(),
@@ -316,9 +392,6 @@ pub async fn load_from(db: &crate::db::Db, roots: Roots<'_>) -> sqlx::Result<Cas
             .map(KeyResultRow::node)
             .collect::<Vec<_>>(),
     );
-    Ok(Cascade {
-        objectives,
-        key_results,
-        progress,
-    })
+    cascade.key_results = key_results;
+    Ok(cascade)
 }

@@ -87,6 +87,17 @@ pub struct Progress {
 
 impl Progress {
     pub fn compute(objectives: &[(Uuid, Option<Uuid>)], key_results: &[KrNode]) -> Progress {
+        Progress::compute_with(HashMap::new(), objectives, key_results)
+    }
+
+    /// As `compute`, with the progress of some objectives already `known` (kept by the
+    /// dashboard's roll-up): their key results and what is cascaded beneath them are not
+    /// needed.
+    pub fn compute_with(
+        known: HashMap<Uuid, Decimal>,
+        objectives: &[(Uuid, Option<Uuid>)],
+        key_results: &[KrNode],
+    ) -> Progress {
         let mut by_objective: HashMap<Uuid, Vec<&KrNode>> = HashMap::new();
         for kr in key_results {
             by_objective.entry(kr.objective_id).or_default().push(kr);
@@ -97,7 +108,10 @@ impl Progress {
                 children.entry(*parent).or_default().push(*objective);
             }
         }
-        let mut progress = Progress::default();
+        let mut progress = Progress {
+            objectives: known,
+            key_results: HashMap::new(),
+        };
         let mut visiting = HashSet::new();
         for (objective, _) in objectives {
             progress.objective(*objective, &by_objective, &children, &mut visiting);

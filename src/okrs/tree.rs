@@ -104,7 +104,8 @@ struct Scope {
     cascade: Cascade,
 }
 
-async fn scope(state: &AppState, query: &TreeQuery) -> Result<Scope> {
+/// The cascade folds above `fold_above` objectives (`cascade::load_folding`).
+async fn scope(state: &AppState, query: &TreeQuery, fold_above: usize) -> Result<Scope> {
     let today = crate::org::settings::today(state).await?;
     let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
         Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
@@ -127,7 +128,7 @@ async fn scope(state: &AppState, query: &TreeQuery) -> Result<Scope> {
     };
     let cascade = match &period {
         Some(p) => {
-            cascade::load_from(
+            cascade::load_folding(
                 &state.db,
                 Roots::Scope {
                     starts_on: p.starts_on,
@@ -136,6 +137,7 @@ async fn scope(state: &AppState, query: &TreeQuery) -> Result<Scope> {
                         .map_or(p.ends_on, |u| u.ends_on.max(p.ends_on)),
                     unit,
                 },
+                fold_above,
             )
             .await?
         }
@@ -156,7 +158,7 @@ pub async fn get_okrs_csv(
     State(state): State<AppState>,
     Query(query): Query<TreeQuery>,
 ) -> Result<axum::response::Response> {
-    let Scope { cascade, .. } = scope(&state, &query).await?;
+    let Scope { cascade, .. } = scope(&state, &query, usize::MAX).await?;
     let head = [
         "Level",
         "Kind",
@@ -224,15 +226,17 @@ pub async fn get_okrs(
     Query(query): Query<TreeQuery>,
     flash: Flash,
 ) -> Result<TreePage> {
+    let unfolded = query.levels == "all";
+    let fold_above = if unfolded { usize::MAX } else { FOLD_ABOVE };
     let Scope {
         today,
         period,
         unit,
         until,
         cascade,
-    } = scope(&state, &query).await?;
-    let unfolded = query.levels == "all";
+    } = scope(&state, &query, fold_above).await?;
     let large = cascade.objectives.len() > FOLD_ABOVE;
+    // Folded whether or not the cascade could be read folded (`Cascade::folded`).
     let fold = large && !unfolded;
     let lines = lines(&cascade, fold);
     let periods = crate::periods::options(&state.db).await?;
@@ -256,13 +260,10 @@ pub async fn get_okrs(
 /// The tree in reading order: each objective whose parent is not shown starts a branch.
 /// With `fold`, the objectives cascaded from a branch's key results are folded.
 fn lines(cascade: &Cascade, fold: bool) -> Vec<TreeLine> {
-    let shown: HashSet<Uuid> = cascade.key_results.iter().map(|k| k.id).collect();
     let mut out = Vec::new();
     let mut visited = HashSet::new();
-    for o in &cascade.objectives {
-        if o.parent_key_result_id.is_none_or(|k| !shown.contains(&k)) {
-            branch(cascade, o, fold, &mut visited, &mut out);
-        }
+    for o in cascade.first_level() {
+        branch(cascade, o, fold, &mut visited, &mut out);
     }
     out
 }
@@ -298,7 +299,7 @@ fn branch(
                         objective: Some(child.clone()),
                         key_result: None,
                         closes: "",
-                        folded: Some(cascade.key_results_of(&child.id).count()),
+                        folded: Some(cascade.key_result_count(&child.id)),
                     });
                 }
             } else {

@@ -1083,7 +1083,7 @@ async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_a
         &objective(&app, "Team objective 0", o.team, o.q2, Some(division_kr)).await,
         "/objectives/",
     );
-    key_result(
+    let team_kr = key_result(
         &app,
         team,
         "Onboarding completion",
@@ -1114,6 +1114,8 @@ async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_a
     .execute(&app.db)
     .await
     .unwrap();
+    // Halfway, on the first team objective's own key result.
+    check_in(&app, team_kr, "60", "7", "2026-05-31").await;
     let count = |page: &crate::common::Page, class: &str| {
         page.body
             .matches(&format!("<li class=\"{class}\">"))
@@ -1135,6 +1137,28 @@ async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_a
         text.contains("Team objective 7 Onboarding · 2026 Q2 · Test Admin 0% 0% 1 key result"),
         "{text}"
     );
+    // A folded objective's progress and key results are counted by the roll-up, which
+    // the check-in (and the inserted key results) marked.
+    assert!(
+        text.contains("Team objective 0 Onboarding · 2026 Q2 · Test Admin 50% 50% 1 key result"),
+        "{text}"
+    );
+    // Folded, the page read the first level's key result only.
+    let cascade = yardstick::okrs::cascade::load_folding(
+        &app.db,
+        yardstick::okrs::cascade::Roots::Scope {
+            starts_on: chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+            ends_on: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+            unit: None,
+        },
+        60,
+    )
+    .await
+    .unwrap();
+    assert!(cascade.folded);
+    assert_eq!(cascade.key_results.len(), 1);
+    assert_eq!(cascade.key_result_count(&team), 1);
+    assert_eq!(cascade.objective_percent(&team), "50%");
     // The download still holds every key result.
     let csv = app
         .get(&folded.link("Download this tree (CSV)").unwrap())
@@ -1151,6 +1175,13 @@ async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_a
     assert_eq!(count(&unfolded, "tree-objective"), 63);
     assert_eq!(count(&unfolded, "tree-key-result"), 63);
     assert!(unfolded.text().contains("Onboarding completion"));
+    assert!(
+        unfolded
+            .text()
+            .contains("Team objective 0 Onboarding · 2026 Q2 · Test Admin 50% 50%"),
+        "{}",
+        unfolded.text()
+    );
     // Choosing another unit or period keeps every level unfolded.
     assert!(
         unfolded
