@@ -396,8 +396,10 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
         },
         Step {
             what: "cascade",
-            sql: "UPDATE objectives o SET parent_key_result_id = g.parent FROM gen_objectives g
-                   WHERE g.id = o.id AND g.parent IS NOT NULL"
+            // With the parent objective, which a trigger keeps outside the generator.
+            sql: "UPDATE objectives o SET parent_key_result_id = g.parent, parent_objective_id = k.objective_id
+                    FROM gen_objectives g JOIN key_results k ON k.id = g.parent
+                   WHERE g.id = o.id"
                 .to_string(),
         },
         Step {

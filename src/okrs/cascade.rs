@@ -202,7 +202,7 @@ impl Cascade {
 
 const OBJECTIVE_COLUMNS: &str = "o.id, o.title, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
        pe.name AS period_name, o.owner_id, p.name AS owner_name, coalesce(p.active, false) AS owner_active,
-       o.status, o.parent_key_result_id, pk.objective_id AS parent_objective_id, o.version, pe.check_in_days";
+       o.status, o.parent_key_result_id, o.parent_objective_id, o.version, pe.check_in_days";
 
 /// Where a cascade starts.
 #[derive(Debug, Clone, Copy)]
@@ -272,15 +272,16 @@ pub async fn load_folding(
              SELECT id, 0 FROM roots
              UNION
              -- Each step looks up the children of the objectives found so far through
-             -- their indexes (OFFSET 0 keeps the planner from joining every objective
-             -- instead: 134 ms to 7 ms for a division's tree at 40,000 objectives).
+             -- their index (OFFSET 0 keeps the planner from joining every objective
+             -- instead: 134 ms to 7 ms for a division's tree at 40,000 objectives), by
+             -- their parent objective (migration 0025) rather than through the key results
+             -- they were cascaded from.
              -- A root is not found again beneath another root: it is already at depth
              -- 0, and looking beneath it twice doubled the lookups (a division's 165
              -- objectives are nearly all cascaded from its own).
              SELECT c.id, t.depth + 1 FROM tree t
-              CROSS JOIN LATERAL (SELECT o.id FROM key_results k
-                                    JOIN objectives o ON o.parent_key_result_id = k.id
-                                   WHERE k.objective_id = t.id OFFSET 0) c
+              CROSS JOIN LATERAL (SELECT o.id FROM objectives o
+                                   WHERE o.parent_objective_id = t.id OFFSET 0) c
               WHERE t.depth < 20 AND c.id NOT IN (SELECT id FROM roots))
          SELECT {OBJECTIVE_COLUMNS}
            FROM (SELECT id, min(depth) AS depth FROM tree GROUP BY id) t
@@ -288,7 +289,6 @@ pub async fn load_folding(
            JOIN org_units u ON u.id = o.org_unit_id
            JOIN periods pe ON pe.id = o.period_id
            LEFT JOIN people p ON p.id = o.owner_id
-           LEFT JOIN key_results pk ON pk.id = o.parent_key_result_id
           ORDER BY t.depth, pe.starts_on, lower(u.name), lower(o.title), o.id
           LIMIT 20000"
     );

@@ -426,6 +426,71 @@ async fn the_cascade_keeps_to_the_parents_unit_and_period_and_cannot_loop() {
 }
 
 #[tokio::test]
+async fn an_objective_cascaded_from_another_key_result_moves_to_that_branch_of_the_tree() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let mut krs = Vec::new();
+    for (title, kr) in [
+        ("Expand access", "Dual-enrolled learners"),
+        ("Grow revenue", "Paying schools"),
+    ] {
+        let id = id_in(
+            &objective(&app, title, o.division, o.q2, None).await,
+            "/objectives/",
+        );
+        krs.push(key_result(&app, id, kr, ["increase", "0", "100"], "roll_up", "1").await);
+    }
+    let team = id_in(
+        &objective(&app, "Improve onboarding", o.team, o.q2, Some(krs[0])).await,
+        "/objectives/",
+    );
+    // The tree's CSV row of the team's objective: its level and the key result above it.
+    let row = || async {
+        let csv = app.get(&format!("/okrs/csv?period={}", o.q2)).await;
+        let line = csv
+            .body
+            .lines()
+            .find(|l| l.contains("Improve onboarding"))
+            .unwrap_or_else(|| panic!("{}", csv.body))
+            .to_string();
+        let cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        (cells[0].clone(), cells[3].clone())
+    };
+    assert_eq!(row().await, ("2".to_string(), krs[0].to_string()));
+
+    let cascade_from = |parent: String| {
+        let app = &app;
+        let o = &o;
+        async move {
+            let version: i32 = sqlx::query_scalar("SELECT version FROM objectives WHERE id = $1")
+                .bind(team)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+            let page = app
+                .post(
+                    &format!("/objectives/{team}"),
+                    &[
+                        ("title", "Improve onboarding"),
+                        ("unit_id", &o.team.to_string()),
+                        ("period_id", &o.q2.to_string()),
+                        ("owner_email", crate::common::ADMIN_EMAIL),
+                        ("parent_key_result_id", &parent),
+                        ("version", &version.to_string()),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text());
+        }
+    };
+    cascade_from(krs[1].to_string()).await;
+    assert_eq!(row().await, ("2".to_string(), krs[1].to_string()));
+    // Cascaded from nothing, it starts a branch of its own.
+    cascade_from(String::new()).await;
+    assert_eq!(row().await, ("1".to_string(), String::new()));
+}
+
+#[tokio::test]
 async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_are_refused_and_kept()
  {
     let app = TestApp::new().await;
