@@ -241,23 +241,44 @@ pub struct ValueCounts {
     pub roi_cost: Option<Decimal>,
 }
 
-/// Value and ROI of the epics planned in the periods and delivered, cancelled excluded;
-/// each unit's rate (its own or the nearest above) is looked up once, and applied to the
-/// groups' summed effort.
+/// Value and ROI of the epics planned in the periods and delivered, cancelled excluded.
+/// Cost is effort at the rate of each team (its own or the nearest above). A child unit
+/// with no rate set beneath it costs all its work at its own rate, so its sums
+/// (`dashboard_epic_groups_up`) are read, a few rows; a child with rates of its own beneath
+/// it is read team by team, each group at its team's rate. The company's quarter read its
+/// 1,769 team groups and looked each team's rate up (7 ms); now 120 rows.
 pub async fn value(
     db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<ValueCounts>> {
-    sqlx::query_as(&format!(
-        "WITH {SCOPE},
+    sqlx::query_as(
+        "WITH kids AS (
+             SELECT c.id, EXISTS (SELECT 1 FROM org_unit_tree t JOIN unit_cost_rates r ON r.org_unit_id = t.descendant_id
+                                   WHERE t.ancestor_id = c.id AND t.depth > 0) AS nested
+               FROM org_units c WHERE c.parent_id = $1),
+         g AS (
+             -- Each row with the unit whose rate applies to all of it.
+             SELECT k.id AS child_id, k.id AS rated, x.work_type, x.label, x.delivered, x.valued, x.anticipated,
+                    x.realised_epics, x.realised, x.with_effort, x.effort, x.roi_realised, x.roi_effort
+               FROM kids k JOIN dashboard_epic_groups_up x ON x.unit_id = k.id
+              WHERE NOT k.nested AND x.period_id = ANY($2) AND x.delivered > 0
+             UNION ALL
+             SELECT k.id, x.team_id, x.work_type, x.label, x.delivered, x.valued, x.anticipated,
+                    x.realised_epics, x.realised, x.with_effort, x.effort, x.roi_realised, x.roi_effort
+               FROM kids k JOIN org_unit_tree t ON t.ancestor_id = k.id
+               JOIN dashboard_epic_groups x ON x.team_id = t.descendant_id
+              WHERE k.nested AND x.period_id = ANY($2) AND x.delivered > 0
+             UNION ALL
+             SELECT $1, $1, x.work_type, x.label, x.delivered, x.valued, x.anticipated,
+                    x.realised_epics, x.realised, x.with_effort, x.effort, x.roi_realised, x.roi_effort
+               FROM dashboard_epic_groups x
+              WHERE x.team_id = $1 AND x.period_id = ANY($2) AND x.delivered > 0),
          w AS (
-             SELECT g.*, s.child_id, r.rate, r.currency
-               FROM dashboard_epic_groups g JOIN scope s ON s.id = g.team_id
+             SELECT g.*, r.rate, r.currency FROM g
                LEFT JOIN LATERAL (
                    SELECT c.rate, c.currency FROM org_unit_tree t JOIN unit_cost_rates c ON c.org_unit_id = t.ancestor_id
-                    WHERE t.descendant_id = g.team_id ORDER BY t.depth LIMIT 1) r ON true
-              WHERE g.period_id = ANY($2) AND g.delivered > 0)
+                    WHERE t.descendant_id = g.rated ORDER BY t.depth LIMIT 1) r ON true)
          SELECT work_type, child_id, label, currency, sum(delivered)::bigint AS delivered, sum(valued)::bigint AS valued,
                 sum(anticipated) AS anticipated, sum(realised_epics)::bigint AS realised_epics, sum(realised) AS realised,
                 coalesce(sum(with_effort) FILTER (WHERE rate IS NOT NULL), 0)::bigint AS costed,
@@ -265,8 +286,8 @@ pub async fn value(
                 sum(roi_realised) FILTER (WHERE rate IS NOT NULL AND upper(label) = currency) AS roi_realised,
                 sum(roi_effort * rate) FILTER (WHERE upper(label) = currency) AS roi_cost
            FROM w GROUP BY GROUPING SETS ((work_type, label, currency), (child_id, label, currency), (label, currency))
-          ORDER BY label = '', label, currency NULLS LAST"
-    ))
+          ORDER BY label = '', label, currency NULLS LAST",
+    )
     .bind(unit)
     .bind(periods)
     .fetch_all(db)

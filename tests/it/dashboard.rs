@@ -506,6 +506,67 @@ async fn value_and_roi_count_delivered_work_with_its_cost_at_the_inherited_rate(
 }
 
 #[tokio::test]
+async fn a_team_with_a_rate_of_its_own_is_costed_at_it_and_the_rest_of_its_division_at_the_divisions()
+ {
+    let app = TestApp::new().await;
+    let k = known(&app).await;
+    let company = format!("/dashboard?unit={}&period={}", k.company, k.q2);
+    let value_row = |text: &str, unit: &str| {
+        let at = text.find("Value and ROI").expect("the value table");
+        let rest = &text[at..];
+        let from = rest
+            .find(&format!("{unit} EUR"))
+            .unwrap_or_else(|| panic!("{unit} in {rest}"));
+        rest[from..]
+            .split(" Learner")
+            .next()
+            .unwrap()
+            .split(" Platform")
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    // Every team of the division at the division's 10,000 EUR a week.
+    let text = app.get(&company).await.text();
+    assert!(
+        value_row(&text, "Learner Experience")
+            .starts_with("Learner Experience EUR 3 150,000 (2 valued) 50,000 (2 epics) 70,000 EUR (3 costed) 1.67"),
+        "{text}"
+    );
+
+    // Assessments at 20,000 EUR a week of its own: B3's week costs 20,000.
+    sqlx::query("INSERT INTO unit_cost_rates (org_unit_id, rate, currency) SELECT id, 20000, 'EUR' FROM org_units WHERE name = 'Assessments'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let text = app.get(&company).await.text();
+    // (30,000 + 20,000) ÷ (20,000 + 20,000).
+    assert!(
+        value_row(&text, "Learner Experience")
+            .starts_with("Learner Experience EUR 3 150,000 (2 valued) 50,000 (2 epics) 80,000 EUR (3 costed) 1.25"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Total EUR 3 150,000 (2 valued) 50,000 (2 epics) 80,000 EUR (3 costed) 1.25"),
+        "{text}"
+    );
+    let division = app.get(&dashboard(&k, "")).await.text();
+    assert!(
+        division.contains(
+            "Assessments EUR 1 50,000 (1 valued) 20,000 (1 epics) 20,000 EUR (1 costed) 1"
+        ),
+        "{division}"
+    );
+    assert!(
+        division.contains(
+            "Onboarding EUR 2 100,000 (1 valued) 30,000 (1 epics) 60,000 EUR (2 costed) 1.5"
+        ),
+        "{division}"
+    );
+}
+
+#[tokio::test]
 async fn closed_outcomes_show_baseline_target_and_the_actual_they_were_judged_on_and_the_trend_compares_quarters()
  {
     let app = TestApp::new().await;
