@@ -3,7 +3,7 @@
 //! statements whatever the size of the organisation, most grouped by type of work, by child
 //! unit, and in total.
 
-use super::rollup::{EPIC_GROUPS, FLOW, LOOP_DAYS, Rollup};
+use super::rollup::{EPIC_GROUPS, LOOP_DAYS, Rollup};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -110,44 +110,73 @@ pub struct FlowPercentiles {
 }
 
 /// Median and 85th percentile (interpolated, as `percentile_cont`) of the whole days from
-/// started to delivered and from delivered to closed, read exactly from the day counts:
-/// the value at rank k is the first day whose running count passes k. Counted in float8:
-/// the running sums in numeric made the statement half as slow again (the company's
-/// quarter: 12 ms, 8.5 in float8), and the interpolation is continuous, so a rank a hair
-/// below a whole number gives the same percentile.
+/// started to delivered and from delivered to closed, read exactly from the day counts: by
+/// child unit from each child's sums (its types added up) and the unit's own work, by type
+/// and in total from the unit's own sums. PostgreSQL hands the counts over in order and the
+/// percentiles are found here: ranked in SQL (running sums over grouping sets), the
+/// company's quarter took 7-10 ms; read as each group's days and counts, 2 ms.
 pub async fn flow(
     db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<FlowPercentiles>> {
-    sqlx::query_as(&format!(
-        "WITH g AS (
-             SELECT f.kind, f.work_type, f.child_id, f.days, sum(f.epics)::float8 AS n
-               FROM ({}) f
-              GROUP BY GROUPING SETS ((f.kind, f.work_type, f.days), (f.kind, f.child_id, f.days), (f.kind, f.days))),
-         c AS (
-             SELECT kind, work_type, child_id, days,
-                    sum(n) OVER (PARTITION BY kind, work_type, child_id ORDER BY days) AS upto,
-                    sum(n) OVER (PARTITION BY kind, work_type, child_id) AS total
-               FROM g),
-         r AS (
-             SELECT c.*, p.p, p.p * (c.total - 1) AS rank FROM c CROSS JOIN (VALUES (0.5::float8), (0.85::float8)) AS p (p)),
-         v AS (
-             SELECT kind, work_type, child_id, p,
-                    min(days) FILTER (WHERE upto > floor(rank)) AS lo,
-                    min(days) FILTER (WHERE upto > ceil(rank)) AS hi,
-                    max(rank - floor(rank)) AS frac
-               FROM r GROUP BY kind, work_type, child_id, p)
-         SELECT kind, work_type, child_id,
-                (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.5))::float8 AS p50,
-                (max(lo + (hi - lo) * frac) FILTER (WHERE p = 0.85))::float8 AS p85
-           FROM v GROUP BY kind, work_type, child_id",
-        scoped(&FLOW, "x.period_id = ANY($2)")
-    ))
+    type Counts = (String, Option<String>, Option<Uuid>, Vec<i32>, Vec<i64>);
+    let groups: Vec<Counts> = sqlx::query_as(
+        "SELECT kind, work_type, child_id, array_agg(days ORDER BY days), array_agg(epics ORDER BY days)
+           FROM (SELECT x.kind, NULL::text AS work_type, c.id AS child_id, x.days, sum(x.epics)::bigint AS epics
+                   FROM org_units c JOIN dashboard_flow_up x ON x.unit_id = c.id
+                  WHERE c.parent_id = $1 AND x.period_id = ANY($2)
+                  GROUP BY x.kind, c.id, x.days
+                 UNION ALL
+                 SELECT x.kind, NULL, $1, x.days, sum(x.epics)::bigint FROM dashboard_flow x
+                  WHERE x.team_id = $1 AND x.period_id = ANY($2)
+                  GROUP BY x.kind, x.days
+                 UNION ALL
+                 SELECT x.kind, x.work_type, NULL, x.days, sum(x.epics)::bigint FROM dashboard_flow_up x
+                  WHERE x.unit_id = $1 AND x.period_id = ANY($2)
+                  GROUP BY GROUPING SETS ((x.kind, x.work_type, x.days), (x.kind, x.days))) d
+          GROUP BY kind, work_type, child_id",
+    )
     .bind(unit)
     .bind(periods)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(groups
+        .into_iter()
+        .map(|(kind, work_type, child_id, days, epics)| {
+            let counts: Vec<(i32, i64)> = days.into_iter().zip(epics).collect();
+            FlowPercentiles {
+                kind,
+                work_type,
+                child_id,
+                p50: percentile(&counts, 0.5),
+                p85: percentile(&counts, 0.85),
+            }
+        })
+        .collect())
+}
+
+/// The `p` percentile, interpolated between the closest ranks as `percentile_cont` does,
+/// of values given as (value, how many times), in ascending order of value.
+pub fn percentile(counts: &[(i32, i64)], p: f64) -> Option<f64> {
+    let total: i64 = counts.iter().map(|c| c.1).sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = p * (total - 1) as f64;
+    // The value at a 0-based rank: the first whose running count passes it.
+    let at = |rank: i64| {
+        let mut upto = 0;
+        counts
+            .iter()
+            .find(|(_, n)| {
+                upto += n;
+                upto > rank
+            })
+            .map_or(0.0, |(value, _)| f64::from(*value))
+    };
+    let (lo, hi) = (at(rank.floor() as i64), at(rank.ceil() as i64));
+    Some(lo + (hi - lo) * (rank - rank.floor()))
 }
 
 /// Loops due in the period (measure-by from its first day to the earlier of today and its
@@ -534,4 +563,23 @@ pub async fn due_check_ins(
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_interpolate_between_the_closest_ranks_as_percentile_cont_does() {
+        // 4, 10, 20 days: median 10; the 85th percentile is 70% of the way from 10 to 20.
+        let days = [(4, 1), (10, 1), (20, 1)];
+        assert_eq!(percentile(&days, 0.5), Some(10.0));
+        assert!((percentile(&days, 0.85).unwrap() - 17.0).abs() < 1e-9);
+        // Counts stand for repeated values: 2, 2, 2, 9 has its median at 2.
+        assert_eq!(percentile(&[(2, 3), (9, 1)], 0.5), Some(2.0));
+        // 1 and 3: the median halfway.
+        assert_eq!(percentile(&[(1, 1), (3, 1)], 0.5), Some(2.0));
+        assert_eq!(percentile(&[(7, 1)], 0.85), Some(7.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
 }
