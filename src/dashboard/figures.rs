@@ -62,17 +62,23 @@ const SCOPE: &str = "scope AS MATERIALIZED (
           LEFT JOIN org_unit_tree c ON c.descendant_id = t.descendant_id AND c.depth = t.depth - 1
          WHERE t.ancestor_id = $1)";
 
-/// The rows of a pre-aggregated table (`dashboard_*`, migrations 0012 and 0022) for the
-/// scope of `$1`, each with the child of the scope's unit it counts in: every child's sums
-/// over everything beneath it (`*_up`) and the unit's own work. A few dozen rows for the
-/// company, where its teams' rows were tens of thousands. `filter` reads the rows as `x`.
-fn scoped(rollup: &Rollup, filter: &str) -> String {
+/// The sums `sums` (over rows `x`) of a pre-aggregated table (`dashboard_*`, migrations 0012
+/// and 0022) for the scope of `$1`: by child unit from each child's sums over everything
+/// beneath it (`*_up`) and the unit's own work; by type of work and in total from the
+/// unit's own sums. A few dozen rows for the company, where its teams' rows were tens of
+/// thousands; summing its children's rows three ways instead took a third longer (the
+/// quarter's loops due: 2.6 ms, now 1.9). `filter` reads the rows as `x`.
+fn scoped(rollup: &Rollup, sums: &str, filter: &str) -> String {
     let Rollup { table, team, .. } = rollup;
     format!(
-        "SELECT c.id AS child_id, x.* FROM org_units c JOIN {table}_up x ON x.unit_id = c.id
-          WHERE c.parent_id = $1 AND {filter}
+        "SELECT NULL::text AS work_type, c.id AS child_id, {sums}
+           FROM org_units c JOIN {table}_up x ON x.unit_id = c.id
+          WHERE c.parent_id = $1 AND {filter} GROUP BY c.id
          UNION ALL
-         SELECT $1::uuid, x.* FROM {table} x WHERE x.{team} = $1 AND {filter}"
+         SELECT NULL, $1::uuid, {sums} FROM {table} x WHERE x.{team} = $1 AND {filter} HAVING count(*) > 0
+         UNION ALL
+         SELECT x.work_type, NULL, {sums} FROM {table}_up x WHERE x.unit_id = $1 AND {filter}
+          GROUP BY GROUPING SETS ((x.work_type), ())"
     )
 }
 
@@ -83,14 +89,13 @@ pub async fn coverage(
     unit: Uuid,
     periods: &[Uuid],
 ) -> sqlx::Result<Vec<EpicCounts>> {
-    sqlx::query_as(&format!(
-        "SELECT g.work_type, g.child_id, coalesce(sum(g.epics), 0)::bigint AS epics,
-                coalesce(sum(g.covered), 0)::bigint AS covered, coalesce(sum(g.aligned), 0)::bigint AS aligned, NULL::float8 AS cycle_p50, NULL::float8 AS cycle_p85,
-                NULL::float8 AS realisation_p50, NULL::float8 AS realisation_p85,
-                coalesce(sum(g.outcomes), 0)::bigint AS outcomes, coalesce(sum(g.revised), 0)::bigint AS revised
-           FROM ({}) g
-          GROUP BY GROUPING SETS ((g.work_type), (g.child_id), ())",
-        scoped(&EPIC_GROUPS, "x.period_id = ANY($2)")
+    sqlx::query_as(&scoped(
+        &EPIC_GROUPS,
+        "coalesce(sum(x.epics), 0)::bigint AS epics, coalesce(sum(x.covered), 0)::bigint AS covered,
+         coalesce(sum(x.aligned), 0)::bigint AS aligned, NULL::float8 AS cycle_p50, NULL::float8 AS cycle_p85,
+         NULL::float8 AS realisation_p50, NULL::float8 AS realisation_p85,
+         coalesce(sum(x.outcomes), 0)::bigint AS outcomes, coalesce(sum(x.revised), 0)::bigint AS revised",
+        "x.period_id = ANY($2)",
     ))
     .bind(unit)
     .bind(periods)
@@ -189,15 +194,10 @@ pub async fn closure(
     ends_on: NaiveDate,
     today: NaiveDate,
 ) -> sqlx::Result<Vec<LoopCounts>> {
-    sqlx::query_as(&format!(
-        "SELECT d.work_type, d.child_id, coalesce(sum(d.due), 0)::bigint AS due,
-                coalesce(sum(d.due_closed), 0)::bigint AS closed
-           FROM ({}) d
-          GROUP BY GROUPING SETS ((d.work_type), (d.child_id), ())",
-        scoped(
-            &LOOP_DAYS,
-            "x.day >= $2 AND x.day <= least($3::date, $4::date) AND x.due > 0"
-        )
+    sqlx::query_as(&scoped(
+        &LOOP_DAYS,
+        "coalesce(sum(x.due), 0)::bigint AS due, coalesce(sum(x.due_closed), 0)::bigint AS closed",
+        "x.day >= $2 AND x.day <= least($3::date, $4::date) AND x.due > 0",
     ))
     .bind(unit)
     .bind(starts_on)
@@ -227,14 +227,13 @@ pub async fn verdicts(
     starts_on: NaiveDate,
     ends_on: NaiveDate,
 ) -> sqlx::Result<Vec<VerdictCounts>> {
-    sqlx::query_as(&format!(
-        "SELECT d.work_type, d.child_id, coalesce(sum(d.closed), 0)::bigint AS closed,
-                coalesce(sum(d.achieved), 0)::bigint AS achieved, coalesce(sum(d.partially), 0)::bigint AS partially,
-                coalesce(sum(d.not_achieved), 0)::bigint AS not_achieved,
-                coalesce(sum(d.inconclusive), 0)::bigint AS inconclusive
-           FROM ({}) d
-          GROUP BY GROUPING SETS ((d.work_type), (d.child_id), ())",
-        scoped(&LOOP_DAYS, "x.day BETWEEN $2 AND $3 AND x.closed > 0")
+    sqlx::query_as(&scoped(
+        &LOOP_DAYS,
+        "coalesce(sum(x.closed), 0)::bigint AS closed, coalesce(sum(x.achieved), 0)::bigint AS achieved,
+         coalesce(sum(x.partially), 0)::bigint AS partially,
+         coalesce(sum(x.not_achieved), 0)::bigint AS not_achieved,
+         coalesce(sum(x.inconclusive), 0)::bigint AS inconclusive",
+        "x.day BETWEEN $2 AND $3 AND x.closed > 0",
     ))
     .bind(unit)
     .bind(starts_on)
