@@ -39,6 +39,19 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
         "derived: rebuilt from the records",
     ),
     ("objective_progress", "derived: rebuilt from the records"),
+    ("dashboard_okr_groups", "derived: rebuilt from the records"),
+    (
+        "dashboard_okr_groups_up",
+        "derived: rebuilt from the records",
+    ),
+    (
+        "dashboard_check_in_days",
+        "derived: rebuilt from the records",
+    ),
+    (
+        "dashboard_check_in_days_up",
+        "derived: rebuilt from the records",
+    ),
 ];
 
 /// Columns never exported.

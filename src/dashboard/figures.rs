@@ -3,7 +3,7 @@
 //! statements whatever the size of the organisation, most grouped by type of work, by child
 //! unit, and in total.
 
-use super::rollup::{EPIC_GROUPS, LOOP_DAYS, Rollup};
+use super::rollup::{CHECK_IN_DAYS, EPIC_GROUPS, LOOP_DAYS, OKR_GROUPS, Rollup};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -52,16 +52,6 @@ pub struct VerdictCounts {
     pub inconclusive: i64,
 }
 
-/// The units in scope, each with the child of the scope's unit it belongs to (the unit
-/// itself for its own work): a unit `depth` levels beneath the scope's belongs to its
-/// ancestor one level less above it. (Joined to the children by their parent instead, the
-/// generic plan looked the 631 units of the company up one by one: 6.7 ms, now 1.3.)
-const SCOPE: &str = "scope AS MATERIALIZED (
-        SELECT t.descendant_id AS id, coalesce(c.ancestor_id, $1) AS child_id
-          FROM org_unit_tree t
-          LEFT JOIN org_unit_tree c ON c.descendant_id = t.descendant_id AND c.depth = t.depth - 1
-         WHERE t.ancestor_id = $1)";
-
 /// The sums `sums` (over rows `x`) of a pre-aggregated table (`dashboard_*`, migrations 0012
 /// and 0022) for the scope of `$1`: by child unit from each child's sums over everything
 /// beneath it (`*_up`) and the unit's own work; by type of work and in total from the
@@ -69,7 +59,17 @@ const SCOPE: &str = "scope AS MATERIALIZED (
 /// thousands; summing its children's rows three ways instead took a third longer (the
 /// quarter's loops due: 2.6 ms, now 1.9). `filter` reads the rows as `x`.
 fn scoped(rollup: &Rollup, sums: &str, filter: &str) -> String {
+    scoped_by(rollup, sums, filter, true)
+}
+
+/// As `scoped`, by child unit and in total only when not `by_type` (the table has no types
+/// of work); its work type column is then NULL.
+fn scoped_by(rollup: &Rollup, sums: &str, filter: &str, by_type: bool) -> String {
     let Rollup { table, team, .. } = rollup;
+    let (work_type, total) = match by_type {
+        true => ("x.work_type", "GROUP BY GROUPING SETS ((x.work_type), ())"),
+        false => ("NULL", ""),
+    };
     format!(
         "SELECT NULL::text AS work_type, c.id AS child_id, {sums}
            FROM org_units c JOIN {table}_up x ON x.unit_id = c.id
@@ -77,8 +77,7 @@ fn scoped(rollup: &Rollup, sums: &str, filter: &str) -> String {
          UNION ALL
          SELECT NULL, $1::uuid, {sums} FROM {table} x WHERE x.{team} = $1 AND {filter} HAVING count(*) > 0
          UNION ALL
-         SELECT x.work_type, NULL, {sums} FROM {table}_up x WHERE x.unit_id = $1 AND {filter}
-          GROUP BY GROUPING SETS ((x.work_type), ())"
+         SELECT {work_type}, NULL, {sums} FROM {table}_up x WHERE x.unit_id = $1 AND {filter} {total}"
     )
 }
 
@@ -489,31 +488,38 @@ impl OkrHealth {
     }
 }
 
-/// OKR health of the objectives of these periods in scope, by child unit and in total: their progress and key results by confidence as `rollup` keeps them, and the key
-/// results whose check-in is overdue (which depends on today, so it is decided here from
-/// the days they were last checked in).
+/// OKR health of the objectives of these periods in scope, by child unit and in total:
+/// their progress and key results by confidence, and the key results whose check-in is
+/// overdue (last checked in before today minus the period's cadence, decided here since it
+/// depends on today), from the sums the roll-up keeps per unit and period.
 pub async fn okr_health(
     db: &crate::db::Db,
     unit: Uuid,
     periods: &[Uuid],
     today: NaiveDate,
 ) -> sqlx::Result<Vec<OkrHealth>> {
+    let health = scoped_by(
+        &OKR_GROUPS,
+        "sum(x.objectives) AS objectives, sum(x.progress) AS progress, sum(x.key_results) AS key_results,
+         sum(x.on_track) AS on_track, sum(x.at_risk) AS at_risk, sum(x.off_track) AS off_track,
+         sum(x.no_confidence) AS no_confidence",
+        "x.period_id = ANY($2)",
+        false,
+    );
+    let due = scoped_by(
+        &CHECK_IN_DAYS,
+        "sum(x.key_results) AS due",
+        "x.period_id = ANY($2) AND x.day < $3::date - (SELECT pe.check_in_days FROM periods pe WHERE pe.id = x.period_id)",
+        false,
+    );
     sqlx::query_as(&format!(
-        "WITH {SCOPE},
-         o AS (
-             -- Overdue: last checked in before today minus the cadence; the days are kept
-             -- sorted, so width_bucket counts them.
-             SELECT s.child_id, p.progress, p.key_results, p.on_track, p.at_risk, p.off_track, p.no_confidence,
-                    width_bucket($3::date - pe.check_in_days - 1, p.check_ins_since) AS due
-               FROM objective_progress p
-               JOIN periods pe ON pe.id = p.period_id
-               JOIN scope s ON s.id = p.org_unit_id
-              WHERE p.period_id = ANY($2))
-         SELECT child_id, count(*) AS objectives, round(avg(progress), 12) AS progress,
-                coalesce(sum(key_results), 0)::bigint AS key_results, coalesce(sum(on_track), 0)::bigint AS on_track,
-                coalesce(sum(at_risk), 0)::bigint AS at_risk, coalesce(sum(off_track), 0)::bigint AS off_track,
-                coalesce(sum(no_confidence), 0)::bigint AS no_confidence, coalesce(sum(due), 0)::bigint AS check_ins_due
-           FROM o GROUP BY GROUPING SETS ((child_id), ())"
+        "WITH h AS ({health}), d AS ({due})
+         SELECT h.child_id, coalesce(h.objectives, 0)::bigint AS objectives,
+                round(h.progress / nullif(h.objectives, 0), 12) AS progress,
+                coalesce(h.key_results, 0)::bigint AS key_results, coalesce(h.on_track, 0)::bigint AS on_track,
+                coalesce(h.at_risk, 0)::bigint AS at_risk, coalesce(h.off_track, 0)::bigint AS off_track,
+                coalesce(h.no_confidence, 0)::bigint AS no_confidence, coalesce(d.due, 0)::bigint AS check_ins_due
+           FROM h LEFT JOIN d ON d.child_id IS NOT DISTINCT FROM h.child_id"
     ))
     .bind(unit)
     .bind(periods)

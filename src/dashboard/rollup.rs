@@ -46,10 +46,16 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
     let mut groups = HashSet::new();
     let mut days = HashSet::new();
     let mut objectives = HashSet::new();
+    // The units and periods of objectives deleted: their OKR sums lose them.
+    let mut okr_groups = HashSet::new();
     // A mark naming nothing: the tree changed, so every ancestor's sums are rebuilt.
     let mut regroup = false;
     for mark in marks {
         match mark {
+            (Some(unit), Some(period), None, Some(objective)) => {
+                objectives.insert(objective);
+                okr_groups.insert((unit, period))
+            }
             (Some(unit), Some(period), _, _) => groups.insert((unit, period)),
             (Some(unit), _, Some(day), _) => days.insert((unit, day)),
             (_, _, _, Some(objective)) => objectives.insert(objective),
@@ -78,13 +84,25 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
             sums(&mut tx, &LOOP_DAYS, Some((&units, &days))).await?;
         }
     }
-    if regroup {
-        for rollup in [EPIC_GROUPS, FLOW, LOOP_DAYS] {
-            sums(&mut tx, &rollup, None).await?;
+    if !objectives.is_empty() {
+        let moved =
+            objective_progress(&mut tx, &objectives.into_iter().collect::<Vec<_>>()).await?;
+        okr_groups.extend(moved);
+    }
+    if !okr_groups.is_empty() {
+        let (units, periods): (Vec<Uuid>, Vec<Uuid>) = okr_groups.into_iter().unzip();
+        okr_health(&mut tx, &units, &periods).await?;
+        if !regroup {
+            let periods: Vec<String> = periods.iter().map(Uuid::to_string).collect();
+            for rollup in [OKR_GROUPS, CHECK_IN_DAYS] {
+                sums(&mut tx, &rollup, Some((&units, &periods))).await?;
+            }
         }
     }
-    if !objectives.is_empty() {
-        objective_progress(&mut tx, &objectives.into_iter().collect::<Vec<_>>()).await?;
+    if regroup {
+        for rollup in [EPIC_GROUPS, FLOW, LOOP_DAYS, OKR_GROUPS, CHECK_IN_DAYS] {
+            sums(&mut tx, &rollup, None).await?;
+        }
     }
     tx.commit().await
 }
@@ -135,6 +153,32 @@ pub(crate) const FLOW: Rollup = Rollup {
     measures: &["epics"],
 };
 
+pub(crate) const OKR_GROUPS: Rollup = Rollup {
+    table: "dashboard_okr_groups",
+    team: "unit_id",
+    key: "period_id",
+    key_type: "uuid",
+    groups: &[],
+    measures: &[
+        "objectives",
+        "progress",
+        "key_results",
+        "on_track",
+        "at_risk",
+        "off_track",
+        "no_confidence",
+    ],
+};
+
+pub(crate) const CHECK_IN_DAYS: Rollup = Rollup {
+    table: "dashboard_check_in_days",
+    team: "unit_id",
+    key: "period_id",
+    key_type: "uuid",
+    groups: &["day"],
+    measures: &["key_results"],
+};
+
 pub(crate) const LOOP_DAYS: Rollup = Rollup {
     table: "dashboard_loop_days",
     team: "unit_id",
@@ -167,9 +211,9 @@ async fn sums(
         key_type,
         ..
     } = rollup;
-    let groups = rollup.groups.join(", ");
-    let grouped: Vec<String> = rollup.groups.iter().map(|g| format!("g.{g}")).collect();
-    let grouped = grouped.join(", ");
+    // Each group column followed by a comma (none for a rollup without groups).
+    let groups: String = rollup.groups.iter().map(|g| format!("{g}, ")).collect();
+    let grouped: String = rollup.groups.iter().map(|g| format!("g.{g}, ")).collect();
     let measures = rollup.measures.join(", ");
     let summed: Vec<String> = rollup
         .measures
@@ -197,11 +241,11 @@ async fn sums(
     };
     let insert = format!(
         "WITH a AS ({pairs})
-         INSERT INTO {table}_up ({key}, unit_id, {groups}, {measures})
-         SELECT a.key, a.unit_id, {grouped}, {summed}
+         INSERT INTO {table}_up ({key}, unit_id, {groups}{measures})
+         SELECT a.key, a.unit_id, {grouped}{summed}
            FROM a JOIN org_unit_tree t ON t.ancestor_id = a.unit_id
            JOIN {table} g ON g.{team} = t.descendant_id AND g.{key} = a.key
-          GROUP BY a.key, a.unit_id, {grouped}"
+          GROUP BY {grouped}a.key, a.unit_id"
     );
     for sql in [delete, insert] {
         let mut query = sqlx::query(&sql);
@@ -330,7 +374,12 @@ async fn loop_days(
 /// objective is the weighted mean of its key results; a rolled-up key result the mean of
 /// the objectives cascaded from it. The walk down each cascade carries the share each key
 /// result's own value has in the objective at its top.
-async fn objective_progress(tx: &mut sqlx::PgConnection, marked: &[Uuid]) -> sqlx::Result<()> {
+/// Returns the (unit, period) of each objective recomputed, before and after: their OKR
+/// sums change.
+async fn objective_progress(
+    tx: &mut sqlx::PgConnection,
+    marked: &[Uuid],
+) -> sqlx::Result<HashSet<(Uuid, Uuid)>> {
     let targets: Vec<Uuid> = sqlx::query_scalar(
         "WITH RECURSIVE up (id, depth) AS (
              SELECT id, 0 FROM unnest($1::uuid[]) AS m (id)
@@ -343,11 +392,15 @@ async fn objective_progress(tx: &mut sqlx::PgConnection, marked: &[Uuid]) -> sql
     .bind(marked)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM objective_progress WHERE objective_id = ANY($1)")
-        .bind(&targets)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(&format!(
+    let mut moved: HashSet<(Uuid, Uuid)> = sqlx::query_as(
+        "DELETE FROM objective_progress WHERE objective_id = ANY($1) RETURNING org_unit_id, period_id",
+    )
+    .bind(&targets)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let now: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
         "WITH RECURSIVE roots AS (SELECT o.id FROM objectives o WHERE o.id = ANY($1)),
          walk (root, objective_id, share, depth) AS (
              SELECT id, id, 1::numeric, 0 FROM roots
@@ -386,9 +439,54 @@ async fn objective_progress(tx: &mut sqlx::PgConnection, marked: &[Uuid]) -> sql
                 coalesce(c.key_results, 0), coalesce(c.on_track, 0), coalesce(c.at_risk, 0),
                 coalesce(c.off_track, 0), coalesce(c.no_confidence, 0)
            FROM roots r JOIN objectives o ON o.id = r.id
-           LEFT JOIN parts p ON p.root = r.id LEFT JOIN counts c ON c.objective_id = r.id"
+           LEFT JOIN parts p ON p.root = r.id LEFT JOIN counts c ON c.objective_id = r.id
+         RETURNING org_unit_id, period_id"
     ))
     .bind(&targets)
+    .fetch_all(&mut *tx)
+    .await?;
+    moved.extend(now);
+    Ok(moved)
+}
+
+/// The OKR sums of these (unit, period) pairs, from their objectives' progress.
+async fn okr_health(
+    tx: &mut sqlx::PgConnection,
+    units: &[Uuid],
+    periods: &[Uuid],
+) -> sqlx::Result<()> {
+    for table in ["dashboard_okr_groups", "dashboard_check_in_days"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} g USING unnest($1::uuid[], $2::uuid[]) AS m (unit_id, period_id)
+              WHERE g.unit_id = m.unit_id AND g.period_id = m.period_id"
+        ))
+        .bind(units)
+        .bind(periods)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO dashboard_okr_groups
+         SELECT p.period_id, p.org_unit_id, count(*), sum(p.progress), sum(p.key_results), sum(p.on_track),
+                sum(p.at_risk), sum(p.off_track), sum(p.no_confidence)
+           FROM unnest($1::uuid[], $2::uuid[]) AS m (unit_id, period_id)
+           JOIN objective_progress p ON p.org_unit_id = m.unit_id AND p.period_id = m.period_id
+          GROUP BY p.period_id, p.org_unit_id",
+    )
+    .bind(units)
+    .bind(periods)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO dashboard_check_in_days
+         SELECT p.period_id, p.org_unit_id, d.day, count(*)
+           FROM unnest($1::uuid[], $2::uuid[]) AS m (unit_id, period_id)
+           JOIN objective_progress p ON p.org_unit_id = m.unit_id AND p.period_id = m.period_id
+          CROSS JOIN LATERAL unnest(p.check_ins_since) AS d (day)
+          GROUP BY 1, 2, 3",
+    )
+    .bind(units)
+    .bind(periods)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -998,10 +998,10 @@ async fn the_dashboard_reads_the_same_few_statements_for_a_team_a_division_or_th
         .unwrap();
     let after_one = app.get(&dashboard(&k, "")).await;
     assert_eq!(after_many.statements(), after_one.statements());
-    // At most: epic groups, loop days and objectives all to refresh, the first two with
-    // their ancestors' sums.
+    // At most: epic groups, loop days, and objectives with their OKR sums all to refresh,
+    // each with their ancestors' sums.
     assert!(after_one.statements() <= first.statements());
-    assert!(first.statements() <= 40, "{}", first.statements());
+    assert!(first.statements() <= 48, "{}", first.statements());
     let csv = app
         .get(&format!(
             "/dashboard/csv?table=unit&unit={}&period={}",
@@ -1109,6 +1109,102 @@ async fn the_pre_aggregated_figures_stay_exact_while_writers_and_refreshes_run_a
     );
 }
 
+#[tokio::test]
+async fn okr_sums_follow_objectives_checked_in_moved_to_another_unit_and_deleted() {
+    use yardstick::dashboard::rollup::refresh;
+    let app = TestApp::new().await;
+    let k = known(&app).await;
+    // Every unit's and period's OKR sums against its objectives' progress, and the days
+    // their key results were last checked in.
+    let drift = || async {
+        refresh(&app.db).await.unwrap();
+        let mut drift: Vec<String> = sqlx::query_scalar(
+            "WITH truth AS (
+                 SELECT org_unit_id AS unit_id, period_id, count(*) AS objectives, sum(progress) AS progress,
+                        sum(key_results) AS key_results, sum(at_risk) AS at_risk
+                   FROM objective_progress GROUP BY 1, 2)
+             SELECT coalesce(t.unit_id, g.unit_id)::text || ': ' || coalesce(t.objectives, 0) || ' objectives, '
+                    || coalesce(t.progress, 0) || ' <> ' || coalesce(g.objectives, 0) || ', ' || coalesce(g.progress, 0)
+               FROM truth t FULL JOIN dashboard_okr_groups g USING (unit_id, period_id)
+              WHERE (t.objectives, t.progress, t.key_results, t.at_risk)
+                    IS DISTINCT FROM (g.objectives, g.progress, g.key_results, g.at_risk)
+             UNION ALL
+             SELECT 'check-in days of ' || coalesce(t.unit_id, d.unit_id)::text
+               FROM (SELECT p.org_unit_id AS unit_id, p.period_id, s.day, count(*) AS n
+                       FROM objective_progress p, unnest(p.check_ins_since) AS s (day) GROUP BY 1, 2, 3) t
+               FULL JOIN dashboard_check_in_days d USING (unit_id, period_id, day)
+              WHERE t.n IS DISTINCT FROM d.key_results",
+        )
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        drift.extend(sums_drift(&app).await);
+        drift
+    };
+    assert_eq!(drift().await, Vec::<String>::new());
+    let health = |unit: Uuid| {
+        let app = &app;
+        let k = &k;
+        async move {
+            app.get(&format!("/dashboard?unit={unit}&period={}", k.q2))
+                .await
+                .text()
+        }
+    };
+    let activate = "(SELECT id FROM objectives WHERE title = 'Activate')";
+    // A check-in today on K2: it is no longer overdue, and at its target.
+    sqlx::query(&format!(
+        "UPDATE key_results SET current_value = 20, confidence = 8, last_check_in_on = '2026-06-01'
+          WHERE title = 'K2' AND objective_id = {activate}"
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(drift().await, Vec::<String>::new());
+    // Activate moves from Onboarding to the Platform division's, and back to Assessments.
+    for unit in ["Platform", "Assessments"] {
+        sqlx::query(&format!(
+            "UPDATE objectives SET org_unit_id = (SELECT id FROM org_units WHERE name = $1) WHERE id = {activate}"
+        ))
+        .bind(unit)
+        .execute(&app.db)
+        .await
+        .unwrap();
+        assert_eq!(drift().await, Vec::<String>::new(), "moved to {unit}");
+    }
+    let division = health(k.division).await;
+    // K1 at risk, K2 now on track, neither overdue.
+    assert!(
+        division.contains("Assessments 1 85% 2 50% (1) 50% (1) 0% (0) 0% (0) 0 check-ins overdue"),
+        "{division}"
+    );
+    assert!(
+        division.contains("Onboarding 0 — 0 — (0) — (0) — (0) — (0) 0 check-ins overdue"),
+        "{division}"
+    );
+    // Deleted, with its key results: the division's sums lose it.
+    sqlx::query(&format!(
+        "DELETE FROM key_results WHERE objective_id = {activate}"
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(&format!("DELETE FROM objectives WHERE id = {activate}"))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(drift().await, Vec::<String>::new(), "deleted");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(objectives), 0)::bigint FROM dashboard_okr_groups_up WHERE unit_id = $1 AND period_id = $2",
+    )
+    .bind(k.division)
+    .bind(k.q2)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(left, 1, "only Grow is left in the division");
+}
+
 /// Where a unit's sums (`dashboard_*_up`) differ from its teams' rows added up.
 async fn sums_drift(app: &TestApp) -> Vec<String> {
     let mut drift = Vec::new();
@@ -1142,15 +1238,42 @@ async fn sums_drift(app: &TestApp) -> Vec<String> {
             "work_type",
             "achieved",
         ),
+        (
+            "dashboard_okr_groups",
+            "unit_id",
+            "period_id",
+            "",
+            "progress",
+        ),
+        (
+            "dashboard_okr_groups",
+            "unit_id",
+            "period_id",
+            "",
+            "off_track",
+        ),
+        (
+            "dashboard_check_in_days",
+            "unit_id",
+            "period_id",
+            "day",
+            "key_results",
+        ),
     ] {
+        // The group columns, each after a comma.
+        let groups: String = groups
+            .split(", ")
+            .filter(|g| !g.is_empty())
+            .map(|g| format!(", {g}"))
+            .collect();
         let rows: Vec<String> = sqlx::query_scalar(&format!(
             "WITH truth AS (
-                 SELECT t.ancestor_id AS unit_id, g.{key}, {groups}, sum(g.{measure}) AS n
+                 SELECT t.ancestor_id AS unit_id, g.{key}{groups}, sum(g.{measure}) AS n
                    FROM {table} g JOIN org_unit_tree t ON t.descendant_id = g.{team}
-                  GROUP BY t.ancestor_id, g.{key}, {groups})
+                  GROUP BY t.ancestor_id, g.{key}{groups})
              SELECT '{table}.{measure} ' || coalesce(t.unit_id, u.unit_id)::text || ': '
                     || coalesce(t.n::text, 'none') || ' <> ' || coalesce(u.{measure}::text, 'none')
-               FROM truth t FULL JOIN {table}_up u USING (unit_id, {key}, {groups})
+               FROM truth t FULL JOIN {table}_up u USING (unit_id, {key}{groups})
               WHERE t.n IS DISTINCT FROM u.{measure}"
         ))
         .fetch_all(&app.db)
