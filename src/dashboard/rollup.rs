@@ -257,22 +257,36 @@ async fn sums(
     Ok(())
 }
 
-/// The epic groups and flow counts of these (team, period) pairs.
-async fn epic_groups(
+/// Deletes the rows of these team-level tables for these (unit, period) pairs; `unit` names
+/// their unit's column.
+async fn delete_pairs(
     tx: &mut sqlx::PgConnection,
+    tables: &[&str],
+    unit: &str,
     units: &[Uuid],
     periods: &[Uuid],
 ) -> sqlx::Result<()> {
-    for table in ["dashboard_epic_groups", "dashboard_flow"] {
+    for table in tables {
         sqlx::query(&format!(
-            "DELETE FROM {table} g USING unnest($1::uuid[], $2::uuid[]) AS m (team_id, period_id)
-              WHERE g.team_id = m.team_id AND g.period_id = m.period_id"
+            "DELETE FROM {table} g USING unnest($1::uuid[], $2::uuid[]) AS m (unit_id, period_id)
+              WHERE g.{unit} = m.unit_id AND g.period_id = m.period_id"
         ))
         .bind(units)
         .bind(periods)
         .execute(&mut *tx)
         .await?;
     }
+    Ok(())
+}
+
+/// The epic groups and flow counts of these (team, period) pairs.
+async fn epic_groups(
+    tx: &mut sqlx::PgConnection,
+    units: &[Uuid],
+    periods: &[Uuid],
+) -> sqlx::Result<()> {
+    let tables = ["dashboard_epic_groups", "dashboard_flow"];
+    delete_pairs(tx, &tables, "team_id", units, periods).await?;
     sqlx::query(
         "WITH e AS (
              SELECT e.*, coalesce(p.active, false) AND x.outcomes > 0 AS covered, x.aligned, x.outcomes, x.revised,
@@ -455,16 +469,8 @@ async fn okr_health(
     units: &[Uuid],
     periods: &[Uuid],
 ) -> sqlx::Result<()> {
-    for table in ["dashboard_okr_groups", "dashboard_check_in_days"] {
-        sqlx::query(&format!(
-            "DELETE FROM {table} g USING unnest($1::uuid[], $2::uuid[]) AS m (unit_id, period_id)
-              WHERE g.unit_id = m.unit_id AND g.period_id = m.period_id"
-        ))
-        .bind(units)
-        .bind(periods)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let tables = ["dashboard_okr_groups", "dashboard_check_in_days"];
+    delete_pairs(tx, &tables, "unit_id", units, periods).await?;
     sqlx::query(
         "INSERT INTO dashboard_okr_groups
          SELECT p.period_id, p.org_unit_id, count(*), sum(p.progress), sum(p.key_results), sum(p.on_track),
