@@ -59,6 +59,11 @@ impl Db {
         }
     }
 
+    /// The request's slot, unless this pool runs each statement apart.
+    fn shared_slot(&self) -> Option<Slot> {
+        if self.apart { None } else { slot() }
+    }
+
     /// The pool itself: statements on it take a connection of their own.
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -102,13 +107,6 @@ pub async fn one_connection(request: Request, next: Next) -> Response {
 /// This request's slot, when running inside one.
 fn slot() -> Option<Slot> {
     REQUEST.try_with(Arc::clone).ok()
-}
-
-impl Db {
-    /// The request's slot, unless this pool runs each statement apart.
-    fn shared_slot(&self) -> Option<Slot> {
-        if self.apart { None } else { slot() }
-    }
 }
 
 /// The request's connection, taken from the pool the first time.

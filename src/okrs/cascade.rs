@@ -1,6 +1,7 @@
 //! The cascade as pages read it: objectives with everything cascaded beneath them, their
 //! key results with the value each follows, and progress rolled up through it all — in two
-//! statements, however deep the tree.
+//! statements, however deep the tree (a folded one: its first level's key results, and the
+//! progress of the objectives folded beneath them from the roll-up).
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,7 +1,8 @@
 //! `/okrs?unit=&period=&until=&levels=`: the alignment tree — objectives of a unit and
 //! everything beneath it for a period (an annual period with the quarterly objectives inside
 //! it), their key results, and the objectives cascaded from each, with progress rolled up.
-//! Two statements for the whole cascade; a large tree folds its deeper levels.
+//! Two statements for the whole cascade; a large tree folds its deeper levels, reading only
+//! its first level's key results and the folded objectives' progress from the roll-up.
 
 use std::collections::HashSet;
 
