@@ -279,10 +279,11 @@ fn with_etag(status: StatusCode, epic: &Epic) -> Response {
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
+    me: Me,
     ApiQuery(query): ApiQuery<EpicListQuery>,
 ) -> ApiResult<Json<EpicList>> {
     let (query, limit) = query.parse()?;
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let mut rows = find(&state.db, &query, today, limit + 1).await?;
     let next = next_page(&mut rows, limit, |e| e.id);
     Ok(Json(EpicList {

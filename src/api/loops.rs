@@ -115,7 +115,7 @@ pub async fn list(
     if !problems.is_empty() {
         return Err(ApiError::Invalid(problems));
     }
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let wanted = Wanted {
         urgent_only: false,
         state: only,

@@ -212,7 +212,7 @@ pub async fn post_value(
 ) -> Result<Json<MetricValueOut>, ApiError> {
     let key = MetricKey::parse(&key).map_err(|m| ApiError::invalid("key", &m))?;
     let ApiJson(input) = body?;
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let value = input.check(&key, today)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

@@ -90,6 +90,7 @@ pub struct ObjectiveQuery {
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
+    me: Me,
     ApiQuery(query): ApiQuery<ObjectiveQuery>,
 ) -> ApiResult<Json<Vec<ObjectiveOut>>> {
     let mut problems = Vec::new();
@@ -98,7 +99,7 @@ pub async fn list(
     if !problems.is_empty() {
         return Err(ApiError::Invalid(problems));
     }
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let period = match period {
         Some(id) => Some(crate::periods::load_period(&state.db, id).await?),
         None => crate::periods::current_period(&state.db, today).await?,

@@ -358,6 +358,7 @@ pub struct OutcomeQuery {
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
+    me: Me,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> ApiResult<Json<OutcomeList>> {
     let mut problems = Vec::new();
@@ -409,7 +410,7 @@ pub async fn list(
     .fetch_all(&state.db)
     .await?;
     let next = next_page(&mut rows, limit, |r| r.outcome.id);
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let items = rows
         .into_iter()
         .map(|r| {

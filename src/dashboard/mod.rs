@@ -247,7 +247,7 @@ pub async fn load(
 ) -> Result<DashboardPage> {
     let db = &state.db;
     rollup::refresh(db).await?;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let unit: Option<(Uuid, String)> = match Uuid::parse_str(query.unit.trim()) {
         Ok(id) => Some(
             sqlx::query_as("SELECT id, name FROM org_units WHERE id = $1")

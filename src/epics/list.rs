@@ -127,10 +127,11 @@ impl EpicsPage {
 /// list shows them.
 pub async fn get_epics_csv(
     State(state): State<AppState>,
+    me: Me,
     Query(mut query): Query<EpicQuery>,
 ) -> Result<axum::response::Response> {
     query.after.clear();
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let epics = find(&state.db, &query, today, crate::http::csv::MAX_ROWS).await?;
     let head = [
         "ID", "Epic", "Type", "Status", "Team", "Owner", "Period", "Outcomes", "Created",
@@ -164,7 +165,7 @@ pub async fn get_epics(
     flash: Flash,
 ) -> Result<EpicsPage> {
     // Loops fall due by calendar date in the organisation's time zone (DOMAIN.md, loop state).
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let mut epics = find(&state.db, &query, today, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut epics, PAGE_SIZE, |e| e.id.to_string());
     let units =

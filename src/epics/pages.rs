@@ -268,7 +268,7 @@ pub async fn get_new_epic(
     me: Me,
     Query(query): Query<NewEpicQuery>,
 ) -> Result<EpicFormPage> {
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let current = crate::periods::current_period(&state.db, today).await?;
     let work_type = if query.work_type.is_empty() {
         "feature".to_string()
@@ -596,7 +596,7 @@ async fn epic_page(
     kr_q: String,
 ) -> Result<EpicPage> {
     let epic = load_epic(&state.db, id).await?;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let outcomes = outcomes_of(&state.db, &epic.as_parent(), today).await?;
     let history = crate::audit::history(&state.db, "epic", id).await?;
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;

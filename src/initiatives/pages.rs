@@ -414,7 +414,7 @@ pub async fn get_initiative(
     flash: Flash,
 ) -> Result<InitiativePage> {
     let initiative = load_initiative(&state.db, id).await?;
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let outcomes = outcomes_of(&state.db, &initiative.as_parent(), today).await?;
     let epics = epics_of_initiative(&state.db, id, today).await?;
     let history = crate::audit::history(&state.db, "initiative", id).await?;

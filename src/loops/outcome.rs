@@ -207,7 +207,7 @@ pub async fn loop_view(
             .fetch_all(&state.db)
             .await?;
     let may_record = loop_permission(state, me, outcome, parent).await?;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let commitment = commitment_of(outcome, &closed);
     let latest = measurements.first().map(|m| m.value);
     let proposed = commitment
@@ -334,7 +334,7 @@ pub async fn record_measurement(
     id: Uuid,
     form: &MeasurementForm,
 ) -> Result<std::result::Result<(Uuid, Decimal), FormErrors>> {
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let mut errors = FormErrors::default();
     let value = check(&mut errors, "value", parse_value(&form.value, "value"));
     let measured_on = check(
@@ -517,7 +517,7 @@ pub async fn close_loop(
             return Ok(Err(CloseRefused::Invalid(errors)));
         }
     };
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let now = state.clock.now();
     let judged_against = view.commitment.as_ref().map(Commitment::to_json);
     let mut tx = state.db.begin().await?;

@@ -216,7 +216,7 @@ pub async fn get_loops_csv(
     Query(query): Query<LoopsQuery>,
 ) -> Result<axum::response::Response> {
     let (scope, _, _) = query.scope();
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let wanted = Wanted {
         state: LoopState::parse(&query.loop_state).ok(),
         ..Wanted::default()
@@ -314,7 +314,7 @@ pub async fn get_loops(
     flash: Flash,
 ) -> Result<LoopsPage> {
     let (scope, name, unit) = query.scope();
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let only = LoopState::parse(&query.loop_state).ok();
     let wanted = Wanted {
         state: only,

@@ -470,7 +470,7 @@ async fn propose_page(
     form: KeyResultForm,
     errors: FormErrors,
 ) -> Result<ProposePage> {
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     // Objectives of the outcome's unit or a unit above it, in periods under way, that `me`
     // may change (the policy's rule as a filter; the handler still checks the one chosen).
     let objectives = sqlx::query_as::<_, (Uuid, String)>(
@@ -1028,7 +1028,7 @@ pub async fn key_result_page(
     let may_edit = may_change_record(&state.db, me, objective.unit_id, owner).await?;
     let may_change = !objective.period_closed && may_edit;
     let may_reflect = objective.period_closed && may_edit;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let check_in = check_in.unwrap_or_else(|| CheckInForm {
         checked_on: today.to_string(),
         ..CheckInForm::default()
@@ -1109,7 +1109,7 @@ pub async fn record_check_in(
     form: &CheckInForm,
 ) -> Result<std::result::Result<(), CheckInRefused>> {
     let id = key_result.id;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let mut errors = FormErrors::default();
     if key_result.progress_source != ProgressSource::CheckIns.as_str() {
         errors.add(

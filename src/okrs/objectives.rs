@@ -226,7 +226,7 @@ pub async fn get_new_objective(
         Ok(id) => parent_key_result(&state.db, id).await?,
         Err(_) => None,
     };
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let current = crate::periods::current_period(&state.db, today).await?;
     let form = ObjectiveForm {
         title: parent.as_ref().map(|p| p.title.clone()).unwrap_or_default(),
@@ -535,7 +535,7 @@ pub async fn get_objective(
     let history = crate::audit::history(&state.db, "objective", id).await?;
     let may_edit = may_change_record(&state.db, &me, objective.unit_id, objective.owner_id).await?;
     let may_change = !objective.period_closed && may_edit;
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let later_periods: Vec<(String, String)> = sqlx::query_as::<_, (Uuid, String)>(
         "SELECT id, name FROM periods WHERE closed_at IS NULL AND starts_on > $1 ORDER BY starts_on, ends_on - starts_on LIMIT 8",
     )

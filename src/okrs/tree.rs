@@ -106,8 +106,8 @@ struct Scope {
 }
 
 /// The cascade folds above `fold_above` objectives (`cascade::load_folding`).
-async fn scope(state: &AppState, query: &TreeQuery, fold_above: usize) -> Result<Scope> {
-    let today = crate::org::settings::today(state).await?;
+async fn scope(state: &AppState, me: &Me, query: &TreeQuery, fold_above: usize) -> Result<Scope> {
+    let today = me.today(&state.clock);
     let period: Option<Period> = match Uuid::parse_str(query.period.trim()) {
         Ok(id) => Some(crate::periods::load_period(&state.db, id).await?),
         // The longest period containing today: a year shows its quarters' cascades.
@@ -157,9 +157,10 @@ async fn scope(state: &AppState, query: &TreeQuery, fold_above: usize) -> Result
 /// objective, then its key results, each followed by the objectives cascaded from it.
 pub async fn get_okrs_csv(
     State(state): State<AppState>,
+    me: Me,
     Query(query): Query<TreeQuery>,
 ) -> Result<axum::response::Response> {
-    let Scope { cascade, .. } = scope(&state, &query, usize::MAX).await?;
+    let Scope { cascade, .. } = scope(&state, &me, &query, usize::MAX).await?;
     let head = [
         "Level",
         "Kind",
@@ -235,7 +236,7 @@ pub async fn get_okrs(
         unit,
         until,
         cascade,
-    } = scope(&state, &query, fold_above).await?;
+    } = scope(&state, &me, &query, fold_above).await?;
     let large = cascade.objectives.len() > FOLD_ABOVE;
     // Folded whether or not the cascade could be read folded (`Cascade::folded`).
     let fold = large && !unfolded;

@@ -35,11 +35,17 @@ impl Organisation {
 
     /// The time zone; UTC if the stored name is unknown to this build.
     pub fn zone(&self) -> Tz {
-        self.time_zone.parse().unwrap_or(Tz::UTC)
+        zone(&self.time_zone)
     }
 }
 
-/// Today's date in the organisation's time zone: one small query.
+/// A stored time zone name's zone; UTC if the name is unknown to this build.
+pub fn zone(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
+}
+
+/// Today's date in the organisation's time zone: one small query. A request by someone
+/// signed in has it without one (`Me::today`).
 pub async fn today(state: &AppState) -> sqlx::Result<NaiveDate> {
     let org = Organisation::load(&state.db).await?;
     Ok(state.clock.today(org.zone()))

@@ -567,7 +567,7 @@ pub async fn outcome_page(
 ) -> Result<OutcomePage> {
     let mut outcome = outcome_row(&state.db, id).await?;
     let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     outcome.loop_state = parent.loop_state(outcome.closed, outcome.measure_by, today);
     let leads_to = match outcome.leads_to_id {
         Some(other) => Some(outcome_row(&state.db, other).await?),

@@ -242,7 +242,7 @@ pub async fn backlog_page(
     let may_change = may_change_record(&state.db, me, id, None).await?;
     let period = match query.period() {
         Some(period) => Some(load_period(&state.db, period).await?),
-        None => current_period(&state.db, crate::org::settings::today(state).await?).await?,
+        None => current_period(&state.db, me.today(&state.clock)).await?,
     };
     let periods = crate::periods::options(&state.db).await?;
     let (capacity, sums) = match &period {

@@ -335,7 +335,7 @@ pub async fn get_new_iteration(
     ClientAddr(client): ClientAddr,
 ) -> Result<Response> {
     ensure_may_change(&state, &me, &client, unit, None, "org_unit", unit).await?;
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let (last_end, count): (Option<NaiveDate>, i64) =
         sqlx::query_as("SELECT max(ends_on), count(*) FROM iterations WHERE org_unit_id = $1")
             .bind(unit)
@@ -469,7 +469,7 @@ async fn iteration_page(
     .fetch_all(&state.db)
     .await?;
     let may_change = may_change_record(&state.db, me, iteration.unit_id, None).await?;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let may_review = may_change && iteration.may_review_on(today);
     let review = review.unwrap_or_else(|| ReviewForm {
         review: iteration.review.clone().unwrap_or_default(),
@@ -633,7 +633,7 @@ pub async fn post_review(
     Form(form): Form<ReviewForm>,
 ) -> Result<Response> {
     let iteration = iteration_to_change(&state, &me, &client, id).await?;
-    let today = crate::org::settings::today(&state).await?;
+    let today = me.today(&state.clock);
     let mut errors = FormErrors::default();
     if !iteration.may_review_on(today) {
         errors.add(

@@ -110,6 +110,12 @@ async fn the_current_period_follows_the_organisations_time_zone_at_the_day_bound
         utc.contains("2026 Q2 Quarter 1 Apr 2026 – 30 Jun 2026 Current"),
         "{utc}"
     );
+    // The dashboard's period defaults to today's, the zone read with the session.
+    let dashboard = app.get_as(&cookie, "/dashboard").await.text();
+    assert!(
+        dashboard.contains("Dashboard · 2026 Q2 What was anticipated"),
+        "{dashboard}"
+    );
 
     let page = app
         .post_as(
@@ -130,6 +136,11 @@ async fn the_current_period_follows_the_organisations_time_zone_at_the_day_bound
         "{berlin}"
     );
     assert!(berlin.contains("2026 Q2 Quarter 1 Apr 2026 – 30 Jun 2026 Past"));
+    let dashboard = app.get_as(&cookie, "/dashboard").await.text();
+    assert!(
+        dashboard.contains("Dashboard · 2026 Q3 What was anticipated"),
+        "{dashboard}"
+    );
     assert!(
         app.get_as(&cookie, "/")
             .await
