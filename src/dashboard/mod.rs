@@ -6,6 +6,7 @@
 //! unit, every figure linking to the list behind it, every table also as CSV
 //! (`/dashboard/csv?table=`). Figures are aggregated in SQL (`figures.rs`).
 
+pub mod cache;
 pub mod export;
 pub mod figures;
 pub mod rollup;
@@ -16,6 +17,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use chrono::NaiveDate;
 use serde::Deserialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::auth::policy::{Access, Me};
@@ -55,16 +57,31 @@ pub struct DashboardQuery {
     pub dir: String,
 }
 
+/// The page: what the viewer's navigation and filter show, and the figures (which the same
+/// view by anyone shares, and `cache` keeps between views).
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard/show.html")]
 pub struct DashboardPage {
     layout: Layout,
+    units: crate::org::UnitFilter,
+    periods: Vec<(String, String)>,
+    figures: Arc<Figures>,
+}
+
+impl std::ops::Deref for DashboardPage {
+    type Target = Figures;
+
+    fn deref(&self) -> &Figures {
+        &self.figures
+    }
+}
+
+/// A dashboard's figures for a unit and a period or range.
+pub struct Figures {
     unit_id: Option<Uuid>,
     unit_name: String,
     period: Option<Period>,
     until: Option<Period>,
-    units: crate::org::UnitFilter,
-    periods: Vec<(String, String)>,
     by_type: Vec<Row>,
     by_unit: Vec<Row>,
     total: Option<Row>,
@@ -83,7 +100,7 @@ pub struct DashboardPage {
     today: NaiveDate,
 }
 
-impl DashboardPage {
+impl Figures {
     /// The scope and period as a query: `unit=…&period=…&until=…`.
     fn scope_query(&self, with_unit: bool) -> Vec<String> {
         let mut query = vec![];
@@ -237,7 +254,8 @@ pub async fn get_dashboard(
 }
 
 /// Everything the page shows (and the CSV exports write), in a fixed number of statements,
-/// with at most `listed` overdue loops and check-ins.
+/// with at most `listed` overdue loops and check-ins. The page's figures (`SHOWN`) are kept
+/// between views and read again only when their dashboard's version moved on (`cache`).
 pub async fn load(
     state: &AppState,
     me: &Me,
@@ -248,6 +266,43 @@ pub async fn load(
     let db = &state.db;
     rollup::refresh(db).await?;
     let today = me.today(&state.clock);
+    // The versions are read before the figures: a change they do not count yet moves them
+    // on again at the next refresh, so figures kept never outlive what they show.
+    let key = cache::Key::new(query, today);
+    let versions = match listed {
+        SHOWN => Some(cache::versions(db, key.unit).await?),
+        _ => None,
+    };
+    let kept = versions.and_then(|v| state.dashboards.get(&key, v));
+    let figures = match kept {
+        Some(figures) => figures,
+        None => {
+            let figures = Arc::new(figures(state, me, query, today, listed).await?);
+            if let Some(versions) = versions {
+                state.dashboards.put(key, versions, figures.clone());
+            }
+            figures
+        }
+    };
+    let units = crate::org::UnitFilter::load(db, figures.unit_id, me.id).await?;
+    let periods = crate::periods::options(db).await?;
+    Ok(DashboardPage {
+        layout,
+        units,
+        periods,
+        figures,
+    })
+}
+
+/// The figures, each figure one statement, run side by side.
+async fn figures(
+    state: &AppState,
+    me: &Me,
+    query: &DashboardQuery,
+    today: NaiveDate,
+    listed: i64,
+) -> Result<Figures> {
+    let db = &state.db;
     let unit: Option<(Uuid, String)> = match Uuid::parse_str(query.unit.trim()) {
         Ok(id) => Some(
             sqlx::query_as("SELECT id, name FROM org_units WHERE id = $1")
@@ -278,21 +333,16 @@ pub async fn load(
     {
         std::mem::swap(&mut period, &mut until);
     }
-    let units = crate::org::UnitFilter::load(db, unit.as_ref().map(|u| u.0), me.id).await?;
-    let periods = crate::periods::options(db).await?;
     let descending = query.dir.trim() != "asc";
     let sort = match query.sort.trim() {
         key if SORTS.iter().any(|(k, _)| *k == key) => key.to_string(),
         _ => "name".to_string(),
     };
-    let mut page = DashboardPage {
-        layout,
+    let mut page = Figures {
         unit_id: unit.as_ref().map(|(id, _)| *id),
         unit_name: unit.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
         period,
         until,
-        units,
-        periods,
         by_type: vec![],
         by_unit: vec![],
         total: None,

@@ -4,7 +4,8 @@
 //! dashboard reads. One refresh at a time (an advisory lock), and its recomputing
 //! statements start after it took the marks, so they see every change those marks stand
 //! for; a change committed later keeps its mark for the next refresh. With no marks,
-//! refreshing is one cheap statement.
+//! refreshing is one cheap statement. Each refresh also moves on the versions of the
+//! dashboards whose figures it may have changed (migrations/0027), which `cache` checks.
 
 use std::collections::HashSet;
 
@@ -23,7 +24,13 @@ const OWN_PROGRESS: &str = "CASE WHEN v IS NULL THEN NULL
          WHEN k.target = k.start_value THEN 0
          ELSE greatest(0, least(1, (v - k.start_value) / (k.target - k.start_value))) END";
 
-type Mark = (Option<Uuid>, Option<Uuid>, Option<NaiveDate>, Option<Uuid>);
+type Mark = (
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<NaiveDate>,
+    Option<Uuid>,
+    bool,
+);
 
 /// Brings every pre-aggregated figure up to date with the committed data.
 pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
@@ -39,10 +46,12 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
         .execute(&mut *tx)
         .await?;
     let marks: Vec<Mark> = sqlx::query_as(
-        "DELETE FROM dashboard_marks RETURNING unit_id, period_id, day, objective_id",
+        "DELETE FROM dashboard_marks RETURNING unit_id, period_id, day, objective_id, everything",
     )
     .fetch_all(&mut *tx)
     .await?;
+    // Something every dashboard shows changed (a unit's name, a period, a person's name).
+    let everything = marks.iter().any(|m| m.4);
     let mut groups = HashSet::new();
     let mut days = HashSet::new();
     let mut objectives = HashSet::new();
@@ -52,20 +61,24 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
     let mut regroup = false;
     for mark in marks {
         match mark {
-            (Some(unit), Some(period), None, Some(objective)) => {
+            (_, _, _, _, true) => false,
+            (Some(unit), Some(period), None, Some(objective), _) => {
                 objectives.insert(objective);
                 okr_groups.insert((unit, period))
             }
-            (Some(unit), Some(period), _, _) => groups.insert((unit, period)),
-            (Some(unit), _, Some(day), _) => days.insert((unit, day)),
-            (_, _, _, Some(objective)) => objectives.insert(objective),
-            (None, None, None, None) => {
+            (Some(unit), Some(period), _, _, _) => groups.insert((unit, period)),
+            (Some(unit), _, Some(day), _, _) => days.insert((unit, day)),
+            (_, _, _, Some(objective), _) => objectives.insert(objective),
+            (None, None, None, None, _) => {
                 regroup = true;
                 false
             }
             _ => false,
         };
     }
+    // The units whose work changed: their dashboards and their ancestors' move on.
+    let mut touched: HashSet<Uuid> = groups.iter().map(|g| g.0).collect();
+    touched.extend(days.iter().map(|d| d.0));
     if !groups.is_empty() {
         let (units, periods): (Vec<Uuid>, Vec<Uuid>) = groups.into_iter().unzip();
         epic_groups(&mut tx, &units, &periods).await?;
@@ -89,6 +102,7 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
             objective_progress(&mut tx, &objectives.into_iter().collect::<Vec<_>>()).await?;
         okr_groups.extend(moved);
     }
+    touched.extend(okr_groups.iter().map(|g| g.0));
     if !okr_groups.is_empty() {
         let (units, periods): (Vec<Uuid>, Vec<Uuid>) = okr_groups.into_iter().unzip();
         okr_health(&mut tx, &units, &periods).await?;
@@ -104,7 +118,33 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
             sums(&mut tx, &rollup, None).await?;
         }
     }
+    let touched: Vec<Uuid> = match everything || regroup {
+        true => vec![Uuid::nil()],
+        false => touched.into_iter().collect(),
+    };
+    move_versions_on(&mut tx, &touched).await?;
     tx.commit().await
+}
+
+/// Moves on the dashboard version of these units and of every unit above them (the nil
+/// unit: everything's) to this transaction's id: larger than any before it in the cluster,
+/// so a version is never given twice, not even after a backup is restored over the data.
+async fn move_versions_on(tx: &mut sqlx::PgConnection, units: &[Uuid]) -> sqlx::Result<()> {
+    if units.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "WITH v (version) AS (SELECT pg_current_xact_id()::text::bigint)
+         INSERT INTO dashboard_versions (unit_id, version)
+         SELECT u.id, v.version FROM v, (
+             SELECT t.ancestor_id AS id FROM org_unit_tree t WHERE t.descendant_id = ANY($1)
+             UNION SELECT id FROM unnest($1::uuid[]) AS m (id) WHERE id = '00000000-0000-0000-0000-000000000000') u
+         ON CONFLICT (unit_id) DO UPDATE SET version = excluded.version",
+    )
+    .bind(units)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 /// A team-level rollup and the sums of it every unit keeps over the teams beneath it

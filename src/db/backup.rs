@@ -231,6 +231,17 @@ pub async fn restore(db: &sqlx::PgPool, target: &Target, file: &Path) -> anyhow:
         .arg(&target.database)
         .arg(file);
     run(command, "pg_restore").await?;
+    // Servers running on may keep dashboards' figures read before (src/dashboard/cache.rs):
+    // a mark for everything moves every dashboard's version on at the next refresh.
+    sqlx::query(
+        "DO $$ BEGIN
+             IF to_regclass('dashboard_versions') IS NOT NULL THEN
+                 INSERT INTO dashboard_marks (everything) VALUES (true);
+             END IF;
+         END $$",
+    )
+    .execute(db)
+    .await?;
     Ok(Done {
         tool,
         tool_major,

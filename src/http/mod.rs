@@ -53,6 +53,8 @@ pub struct AppState {
     pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
     /// Requests served at once; more are refused with 503 (`shed`).
     pub in_flight: shed::InFlight,
+    /// The dashboards' figures this server keeps between views.
+    pub dashboards: std::sync::Arc<crate::dashboard::cache::Cache>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             public_url: String::new(),
             mailer: None,
             in_flight: shed::InFlight::new(shed::DEFAULT_MAX_IN_FLIGHT),
+            dashboards: Default::default(),
         }
     }
 

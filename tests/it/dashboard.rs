@@ -972,7 +972,7 @@ async fn the_dashboard_reads_the_same_few_statements_for_a_team_a_division_or_th
     let k = known(&app).await;
     // Reading after writes refreshes the pre-aggregated figures: a fixed number of
     // statements too, whatever was changed.
-    let first = app.get(&dashboard(&k, "")).await;
+    let first = app.get(&dashboard(&k, "&sort=epics")).await;
     let team = app
         .get(&format!("/dashboard?unit={}&period={}", k.onboarding, k.q2))
         .await;
@@ -987,6 +987,9 @@ async fn the_dashboard_reads_the_same_few_statements_for_a_team_a_division_or_th
         first.statements() > division.statements(),
         "the first read refreshed"
     );
+    // Seen again with nothing changed: the figures kept (see the cache test).
+    let again = app.get(&dashboard(&k, "")).await;
+    assert!(again.statements() < division.statements());
     sqlx::query("UPDATE epics SET status = 'cancelled' WHERE title LIKE 'A%'")
         .execute(&app.db)
         .await
@@ -999,9 +1002,9 @@ async fn the_dashboard_reads_the_same_few_statements_for_a_team_a_division_or_th
     let after_one = app.get(&dashboard(&k, "")).await;
     assert_eq!(after_many.statements(), after_one.statements());
     // At most: epic groups, loop days, and objectives with their OKR sums all to refresh,
-    // each with their ancestors' sums.
+    // each with their ancestors' sums, and the dashboards' versions moved on.
     assert!(after_one.statements() <= first.statements());
-    assert!(first.statements() <= 48, "{}", first.statements());
+    assert!(first.statements() <= 49, "{}", first.statements());
     let csv = app
         .get(&format!(
             "/dashboard/csv?table=unit&unit={}&period={}",
@@ -1009,9 +1012,9 @@ async fn the_dashboard_reads_the_same_few_statements_for_a_team_a_division_or_th
         ))
         .await;
     assert_eq!(
-        csv.statements(),
+        csv.statements() + 1,
         company.statements(),
-        "the export reads what the page reads"
+        "the export reads what the page reads, but for the versions of figures kept"
     );
 }
 
@@ -1377,4 +1380,58 @@ async fn a_period_with_nothing_planned_yet_shows_empty_figures_instead_of_failin
             page.text()
         );
     }
+}
+
+#[tokio::test]
+async fn a_dashboard_seen_again_is_read_from_memory_until_something_it_shows_changes() {
+    let app = TestApp::new().await;
+    let k = known(&app).await;
+    let company = format!("/dashboard?unit={}&period={}", k.company, k.q2);
+    let first = app.get(&dashboard(&k, "")).await;
+    let again = app.get(&dashboard(&k, "")).await;
+    assert_eq!(again.text(), first.text());
+    // The session, the refresh's check, the versions, the unit filter and the periods.
+    assert_eq!(again.statements(), 5, "{}", again.statements());
+    let kept = again.statements();
+    let write = |sql: &'static str| {
+        let db = app.db.clone();
+        async move { sqlx::query(sql).execute(&db).await.unwrap() }
+    };
+
+    // Work in another division (written straight to the database, as another server
+    // would): the company's figures show it, the division's stay as they were.
+    write("UPDATE epics SET title = 'E1 moved on' WHERE title = 'E1 elsewhere'").await;
+    let text = app.get(&company).await.text();
+    assert!(text.contains("E1 moved on"), "{text}");
+    let division = app.get(&dashboard(&k, "")).await;
+    assert_eq!(division.statements(), kept);
+    assert_eq!(division.text(), first.text());
+
+    // Work beneath the division shows at once.
+    write("UPDATE epics SET title = 'A1 welcome journey' WHERE title = 'A1 welcome flow'").await;
+    let text = app.get(&dashboard(&k, "")).await.text();
+    assert!(
+        text.contains("A1 welcome flow metric · A1 welcome journey"),
+        "{text}"
+    );
+
+    // What no unit's work says: a team's name, a period's, a person's.
+    write("UPDATE org_units SET name = 'Activation' WHERE name = 'Onboarding'").await;
+    let text = app.get(&dashboard(&k, "")).await.text();
+    assert!(text.contains("Activation"), "{text}");
+    assert!(!text.contains("Onboarding"), "{text}");
+    write("UPDATE periods SET name = '2026 spring' WHERE name = '2026 Q2'").await;
+    let text = app.get(&dashboard(&k, "")).await.text();
+    assert!(
+        text.contains("Dashboard · Learner Experience · 2026 spring"),
+        "{text}"
+    );
+    let text = app.get(&company).await.text();
+    assert!(text.contains("E1 moved on Platform Priya Raman"), "{text}");
+    write("UPDATE people SET name = 'Priya Raman-Okafor' WHERE name = 'Priya Raman'").await;
+    let text = app.get(&company).await.text();
+    assert!(
+        text.contains("E1 moved on Platform Priya Raman-Okafor"),
+        "{text}"
+    );
 }
