@@ -14,6 +14,12 @@ use uuid::Uuid;
 
 use super::{DashboardQuery, Figures};
 
+/// A dashboard's figures and their HTML.
+pub struct Kept {
+    pub figures: Figures,
+    pub html: String,
+}
+
 /// At most this many dashboards kept per server (a division's figures: about 100 KB).
 const KEPT: usize = 64;
 
@@ -68,12 +74,12 @@ pub async fn versions(db: &crate::db::Db, unit: Option<Uuid>) -> sqlx::Result<Ve
 /// The figures kept, each with the versions it was read at.
 #[derive(Default)]
 pub struct Cache {
-    kept: Mutex<HashMap<Key, (Versions, Arc<Figures>)>>,
+    kept: Mutex<HashMap<Key, (Versions, Arc<Kept>)>>,
 }
 
 impl Cache {
-    /// The figures kept for `key`, if read at `versions`.
-    pub fn get(&self, key: &Key, versions: Versions) -> Option<Arc<Figures>> {
+    /// What is kept for `key`, if read at `versions`.
+    pub fn get(&self, key: &Key, versions: Versions) -> Option<Arc<Kept>> {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         kept.get(key)
             .filter(|(at, _)| *at == versions)
@@ -82,7 +88,7 @@ impl Cache {
 
     /// Keeps `figures`, read at `versions`. When full, those read before everything's
     /// version moved on go first, then any.
-    pub fn put(&self, key: Key, versions: Versions, figures: Arc<Figures>) {
+    pub fn put(&self, key: Key, versions: Versions, figures: Arc<Kept>) {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() >= KEPT && !kept.contains_key(&key) {
             kept.retain(|_, (at, _)| at.everything == versions.everything);

@@ -6,9 +6,9 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::rows::{Row, SORTS};
-use super::{DashboardPage, DashboardQuery, load};
+use super::{DashboardQuery, Figures, load};
 use crate::auth::policy::Me;
-use crate::http::page::{Layout, Query, Section};
+use crate::http::page::Query;
 use crate::http::{AppError, AppState, Result};
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,22 +46,14 @@ pub async fn get_csv(
     if !TABLES.contains(&table) {
         return Err(AppError::NotFound);
     }
-    let layout = Layout::new("Dashboard", Section::Dashboard, &me);
-    let page = load(
-        &state,
-        &me,
-        &query.scope,
-        layout,
-        crate::http::csv::MAX_ROWS,
-    )
-    .await?;
+    let page = load(&state, &me, &query.scope, crate::http::csv::MAX_ROWS).await?;
     let (head, body) = table_of(&page, table);
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
     crate::http::csv::download(&format!("dashboard-{table}"), &head, body)
 }
 
 /// A table's heading and rows, as the page has them.
-pub fn table_of(page: &DashboardPage, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
+pub fn table_of(page: &Figures, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let figures = |first: &str, rows: &[Row]| {
         let mut head = vec![first.to_string()];

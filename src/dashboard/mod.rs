@@ -57,26 +57,34 @@ pub struct DashboardQuery {
     pub dir: String,
 }
 
-/// The page: what the viewer's navigation and filter show, and the figures (which the same
-/// view by anyone shares, and `cache` keeps between views).
+/// The page: what the viewer's navigation and filter show, and the figures with their HTML
+/// (the same for anyone, kept between views by `cache`).
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard/show.html")]
 pub struct DashboardPage {
     layout: Layout,
     units: crate::org::UnitFilter,
     periods: Vec<(String, String)>,
-    figures: Arc<Figures>,
+    kept: Arc<cache::Kept>,
+}
+
+impl DashboardPage {
+    fn html(&self) -> &str {
+        &self.kept.html
+    }
 }
 
 impl std::ops::Deref for DashboardPage {
     type Target = Figures;
 
     fn deref(&self) -> &Figures {
-        &self.figures
+        &self.kept.figures
     }
 }
 
 /// A dashboard's figures for a unit and a period or range.
+#[derive(Template)]
+#[template(path = "dashboard/figures.html")]
 pub struct Figures {
     unit_id: Option<Uuid>,
     unit_name: String,
@@ -250,51 +258,47 @@ pub async fn get_dashboard(
     flash: Flash,
 ) -> Result<DashboardPage> {
     let layout = Layout::new("Dashboard", Section::Dashboard, &me).with_flash(flash);
-    load(&state, &me, &query, layout, SHOWN).await
-}
-
-/// Everything the page shows (and the CSV exports write), in a fixed number of statements,
-/// with at most `listed` overdue loops and check-ins. The page's figures (`SHOWN`) are kept
-/// between views and read again only when their dashboard's version moved on (`cache`).
-pub async fn load(
-    state: &AppState,
-    me: &Me,
-    query: &DashboardQuery,
-    layout: Layout,
-    listed: i64,
-) -> Result<DashboardPage> {
     let db = &state.db;
     rollup::refresh(db).await?;
     let today = me.today(&state.clock);
     // The versions are read before the figures: a change they do not count yet moves them
     // on again at the next refresh, so figures kept never outlive what they show.
-    let key = cache::Key::new(query, today);
-    let versions = match listed {
-        SHOWN => Some(cache::versions(db, key.unit).await?),
-        _ => None,
-    };
-    let kept = versions.and_then(|v| state.dashboards.get(&key, v));
-    let figures = match kept {
-        Some(figures) => figures,
+    let key = cache::Key::new(&query, today);
+    let versions = cache::versions(db, key.unit).await?;
+    let kept = match state.dashboards.get(&key, versions) {
+        Some(kept) => kept,
         None => {
-            let figures = Arc::new(figures(state, me, query, today, listed).await?);
-            if let Some(versions) = versions {
-                state.dashboards.put(key, versions, figures.clone());
-            }
-            figures
+            let figures = figures(&state, &me, &query, today, SHOWN).await?;
+            let html = figures.render().map_err(anyhow::Error::from)?;
+            let kept = Arc::new(cache::Kept { figures, html });
+            state.dashboards.put(key, versions, kept.clone());
+            kept
         }
     };
-    let units = crate::org::UnitFilter::load(db, figures.unit_id, me.id).await?;
+    let units = crate::org::UnitFilter::load(db, kept.figures.unit_id, me.id).await?;
     let periods = crate::periods::options(db).await?;
     Ok(DashboardPage {
         layout,
         units,
         periods,
-        figures,
+        kept,
     })
 }
 
-/// The figures, each figure one statement, run side by side.
+/// Everything the CSV exports write, read afresh, with at most `listed` overdue loops and
+/// check-ins.
+pub async fn load(
+    state: &AppState,
+    me: &Me,
+    query: &DashboardQuery,
+    listed: i64,
+) -> Result<Figures> {
+    rollup::refresh(&state.db).await?;
+    figures(state, me, query, me.today(&state.clock), listed).await
+}
+
+/// The figures in a fixed number of statements whatever the size, each figure one
+/// statement, run side by side, with at most `listed` overdue loops and check-ins.
 async fn figures(
     state: &AppState,
     me: &Me,
