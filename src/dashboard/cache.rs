@@ -1,5 +1,5 @@
-//! A server keeps the dashboards' figures between views: a dashboard seen again is read from
-//! memory while nothing it shows has changed. Whether anything has is one small statement:
+//! A server keeps the dashboards' figures and the OKR trees between views, with their HTML:
+//! one seen again is read from memory while nothing it shows has changed. Whether anything has is one small statement:
 //! its unit's version and everything's (migrations/0027), which every refresh moves on for
 //! the units whose work it recomputed and for their ancestors. Several servers share the
 //! versions, so each knows when its copy is out of date, whichever server took the write.
@@ -12,39 +12,39 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{DashboardQuery, Figures};
+/// The version row standing for any unit's work (an OKR tree of every unit).
+pub const ANY: Uuid = Uuid::max();
 
-/// A dashboard's figures and their HTML.
-pub struct Kept {
-    pub figures: Figures,
+/// A page's figures and their HTML.
+pub struct Kept<T> {
+    pub figures: T,
     pub html: String,
 }
 
-/// At most this many dashboards kept per server (a division's figures: about 100 KB).
+/// At most this many pages of each kind kept per server (a division's dashboard: about
+/// 100 KB).
 const KEPT: usize = 64;
 
-/// A dashboard as asked for: scope, period or range, the team comparison's order, and the
-/// day (overdue and due depend on it).
+/// A page as asked for: scope, period or range, how it is shown (a dashboard's order, a
+/// tree's levels), and the day (overdue and due depend on it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
-    /// The unit asked for; None for the company.
+    /// The unit asked for, if any.
     pub unit: Option<Uuid>,
     period: Option<Uuid>,
     until: Option<Uuid>,
-    sort: String,
-    dir: String,
+    shown: String,
     today: NaiveDate,
 }
 
 impl Key {
-    pub fn new(query: &DashboardQuery, today: NaiveDate) -> Key {
+    pub fn new(unit: &str, period: &str, until: &str, shown: String, today: NaiveDate) -> Key {
         let id = |text: &str| Uuid::parse_str(text.trim()).ok();
         Key {
-            unit: id(&query.unit),
-            period: id(&query.period),
-            until: id(&query.until),
-            sort: query.sort.trim().to_string(),
-            dir: query.dir.trim().to_string(),
+            unit: id(unit),
+            period: id(period),
+            until: id(until),
+            shown,
             today,
         }
     }
@@ -57,7 +57,7 @@ pub struct Versions {
     unit: i64,
 }
 
-/// The versions now of `unit`'s dashboard (the company's when None).
+/// The versions now of `unit`'s pages (the company's when None; every unit's: `ANY`).
 pub async fn versions(db: &crate::db::Db, unit: Option<Uuid>) -> sqlx::Result<Versions> {
     let (everything, unit) = sqlx::query_as(
         "SELECT coalesce((SELECT version FROM dashboard_versions WHERE unit_id = '00000000-0000-0000-0000-000000000000'), 0),
@@ -71,15 +71,51 @@ pub async fn versions(db: &crate::db::Db, unit: Option<Uuid>) -> sqlx::Result<Ve
     Ok(Versions { everything, unit })
 }
 
-/// The figures kept, each with the versions it was read at.
-#[derive(Default)]
-pub struct Cache {
-    kept: Mutex<HashMap<Key, (Versions, Arc<Kept>)>>,
+/// A page kept, with the versions it was read at.
+type Entry<T> = (Versions, Arc<Kept<T>>);
+
+/// The pages kept.
+pub struct Cache<T> {
+    kept: Mutex<HashMap<Key, Entry<T>>>,
 }
 
-impl Cache {
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Cache {
+            kept: Mutex::default(),
+        }
+    }
+}
+
+impl<T: askama::Template> Cache<T> {
+    /// The page for `key` (of `unit`, as `versions` reads it): the one kept if nothing it
+    /// shows changed since, or else the one `read` reads, rendered and kept. The roll-ups
+    /// are refreshed first, and the versions read before `read` runs: a change they do not
+    /// count yet moves them on again at the next refresh, so a page kept never outlives
+    /// what it shows.
+    pub async fn page(
+        &self,
+        db: &crate::db::Db,
+        key: Key,
+        unit: Option<Uuid>,
+        read: impl Future<Output = crate::http::Result<T>>,
+    ) -> crate::http::Result<Arc<Kept<T>>> {
+        super::rollup::refresh(db).await?;
+        let versions = versions(db, unit).await?;
+        if let Some(kept) = self.get(&key, versions) {
+            return Ok(kept);
+        }
+        let figures = read.await?;
+        let html = figures.render().map_err(anyhow::Error::from)?;
+        let kept = Arc::new(Kept { figures, html });
+        self.put(key, versions, kept.clone());
+        Ok(kept)
+    }
+}
+
+impl<T> Cache<T> {
     /// What is kept for `key`, if read at `versions`.
-    pub fn get(&self, key: &Key, versions: Versions) -> Option<Arc<Kept>> {
+    pub fn get(&self, key: &Key, versions: Versions) -> Option<Arc<Kept<T>>> {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         kept.get(key)
             .filter(|(at, _)| *at == versions)
@@ -88,7 +124,7 @@ impl Cache {
 
     /// Keeps `figures`, read at `versions`. When full, those read before everything's
     /// version moved on go first, then any.
-    pub fn put(&self, key: Key, versions: Versions, figures: Arc<Kept>) {
+    pub fn put(&self, key: Key, versions: Versions, figures: Arc<Kept<T>>) {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() >= KEPT && !kept.contains_key(&key) {
             kept.retain(|_, (at, _)| at.everything == versions.everything);

@@ -65,7 +65,7 @@ pub struct DashboardPage {
     layout: Layout,
     units: crate::org::UnitFilter,
     periods: Vec<(String, String)>,
-    kept: Arc<cache::Kept>,
+    kept: Arc<cache::Kept<Figures>>,
 }
 
 impl DashboardPage {
@@ -259,22 +259,12 @@ pub async fn get_dashboard(
 ) -> Result<DashboardPage> {
     let layout = Layout::new("Dashboard", Section::Dashboard, &me).with_flash(flash);
     let db = &state.db;
-    rollup::refresh(db).await?;
     let today = me.today(&state.clock);
-    // The versions are read before the figures: a change they do not count yet moves them
-    // on again at the next refresh, so figures kept never outlive what they show.
-    let key = cache::Key::new(&query, today);
-    let versions = cache::versions(db, key.unit).await?;
-    let kept = match state.dashboards.get(&key, versions) {
-        Some(kept) => kept,
-        None => {
-            let figures = figures(&state, &me, &query, today, SHOWN).await?;
-            let html = figures.render().map_err(anyhow::Error::from)?;
-            let kept = Arc::new(cache::Kept { figures, html });
-            state.dashboards.put(key, versions, kept.clone());
-            kept
-        }
-    };
+    let shown = format!("{} {}", query.sort.trim(), query.dir.trim());
+    let key = cache::Key::new(&query.unit, &query.period, &query.until, shown, today);
+    let unit = key.unit;
+    let read = figures(&state, &me, &query, today, SHOWN);
+    let kept = state.dashboards.page(db, key, unit, read).await?;
     let units = crate::org::UnitFilter::load(db, kept.figures.unit_id, me.id).await?;
     let periods = crate::periods::options(db).await?;
     Ok(DashboardPage {

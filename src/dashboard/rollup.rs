@@ -126,8 +126,8 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
     tx.commit().await
 }
 
-/// Moves on the dashboard version of these units and of every unit above them (the nil
-/// unit: everything's) to this transaction's id: larger than any before it in the cluster,
+/// Moves on the dashboard version of these units, of every unit above them, and of any
+/// unit's (`cache::ANY`; the nil unit: everything's) to this transaction's id: larger than any before it in the cluster,
 /// so a version is never given twice, not even after a backup is restored over the data.
 async fn move_versions_on(tx: &mut sqlx::PgConnection, units: &[Uuid]) -> sqlx::Result<()> {
     if units.is_empty() {
@@ -138,7 +138,8 @@ async fn move_versions_on(tx: &mut sqlx::PgConnection, units: &[Uuid]) -> sqlx::
          INSERT INTO dashboard_versions (unit_id, version)
          SELECT u.id, v.version FROM v, (
              SELECT t.ancestor_id AS id FROM org_unit_tree t WHERE t.descendant_id = ANY($1)
-             UNION SELECT id FROM unnest($1::uuid[]) AS m (id) WHERE id = '00000000-0000-0000-0000-000000000000') u
+             UNION SELECT id FROM unnest($1::uuid[]) AS m (id) WHERE id = '00000000-0000-0000-0000-000000000000'
+             UNION SELECT 'ffffffff-ffff-ffff-ffff-ffffffffffff') u
          ON CONFLICT (unit_id) DO UPDATE SET version = excluded.version",
     )
     .bind(units)

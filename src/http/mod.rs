@@ -53,8 +53,9 @@ pub struct AppState {
     pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
     /// Requests served at once; more are refused with 503 (`shed`).
     pub in_flight: shed::InFlight,
-    /// The dashboards' figures this server keeps between views.
-    pub dashboards: std::sync::Arc<crate::dashboard::cache::Cache>,
+    /// The dashboards' figures and the OKR trees this server keeps between views.
+    pub dashboards: std::sync::Arc<crate::dashboard::cache::Cache<crate::dashboard::Figures>>,
+    pub okr_trees: std::sync::Arc<crate::dashboard::cache::Cache<crate::okrs::tree::Tree>>,
 }
 
 impl AppState {
@@ -68,6 +69,7 @@ impl AppState {
             mailer: None,
             in_flight: shed::InFlight::new(shed::DEFAULT_MAX_IN_FLIGHT),
             dashboards: Default::default(),
+            okr_trees: Default::default(),
         }
     }
 

@@ -2,9 +2,12 @@
 //! everything beneath it for a period (an annual period with the quarterly objectives inside
 //! it), their key results, and the objectives cascaded from each, with progress rolled up.
 //! Two statements for the whole cascade; a large tree folds its deeper levels, reading only
-//! its first level's key results and the folded objectives' progress from the roll-up.
+//! its first level's key results and the folded objectives' progress from the roll-up. A
+//! server keeps a tree and its HTML between views until something in it changes
+//! (`dashboard::cache`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,6 +17,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
+use crate::dashboard::cache::{self, Kept};
 use crate::http::page::{Flash, Layout, Query, Section};
 use crate::http::{AppState, Result};
 use crate::okrs::cascade::{self, Cascade, KeyResultRow, ObjectiveRow, Roots};
@@ -48,13 +52,36 @@ pub struct TreeLine {
 /// and 619 key results were 400 KB of page. `levels=all` unfolds them.
 const FOLD_ABOVE: usize = 60;
 
+/// The page: the viewer's navigation and filter, and the tree with its HTML (the same for
+/// anyone, kept between views like a dashboard's figures, `dashboard::cache`).
 #[derive(Template, WebTemplate)]
 #[template(path = "okrs/tree.html")]
 pub struct TreePage {
     layout: Layout,
-    period: Option<Period>,
     periods: Vec<(String, String)>,
     units: crate::org::UnitFilter,
+    kept: Arc<Kept<Tree>>,
+}
+
+impl TreePage {
+    fn html(&self) -> &str {
+        &self.kept.html
+    }
+}
+
+impl std::ops::Deref for TreePage {
+    type Target = Tree;
+
+    fn deref(&self) -> &Tree {
+        &self.kept.figures
+    }
+}
+
+/// The tree for a unit and a period or range.
+#[derive(Template)]
+#[template(path = "okrs/tree_figures.html")]
+pub struct Tree {
+    period: Option<Period>,
     unit: String,
     until: String,
     cascade: Cascade,
@@ -65,7 +92,7 @@ pub struct TreePage {
     unfolded: bool,
 }
 
-impl TreePage {
+impl Tree {
     /// The CSV of this tree, every level unfolded.
     fn csv_href(&self) -> String {
         format!("/okrs/csv?{}", self.query_string(""))
@@ -228,6 +255,30 @@ pub async fn get_okrs(
     Query(query): Query<TreeQuery>,
     flash: Flash,
 ) -> Result<TreePage> {
+    let db = &state.db;
+    let today = me.today(&state.clock);
+    let levels = query.levels.clone();
+    let key = cache::Key::new(&query.unit, &query.period, &query.until, levels, today);
+    // Without a unit, every unit's objectives.
+    let unit = Some(key.unit.unwrap_or(cache::ANY));
+    let kept = state
+        .okr_trees
+        .page(db, key, unit, tree(&state, &me, &query))
+        .await?;
+    let unit = Uuid::parse_str(&kept.figures.unit).ok();
+    let periods = crate::periods::options(db).await?;
+    let units = crate::org::UnitFilter::load(db, unit, me.id).await?;
+    let layout = Layout::new("OKRs", Section::Okrs, &me).with_flash(flash);
+    Ok(TreePage {
+        layout,
+        periods,
+        units,
+        kept,
+    })
+}
+
+/// The tree as asked for, read afresh.
+async fn tree(state: &AppState, me: &Me, query: &TreeQuery) -> Result<Tree> {
     let unfolded = query.levels == "all";
     let fold_above = if unfolded { usize::MAX } else { FOLD_ABOVE };
     let Scope {
@@ -236,19 +287,13 @@ pub async fn get_okrs(
         unit,
         until,
         cascade,
-    } = scope(&state, &me, &query, fold_above).await?;
+    } = scope(state, me, query, fold_above).await?;
     let large = cascade.objectives.len() > FOLD_ABOVE;
     // Folded whether or not the cascade could be read folded (`Cascade::folded`).
     let fold = large && !unfolded;
     let lines = lines(&cascade, fold);
-    let periods = crate::periods::options(&state.db).await?;
-    let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
-    let layout = Layout::new("OKRs", Section::Okrs, &me).with_flash(flash);
-    Ok(TreePage {
-        layout,
+    Ok(Tree {
         period,
-        periods,
-        units,
         unit: unit.map(|u| u.to_string()).unwrap_or_default(),
         until: until.map(|u| u.id.to_string()).unwrap_or_default(),
         cascade,

@@ -307,8 +307,14 @@ async fn a_rolled_up_key_result_takes_the_progress_of_objectives_cascaded_three_
         ),
         "{text}"
     );
-    // The same in two statements for the objectives and two for the cascade, however deep.
-    let statements = tree.statements();
+    // The same in two statements for the objectives and two for the cascade, however deep
+    // (counted with the roll-ups refreshed beforehand, and every level asked for: the
+    // tree above is kept until something in it changes).
+    let every_level = format!("/okrs?period={}&levels=all", o.year);
+    yardstick::dashboard::rollup::refresh(&app.db)
+        .await
+        .unwrap();
+    let statements = app.get(&every_level).await.statements();
     let deeper = id_in(
         &objective(&app, "Guided first lessons", o.team, o.q2, Some(team_kr)).await,
         "/objectives/",
@@ -322,12 +328,12 @@ async fn a_rolled_up_key_result_takes_the_progress_of_objectives_cascaded_three_
         "1",
     )
     .await;
-    assert_eq!(
-        app.get(&format!("/okrs?period={}", o.year))
-            .await
-            .statements(),
-        statements
-    );
+    yardstick::dashboard::rollup::refresh(&app.db)
+        .await
+        .unwrap();
+    let deeper_tree = app.get(&every_level).await;
+    assert!(deeper_tree.text().contains("Guided first lessons"));
+    assert_eq!(deeper_tree.statements(), statements);
 }
 
 #[tokio::test]
@@ -1261,4 +1267,80 @@ async fn a_large_tree_folds_the_objectives_cascaded_from_its_first_level_until_a
         .link("Fold the levels beneath the first")
         .expect("the link back");
     assert_eq!(count(&app.get(&again).await, "tree-key-result"), 1);
+}
+
+#[tokio::test]
+async fn a_tree_seen_again_is_kept_until_something_beneath_it_changes() {
+    let app = TestApp::new().await;
+    let o = org(&app).await;
+    let division = id_in(
+        &objective(&app, "Reach more learners", o.division, o.q2, None).await,
+        "/objectives/",
+    );
+    let reached = key_result(
+        &app,
+        division,
+        "Learners reached",
+        ["increase", "0", "100"],
+        "roll_up",
+        "1",
+    )
+    .await;
+    let team = id_in(
+        &objective(&app, "Onboard them well", o.team, o.q2, Some(reached)).await,
+        "/objectives/",
+    );
+    let completion = key_result(
+        &app,
+        team,
+        "Completion",
+        ["increase", "0", "100"],
+        "check_ins",
+        "1",
+    )
+    .await;
+    let tree = format!("/okrs?unit={}&period={}&levels=all", o.division, o.q2);
+    let first = app.get(&tree).await;
+    assert!(
+        first
+            .text()
+            .contains("Onboard them well Onboarding · 2026 Q2 · Test Admin 0%"),
+        "{}",
+        first.text()
+    );
+    let again = app.get(&tree).await;
+    assert_eq!(again.text(), first.text());
+    // The session, the refresh's check, the versions, the periods and the unit filter.
+    assert_eq!(again.statements(), 5);
+
+    // An objective in another division: that division's tree shows it, this one is kept.
+    objective(&app, "Faster builds", o.other_division, o.q2, None).await;
+    let other = format!("/okrs?unit={}&period={}", o.other_division, o.q2);
+    assert!(app.get(&other).await.text().contains("Faster builds"));
+    let kept = app.get(&tree).await;
+    assert_eq!(kept.statements(), 5);
+    assert_eq!(kept.text(), first.text());
+
+    // A check-in on the cascaded objective shows at once, rolled up into the division's.
+    let checked = check_in(&app, completion, "50", "7", "2026-05-30").await;
+    assert_eq!(checked.status, StatusCode::SEE_OTHER, "{}", checked.text());
+    let text = app.get(&tree).await.text();
+    assert!(
+        text.contains("Reach more learners Learner Experience · 2026 Q2 · Test Admin 50%"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Onboard them well Onboarding · 2026 Q2 · Test Admin 50%"),
+        "{text}"
+    );
+    // So does a new name for their owner.
+    sqlx::query("UPDATE people SET name = 'Ada Admin' WHERE name = 'Test Admin'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let text = app.get(&tree).await.text();
+    assert!(
+        text.contains("Onboard them well Onboarding · 2026 Q2 · Ada Admin 50%"),
+        "{text}"
+    );
 }
