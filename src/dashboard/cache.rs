@@ -21,9 +21,11 @@ pub struct Kept<T> {
     pub html: String,
 }
 
-/// At most this many pages of each kind kept per server (a division's dashboard: about
-/// 100 KB).
-const KEPT: usize = 64;
+/// At most this much HTML kept per kind of page and server, with the figures behind it
+/// (about as large again): a division's dashboard is 115 KB, a folded OKR tree 80 KB.
+const BUDGET: usize = 4 << 20;
+/// A page larger than this (an unfolded tree of hundreds of objectives) is not kept.
+const LARGEST: usize = BUDGET / 8;
 
 /// A page as asked for: scope, period or range, how it is shown (a dashboard's order, a
 /// tree's levels), and the day (overdue and due depend on it).
@@ -74,15 +76,15 @@ pub async fn versions(db: &crate::db::Db, unit: Option<Uuid>) -> sqlx::Result<Ve
 /// A page kept, with the versions it was read at.
 type Entry<T> = (Versions, Arc<Kept<T>>);
 
-/// The pages kept.
+/// The pages kept, and the bytes of their HTML.
 pub struct Cache<T> {
-    kept: Mutex<HashMap<Key, Entry<T>>>,
+    kept: Mutex<(HashMap<Key, Entry<T>>, usize)>,
 }
 
 impl<T> Default for Cache<T> {
     fn default() -> Self {
         Cache {
-            kept: Mutex::default(),
+            kept: Mutex::new((HashMap::new(), 0)),
         }
     }
 }
@@ -117,32 +119,90 @@ impl<T> Cache<T> {
     /// What is kept for `key`, if read at `versions`.
     pub fn get(&self, key: &Key, versions: Versions) -> Option<Arc<Kept<T>>> {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.get(key)
+        kept.0
+            .get(key)
             .filter(|(at, _)| *at == versions)
-            .map(|(_, figures)| figures.clone())
+            .map(|(_, page)| page.clone())
     }
 
-    /// Keeps `figures`, read at `versions`. When full, those read before everything's
+    /// Keeps `page`, read at `versions`, within the budget: pages read before everything's
     /// version moved on go first, then any.
-    pub fn put(&self, key: Key, versions: Versions, figures: Arc<Kept<T>>) {
+    pub fn put(&self, key: Key, versions: Versions, page: Arc<Kept<T>>) {
+        let size = page.html.len();
+        if size > LARGEST {
+            return;
+        }
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() >= KEPT && !kept.contains_key(&key) {
-            kept.retain(|_, (at, _)| at.everything == versions.everything);
-            if kept.len() >= KEPT
-                && let Some(any) = kept.keys().next().cloned()
-            {
-                kept.remove(&any);
+        let (pages, bytes) = &mut *kept;
+        if let Some((_, old)) = pages.remove(&key) {
+            *bytes -= old.html.len();
+        }
+        if *bytes + size > BUDGET {
+            pages.retain(|_, (at, _)| at.everything == versions.everything);
+            *bytes = pages.values().map(|(_, p)| p.html.len()).sum();
+        }
+        while *bytes + size > BUDGET {
+            let Some(any) = pages.keys().next().cloned() else {
+                break;
+            };
+            if let Some((_, old)) = pages.remove(&any) {
+                *bytes -= old.html.len();
             }
         }
-        kept.insert(key, (versions, figures));
+        pages.insert(key, (versions, page));
+        *bytes += size;
     }
 
-    /// How many dashboards are kept.
-    pub fn len(&self) -> usize {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner()).len()
+    /// How many pages are kept, and the bytes of their HTML.
+    pub fn size(&self) -> (usize, usize) {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        (kept.0.len(), kept.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(bytes: usize) -> Arc<Kept<()>> {
+        Arc::new(Kept {
+            figures: (),
+            html: "x".repeat(bytes),
+        })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    fn key(shown: &str) -> Key {
+        Key::new("", "", "", shown.to_string(), NaiveDate::MIN)
+    }
+
+    #[test]
+    fn pages_are_kept_within_the_budget_and_those_of_an_older_everything_go_first() {
+        let cache = Cache::<()>::default();
+        let at = |everything| Versions {
+            everything,
+            unit: 1,
+        };
+        cache.put(key("old"), at(1), page(LARGEST));
+        for n in 0..7 {
+            cache.put(key(&n.to_string()), at(2), page(LARGEST));
+        }
+        assert_eq!(cache.size(), (8, BUDGET));
+        // Full: the page read before everything's version moved on goes first.
+        cache.put(key("new"), at(2), page(LARGEST / 2));
+        assert!(cache.get(&key("old"), at(1)).is_none());
+        assert!(cache.get(&key("new"), at(2)).is_some());
+        assert_eq!(cache.size(), (8, BUDGET - LARGEST / 2));
+        // The same key replaced counts once.
+        cache.put(key("0"), at(2), page(LARGEST));
+        assert_eq!(cache.size(), (8, BUDGET - LARGEST / 2));
+        // Then any goes, until the new page fits.
+        cache.put(key("more"), at(2), page(LARGEST));
+        assert!(cache.size().1 <= BUDGET);
+        assert!(cache.get(&key("more"), at(2)).is_some());
+        // Read at other versions: not this page.
+        assert!(cache.get(&key("0"), at(3)).is_none());
+        // Too large to keep.
+        cache.put(key("huge"), at(2), page(LARGEST + 1));
+        assert!(cache.get(&key("huge"), at(2)).is_none());
     }
 }
