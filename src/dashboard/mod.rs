@@ -263,7 +263,7 @@ pub async fn get_dashboard(
     let shown = format!("{} {}", query.sort.trim(), query.dir.trim());
     let key = cache::Key::new(&query.unit, &query.period, &query.until, shown, today);
     let unit = key.unit;
-    let read = figures(&state, &me, &query, today, SHOWN);
+    let read = read_figures(&state, &me, &query, today, SHOWN);
     let kept = state.dashboards.page(db, key, unit, read).await?;
     let units = crate::org::UnitFilter::load(db, kept.figures.unit_id, me.id).await?;
     let periods = crate::periods::options(db).await?;
@@ -284,12 +284,12 @@ pub async fn load(
     listed: i64,
 ) -> Result<Figures> {
     rollup::refresh(&state.db).await?;
-    figures(state, me, query, me.today(&state.clock), listed).await
+    read_figures(state, me, query, me.today(&state.clock), listed).await
 }
 
 /// The figures in a fixed number of statements whatever the size, each figure one
 /// statement, run side by side, with at most `listed` overdue loops and check-ins.
-async fn figures(
+async fn read_figures(
     state: &AppState,
     me: &Me,
     query: &DashboardQuery,

@@ -59,6 +59,8 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
     let mut okr_groups = HashSet::new();
     // A mark naming nothing: the tree changed, so every ancestor's sums are rebuilt.
     let mut regroup = false;
+    // A mark naming a unit alone: what it shows changed, none of its sums (0028).
+    let mut shown = HashSet::new();
     for mark in marks {
         match mark {
             (_, _, _, _, true) => false,
@@ -69,6 +71,7 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
             (Some(unit), Some(period), _, _, _) => groups.insert((unit, period)),
             (Some(unit), _, Some(day), _, _) => days.insert((unit, day)),
             (_, _, _, Some(objective), _) => objectives.insert(objective),
+            (Some(unit), None, None, None, _) => shown.insert(unit),
             (None, None, None, None, _) => {
                 regroup = true;
                 false
@@ -78,6 +81,7 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
     }
     // The units whose work changed: their dashboards and their ancestors' move on.
     let mut touched: HashSet<Uuid> = groups.iter().map(|g| g.0).collect();
+    touched.extend(shown);
     touched.extend(days.iter().map(|d| d.0));
     if !groups.is_empty() {
         let (units, periods): (Vec<Uuid>, Vec<Uuid>) = groups.into_iter().unzip();

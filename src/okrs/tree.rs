@@ -263,7 +263,7 @@ pub async fn get_okrs(
     let unit = Some(key.unit.unwrap_or(cache::ANY));
     let kept = state
         .okr_trees
-        .page(db, key, unit, tree(&state, &me, &query))
+        .page(db, key, unit, read_tree(&state, &me, &query))
         .await?;
     let unit = Uuid::parse_str(&kept.figures.unit).ok();
     let periods = crate::periods::options(db).await?;
@@ -278,7 +278,7 @@ pub async fn get_okrs(
 }
 
 /// The tree as asked for, read afresh.
-async fn tree(state: &AppState, me: &Me, query: &TreeQuery) -> Result<Tree> {
+async fn read_tree(state: &AppState, me: &Me, query: &TreeQuery) -> Result<Tree> {
     let unfolded = query.levels == "all";
     let fold_above = if unfolded { usize::MAX } else { FOLD_ABOVE };
     let Scope {

@@ -1414,6 +1414,16 @@ async fn a_dashboard_seen_again_is_read_from_memory_until_something_it_shows_cha
         text.contains("A1 welcome flow metric · A1 welcome journey"),
         "{text}"
     );
+    // A measurement on its closed outcome changes no sum, only the actual value shown.
+    assert!(text.contains("1% 2% 2.4% Achieved 20 May 2026"), "{text}");
+    write(
+        "INSERT INTO measurements (id, outcome_id, value, measured_on)
+         SELECT gen_random_uuid(), o.id, 2.9, o.closed_on FROM outcomes o
+          WHERE o.metric = 'A1 welcome flow metric'",
+    )
+    .await;
+    let text = app.get(&dashboard(&k, "")).await.text();
+    assert!(text.contains("1% 2% 2.9% Achieved 20 May 2026"), "{text}");
 
     // What no unit's work says: a team's name, a period's, a person's.
     write("UPDATE org_units SET name = 'Activation' WHERE name = 'Onboarding'").await;
