@@ -1,7 +1,8 @@
 //! A server keeps the dashboards' figures and the OKR trees between views, with their HTML:
-//! one seen again is read from memory while nothing it shows has changed. Whether anything has is one small statement:
-//! its unit's version and everything's (migrations/0027), which every refresh moves on for
-//! the units whose work it recomputed and for their ancestors. Several servers share the
+//! one seen again is read from memory while nothing it shows has changed. Whether anything
+//! has is one small statement: its unit's version and everything's (migrations/0027),
+//! which every refresh moves on for the units whose work it recomputed and for their
+//! ancestors. Several servers share the
 //! versions, so each knows when its copy is out of date, whichever server took the write.
 //!
 //! What a viewer sees of their own (navigation, the unit filter's choices) is not kept.
@@ -12,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+/// The version row standing for everything every page shows (units, periods, names).
+pub const EVERYTHING: Uuid = Uuid::nil();
 /// The version row standing for any unit's work (an OKR tree of every unit).
 pub const ANY: Uuid = Uuid::max();
 
@@ -62,12 +65,13 @@ pub struct Versions {
 /// The versions now of `unit`'s pages (the company's when None; every unit's: `ANY`).
 pub async fn versions(db: &crate::db::Db, unit: Option<Uuid>) -> sqlx::Result<Versions> {
     let (everything, unit) = sqlx::query_as(
-        "SELECT coalesce((SELECT version FROM dashboard_versions WHERE unit_id = '00000000-0000-0000-0000-000000000000'), 0),
+        "SELECT coalesce((SELECT version FROM dashboard_versions WHERE unit_id = $2), 0),
                 coalesce((SELECT version FROM dashboard_versions
                            WHERE unit_id = coalesce($1, (SELECT id FROM org_units WHERE parent_id IS NULL
                                                           ORDER BY archived_at NULLS FIRST, lower(name) LIMIT 1))), 0)",
     )
     .bind(unit)
+    .bind(EVERYTHING)
     .fetch_one(db)
     .await?;
     Ok(Versions { everything, unit })

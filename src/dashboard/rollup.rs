@@ -123,7 +123,7 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
         }
     }
     let touched: Vec<Uuid> = match everything || regroup {
-        true => vec![Uuid::nil()],
+        true => vec![super::cache::EVERYTHING],
         false => touched.into_iter().collect(),
     };
     move_versions_on(&mut tx, &touched).await?;
@@ -131,8 +131,9 @@ pub async fn refresh(db: &crate::db::Db) -> sqlx::Result<()> {
 }
 
 /// Moves on the dashboard version of these units, of every unit above them, and of any
-/// unit's (`cache::ANY`; the nil unit: everything's) to this transaction's id: larger than any before it in the cluster,
-/// so a version is never given twice, not even after a backup is restored over the data.
+/// unit's (`cache::ANY`; `cache::EVERYTHING` names everything's) to this transaction's id:
+/// larger than any before it in the cluster, so a version is never given twice, not even
+/// after a backup is restored over the data.
 async fn move_versions_on(tx: &mut sqlx::PgConnection, units: &[Uuid]) -> sqlx::Result<()> {
     if units.is_empty() {
         return Ok(());
@@ -142,11 +143,13 @@ async fn move_versions_on(tx: &mut sqlx::PgConnection, units: &[Uuid]) -> sqlx::
          INSERT INTO dashboard_versions (unit_id, version)
          SELECT u.id, v.version FROM v, (
              SELECT t.ancestor_id AS id FROM org_unit_tree t WHERE t.descendant_id = ANY($1)
-             UNION SELECT id FROM unnest($1::uuid[]) AS m (id) WHERE id = '00000000-0000-0000-0000-000000000000'
-             UNION SELECT 'ffffffff-ffff-ffff-ffff-ffffffffffff') u
+             UNION SELECT id FROM unnest($1::uuid[]) AS m (id) WHERE id = $2
+             UNION SELECT $3) u
          ON CONFLICT (unit_id) DO UPDATE SET version = excluded.version",
     )
     .bind(units)
+    .bind(super::cache::EVERYTHING)
+    .bind(super::cache::ANY)
     .execute(tx)
     .await?;
     Ok(())
