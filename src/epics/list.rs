@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use serde::Deserialize;
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
@@ -208,74 +209,176 @@ pub async fn get_epics(
     })
 }
 
+/// The statuses a `status` filter names: one, every one but cancelled (`live`, what the
+/// dashboard's figures count), the delivered ones (`shipped`), or none for no filter.
+fn statuses(status: &str) -> Option<Vec<EpicStatus>> {
+    use EpicStatus::*;
+    match status.trim() {
+        "live" => Some(
+            EpicStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| *s != Cancelled)
+                .collect(),
+        ),
+        "shipped" => Some(vec![Delivered, Measuring, Closed]),
+        status => EpicStatus::parse(status).ok().map(|s| vec![s]),
+    }
+}
+
 /// The epics matching the filters (the same names on the page and in the API), newest
 /// first, after the `after` epic (keyset: rows inserted meanwhile are never repeated nor
 /// skipped), at most `limit`.
+///
+/// The statement names only the filters given, with the statuses and the limit written in
+/// (a fixed list and a number): each combination is a statement of its own that PostgreSQL
+/// plans once for every value, where one statement for all of them was planned afresh each
+/// time (about 1 ms). A unit's page is picked from `epics_team_idx` alone, each team's
+/// newest of each status in order, and only its rows are read; a unit holding a quarter of
+/// the organisation's units or more is read as the organisation is, newest first, where its
+/// epics come soon enough. At 200,000 epics a division's epics in progress went from reading 775 rows
+/// and planning (6.2 ms) to 1.3 ms.
 pub async fn find(
     db: &crate::db::Db,
     query: &EpicQuery,
     today: chrono::NaiveDate,
     limit: i64,
 ) -> sqlx::Result<Vec<EpicRow>> {
-    let id = |v: &str| Uuid::parse_str(v.trim()).ok();
-    sqlx::query_as(
-        // The page's epics are chosen first and only they are joined to their team, owner
-        // and period; the unit's teams are an array, so the planner reads them through
-        // epics_team_idx (at 200,000 epics a division's list went from 80 ms to a few).
-        "SELECT e.id, e.title, e.work_type, e.status, e.team_id, u.name AS team_name, e.owner_id,
-                p.name AS owner_name, coalesce(p.active, false) AS owner_active, e.period_id, pe.name AS period_name,
+    let statuses = statuses(&query.status).map(|list| {
+        let names: Vec<&str> = list.iter().map(|s| s.as_str()).collect();
+        format!("'{{{}}}'::text[]", names.join(","))
+    });
+    let unit = Uuid::parse_str(query.unit.trim()).ok();
+    let mut sql = QueryBuilder::new("WITH page AS (");
+    match unit {
+        Some(unit) => {
+            sql.push(
+                "WITH teams AS MATERIALIZED (SELECT descendant_id AS id FROM org_unit_tree WHERE ancestor_id = ",
+            );
+            sql.push_bind(unit);
+            sql.push(
+                "), wide AS (SELECT count(*) * 4 >= (SELECT units FROM headcounts) AS wide FROM teams)
+                 (SELECT k.id, k.created_at FROM teams t CROSS JOIN unnest(",
+            );
+            sql.push(statuses.as_deref().unwrap_or(ALL_STATUSES));
+            sql.push(
+                ") s(status) CROSS JOIN LATERAL (
+                    SELECT e.id, e.created_at FROM epics e WHERE e.team_id = t.id AND e.status = s.status",
+            );
+            filters(&mut sql, query, today);
+            sql.push(format_args!(
+                " ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}) k
+                 WHERE NOT (SELECT wide FROM wide)
+                 ORDER BY k.created_at DESC, k.id DESC LIMIT {limit})
+                 UNION ALL
+                 (SELECT e.id, e.created_at FROM epics e WHERE (SELECT wide FROM wide)"
+            ));
+            // A test on each epic, not a join, so that the plan walks epics_list_idx.
+            sql.push(" AND (SELECT true FROM org_unit_tree x WHERE x.descendant_id = e.team_id AND x.ancestor_id = ")
+                .push_bind(unit)
+                .push(")");
+        }
+        None => {
+            sql.push("SELECT e.id, e.created_at FROM epics e WHERE true");
+        }
+    }
+    if let Some(statuses) = &statuses {
+        sql.push(format_args!(" AND e.status = ANY({statuses})"));
+    }
+    filters(&mut sql, query, today);
+    sql.push(format_args!(
+        " ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}{})
+         SELECT e.id, e.title, e.work_type, e.status, e.team_id,
+                (SELECT u.name FROM org_units u WHERE u.id = e.team_id) AS team_name, e.owner_id,
+                p.name AS owner_name, coalesce(p.active, false) AS owner_active, e.period_id,
+                (SELECT pe.name FROM periods pe WHERE pe.id = e.period_id) AS period_name,
                 e.version, e.created_at,
                 (SELECT count(*) FROM outcomes o WHERE o.epic_id = e.id) AS outcomes
-           FROM (
-         SELECT e.* FROM epics e
-          WHERE ($1::uuid IS NULL OR e.team_id = ANY(ARRAY(SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1)))
-            AND ($2::text IS NULL OR e.work_type = $2)
-            AND ($3::text IS NULL OR e.status = $3 OR ($3 = 'live' AND e.status <> 'cancelled')
-                 OR ($3 = 'shipped' AND e.status IN ('delivered', 'measuring', 'closed')))
-            AND ($4::uuid IS NULL OR e.owner_id = $4)
-            AND ($5::uuid IS NULL OR e.period_id = $5
-                 OR ($12::uuid IS NOT NULL AND e.period_id IN (
-                        SELECT r.id FROM periods f, periods u, periods r
-                         WHERE f.id = $5 AND u.id = $12 AND r.starts_on >= f.starts_on AND r.ends_on <= u.ends_on)))
-            AND ($6::text IS NULL
-                 OR ($6 = 'outcome' AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id))
-                 OR ($6 = 'owner' AND NOT coalesce((SELECT p.active FROM people p WHERE p.id = e.owner_id), false))
-                 OR ($6 = 'alignment' AND NOT EXISTS (
-                        SELECT 1 FROM outcomes o JOIN outcome_key_results l ON l.outcome_id = o.id WHERE o.epic_id = e.id)))
-            AND ($7::text IS NULL OR e.title ILIKE $7 OR e.description ILIKE $7
-                 OR EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.statement ILIKE $7))
-            AND ($8::uuid IS NULL OR (e.created_at, e.id) < (SELECT created_at, id FROM epics WHERE id = $8))
-            -- An open loop: an outcome not closed, of work neither cancelled nor closed, overdue (measure-by
-            -- before today) or due soon (within 14 days).
-            AND ($10::text IS NULL OR (e.status NOT IN ('cancelled', 'closed') AND EXISTS (
-                    SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.closed_at IS NULL
-                       AND (($10 = 'overdue' AND o.measure_by < $11)
-                            OR ($10 = 'due_soon' AND o.measure_by BETWEEN $11 AND $11 + 14)))))
-          ORDER BY e.created_at DESC, e.id DESC
-          LIMIT $9) e
-           JOIN org_units u ON u.id = e.team_id
+           FROM page k
+           JOIN epics e ON e.id = k.id
            LEFT JOIN people p ON p.id = e.owner_id
-           LEFT JOIN periods pe ON pe.id = e.period_id
-          ORDER BY e.created_at DESC, e.id DESC",
-    )
-    .bind(id(&query.unit))
-    .bind(WorkType::parse(&query.work_type).ok().map(WorkType::as_str))
-    .bind(match query.status.trim() {
-        // Every status but cancelled: what the dashboard's figures count.
-        "live" => Some("live"),
-        // Delivered, measuring or closed: the dashboard's delivered work.
-        "shipped" => Some("shipped"),
-        status => EpicStatus::parse(status).ok().map(EpicStatus::as_str),
-    })
-    .bind(id(&query.owner))
-    .bind(id(&query.period))
-    .bind(text(&query.missing).filter(|m| ["outcome", "owner", "alignment"].contains(&m.as_str())))
-    .bind(text(&query.q).map(|q| like_pattern(&q)))
-    .bind(id(&query.after))
-    .bind(limit)
-    .bind(text(&query.loop_state).filter(|l| l == "overdue" || l == "due_soon"))
-    .bind(today)
-    .bind(id(&query.until))
-    .fetch_all(db)
-    .await
+          ORDER BY k.created_at DESC, k.id DESC",
+        if unit.is_some() { ")" } else { "" }
+    ));
+    sql.build_query_as().fetch_all(db).await
+}
+
+/// Every status, for a unit's page without a status filter.
+const ALL_STATUSES: &str =
+    "'{draft,ready,in_progress,delivered,measuring,closed,cancelled}'::text[]";
+
+/// The filters given, but unit and status, each as `AND …` on an epic `e`.
+fn filters(
+    sql: &mut QueryBuilder<'_, sqlx::Postgres>,
+    query: &EpicQuery,
+    today: chrono::NaiveDate,
+) {
+    let id = |v: &str| Uuid::parse_str(v.trim()).ok();
+    if let Ok(work_type) = WorkType::parse(&query.work_type) {
+        sql.push(format_args!(" AND e.work_type = '{}'", work_type.as_str()));
+    }
+    if let Some(owner) = id(&query.owner) {
+        sql.push(" AND e.owner_id = ").push_bind(owner);
+    }
+    if let Some(period) = id(&query.period) {
+        sql.push(" AND (e.period_id = ").push_bind(period);
+        if let Some(until) = id(&query.until) {
+            // Any period within the range from `period` to `until`.
+            sql.push(
+                " OR e.period_id IN (SELECT r.id FROM periods f, periods u, periods r
+                                      WHERE r.starts_on >= f.starts_on AND r.ends_on <= u.ends_on AND f.id = ",
+            )
+            .push_bind(period)
+            .push(" AND u.id = ")
+            .push_bind(until)
+            .push(")");
+        }
+        sql.push(")");
+    }
+    match query.missing.trim() {
+        "outcome" => sql.push(" AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id)"),
+        "owner" => sql.push(
+            " AND NOT coalesce((SELECT p.active FROM people p WHERE p.id = e.owner_id), false)",
+        ),
+        "alignment" => sql.push(
+            " AND NOT EXISTS (SELECT 1 FROM outcomes o JOIN outcome_key_results l ON l.outcome_id = o.id
+                               WHERE o.epic_id = e.id)",
+        ),
+        _ => sql,
+    };
+    if let Some(q) = text(&query.q) {
+        let pattern = like_pattern(&q);
+        sql.push(" AND (e.title ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR e.description ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR EXISTS (SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.statement ILIKE ")
+            .push_bind(pattern)
+            .push("))");
+    }
+    if let Some(after) = id(&query.after) {
+        sql.push(" AND (e.created_at, e.id) < (SELECT created_at, id FROM epics WHERE id = ")
+            .push_bind(after)
+            .push(")");
+    }
+    // An open loop: an outcome not closed, of work neither cancelled nor closed, overdue
+    // (measure-by before today) or due soon (within 14 days).
+    let due_soon = match query.loop_state.trim() {
+        "overdue" => false,
+        "due_soon" => true,
+        _ => return,
+    };
+    sql.push(
+        " AND e.status NOT IN ('cancelled', 'closed') AND EXISTS (
+            SELECT 1 FROM outcomes o WHERE o.epic_id = e.id AND o.closed_at IS NULL AND o.measure_by ",
+    );
+    if due_soon {
+        sql.push("BETWEEN ")
+            .push_bind(today)
+            .push(" AND ")
+            .push_bind(today + chrono::Days::new(14));
+    } else {
+        sql.push("< ").push_bind(today);
+    }
+    sql.push(")");
 }

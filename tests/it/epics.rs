@@ -613,6 +613,80 @@ async fn the_epics_list_filters_by_unit_beneath_type_status_owner_missing_and_te
 }
 
 #[tokio::test]
+async fn a_small_units_epics_come_newest_first_across_its_teams_page_after_page() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let division = app.create_unit("Platform", "division", None).await;
+    let search = app.create_unit("Search", "team", Some(division)).await;
+    let billing = app.create_unit("Billing", "team", Some(division)).await;
+    // Ten more teams elsewhere: the division is then a small part of the organisation, whose
+    // page is picked team by team (a large one is read as the whole organisation is).
+    for i in 0..10 {
+        app.create_unit(&format!("Elsewhere {i}"), "team", None)
+            .await;
+    }
+    let mut platform = Vec::new();
+    for i in 0..60 {
+        let (unit, status, work_type) = match i % 3 {
+            0 => (search, "in_progress", "feature"),
+            1 => (billing, "draft", "defect"),
+            _ => (billing, "cancelled", "feature"),
+        };
+        let title = format!("Platform epic {i:02}");
+        insert_epic(&app, unit, Some(t.pm), &title, work_type, status).await;
+        platform.push((title, status, work_type));
+        insert_epic(
+            &app,
+            t.team,
+            Some(t.pm),
+            &format!("Other epic {i:02}"),
+            "feature",
+            "in_progress",
+        )
+        .await;
+    }
+    platform.reverse();
+    let titles = |keep: &dyn Fn(&str, &str) -> bool| -> Vec<String> {
+        platform
+            .iter()
+            .filter(|(_, status, work_type)| keep(status, work_type))
+            .map(|(title, _, _)| title.clone())
+            .collect()
+    };
+
+    let first = app.get(&format!("/epics?unit={division}")).await;
+    assert_eq!(rows(&first), titles(&|_, _| true)[..50]);
+    let next = first.link("Next page of epics").expect("a second page");
+    assert_eq!(rows(&app.get(&next).await), titles(&|_, _| true)[50..]);
+    assert_eq!(
+        rows(
+            &app.get(&format!("/epics?unit={division}&status=in_progress"))
+                .await
+        ),
+        titles(&|status, _| status == "in_progress")
+    );
+    assert_eq!(
+        rows(
+            &app.get(&format!("/epics?unit={division}&status=live&type=feature"))
+                .await
+        ),
+        titles(&|status, work_type| status != "cancelled" && work_type == "feature")
+    );
+    assert_eq!(
+        rows(
+            &app.get(&format!("/epics?unit={billing}&missing=outcome&q=EPIC+5"))
+                .await
+        ),
+        titles(&|status, _| status != "in_progress")
+            .into_iter()
+            .filter(|title| title.contains("epic 5"))
+            .collect::<Vec<_>>()
+    );
+    // The organisation's own page is read newest first, whatever its teams.
+    assert_eq!(rows(&app.get("/epics").await)[0], "Other epic 59");
+}
+
+#[tokio::test]
 async fn the_epics_list_pages_without_gaps_and_costs_the_same_statements_for_10_and_200() {
     let app = TestApp::new().await;
     let t = team(&app).await;
