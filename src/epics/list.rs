@@ -233,8 +233,8 @@ fn statuses(status: &str) -> Option<Vec<EpicStatus>> {
 /// The statement names only the filters given, with the statuses and the limit written in
 /// (a fixed list and a number): each combination is a statement of its own that PostgreSQL
 /// plans once for every value, where one statement for all of them was planned afresh each
-/// time (about 1 ms). A unit's page is picked from `epics_team_idx` alone, each team's
-/// newest of each status in order, and only its rows are read; a unit holding a quarter of
+/// time (about 1 ms). A unit's page is picked from an index alone, each team's newest (of
+/// each status asked) in order, and only its rows are read; a unit holding a quarter of
 /// the organisation's units or more is read as the organisation is, newest first, where its
 /// epics come soon enough. At 200,000 epics a division's epics in progress went from reading 775 rows
 /// and planning (6.2 ms) to 1.3 ms.
@@ -258,13 +258,19 @@ pub async fn find(
             sql.push_bind(unit);
             sql.push(
                 "), wide AS (SELECT count(*) * 4 >= (SELECT units FROM headcounts) AS wide FROM teams)
-                 (SELECT k.id, k.created_at FROM teams t CROSS JOIN unnest(",
+                 (SELECT k.id, k.created_at FROM teams t",
             );
-            sql.push(statuses.as_deref().unwrap_or(ALL_STATUSES));
-            sql.push(
-                ") s(status) CROSS JOIN LATERAL (
-                    SELECT e.id, e.created_at FROM epics e WHERE e.team_id = t.id AND e.status = s.status",
-            );
+            // Each team's newest (epics_team_newest_idx), or its newest of each status asked
+            // (epics_team_idx), in index order.
+            match &statuses {
+                Some(statuses) => sql.push(format_args!(
+                    " CROSS JOIN unnest({statuses}) s(status) CROSS JOIN LATERAL (
+                        SELECT e.id, e.created_at FROM epics e WHERE e.team_id = t.id AND e.status = s.status"
+                )),
+                None => sql.push(
+                    " CROSS JOIN LATERAL (SELECT e.id, e.created_at FROM epics e WHERE e.team_id = t.id",
+                ),
+            };
             filters(&mut sql, query, today);
             sql.push(format_args!(
                 " ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}) k
@@ -302,10 +308,6 @@ pub async fn find(
     ));
     sql.build_query_as().fetch_all(db).await
 }
-
-/// Every status, for a unit's page without a status filter.
-const ALL_STATUSES: &str =
-    "'{draft,ready,in_progress,delivered,measuring,closed,cancelled}'::text[]";
 
 /// The filters given, but unit and status, each as `AND …` on an epic `e`.
 fn filters(
