@@ -8,6 +8,7 @@ use axum::extract::State;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
@@ -129,47 +130,116 @@ pub struct LearningsPage {
 }
 
 /// The closed loops matching the filters, latest closed first, after `after` (keyset), at
-/// most `limit`: one statement.
+/// most `limit`: one statement, naming only the filters given.
+///
+/// A search is three pages joined: outcomes whose learnings, statement or metric match
+/// (each with a trigram index), outcomes of epics whose title matches, and outcomes of
+/// initiatives whose title matches. Each is planned for the words searched, so a word found
+/// often is read newest first and a rare one through its index: searched as one `OR` across
+/// the four tables, a word found nowhere read every closed outcome (2.6 s at 140,000). The
+/// statement is planned for each search (never a generic plan, which cannot tell a common
+/// word from a rare one).
 async fn find(
     db: &crate::db::Db,
     query: &LearningsQuery,
     limit: i64,
 ) -> sqlx::Result<Vec<Learning>> {
+    let mut sql = QueryBuilder::new("WITH page AS (");
+    let searched = Some(query.q.trim()).filter(|q| !q.is_empty());
+    match searched {
+        None => page(&mut sql, query, limit, "", None),
+        Some(q) => {
+            let pattern = crate::people::like_pattern(q);
+            for (at, (join, matching)) in [
+                ("", "(o.learnings ILIKE {} OR o.statement ILIKE {} OR o.metric ILIKE {})"),
+                ("JOIN epics m ON m.id = o.epic_id", "m.title ILIKE {}"),
+                (
+                    "",
+                    "o.initiative_id = ANY (ARRAY(SELECT id FROM initiatives WHERE title ILIKE {}))",
+                ),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if at > 0 {
+                    sql.push(" UNION ");
+                }
+                page(&mut sql, query, limit, join, Some((matching, &pattern)));
+            }
+        }
+    }
+    sql.push(format_args!(
+        ") SELECT o.id, o.statement, o.metric, o.verdict, o.verdict_reason, o.learnings, o.next_step,
+                  o.realised_value, o.closed_on,
+                  (SELECT p.name FROM people p WHERE p.id = o.closed_by) AS closed_by,
+                  CASE WHEN e.id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
+                  coalesce(e.id, i.id) AS parent_id, coalesce(e.title, i.title) AS parent_title,
+                  e.work_type,
+                  (SELECT u.name FROM org_units u WHERE u.id = coalesce(e.team_id, i.org_unit_id)) AS unit_name
+             FROM (SELECT * FROM page ORDER BY closed_on DESC, id DESC LIMIT {limit}) k
+             JOIN outcomes o ON o.id = k.id
+             LEFT JOIN epics e ON e.id = o.epic_id
+             LEFT JOIN initiatives i ON i.id = o.initiative_id
+            ORDER BY k.closed_on DESC, k.id DESC"
+    ));
+    sql.build_query_as()
+        .persistent(searched.is_none())
+        .fetch_all(db)
+        .await
+}
+
+/// One page's worth of closed outcomes `o` (with `join`), newest first, matching the filters
+/// and, in a search, `matching` with each `{}` bound to the pattern.
+fn page(
+    sql: &mut QueryBuilder<'_, sqlx::Postgres>,
+    query: &LearningsQuery,
+    limit: i64,
+    join: &str,
+    matching: Option<(&str, &String)>,
+) {
     let id = |text: &str| Uuid::parse_str(text.trim()).ok();
-    let text = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
-    sqlx::query_as(
-        "SELECT o.id, o.statement, o.metric, o.verdict, o.verdict_reason, o.learnings, o.next_step, o.realised_value,
-                o.closed_on, p.name AS closed_by,
-                CASE WHEN e.id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
-                coalesce(e.id, i.id) AS parent_id, coalesce(e.title, i.title) AS parent_title, e.work_type,
-                u.name AS unit_name
-           FROM outcomes o
-           LEFT JOIN epics e ON e.id = o.epic_id
-           LEFT JOIN initiatives i ON i.id = o.initiative_id
-           JOIN org_units u ON u.id = coalesce(e.team_id, i.org_unit_id)
-           LEFT JOIN people p ON p.id = o.closed_by
-          WHERE o.closed_at IS NOT NULL
-            AND ($1::uuid IS NULL OR u.id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $1))
-            AND ($2::text IS NULL OR e.work_type = $2)
-            AND ($3::text IS NULL OR o.verdict = $3)
-            AND ($4::uuid IS NULL OR o.closed_on BETWEEN (SELECT starts_on FROM periods WHERE id = $4)
-                                                      AND (SELECT ends_on FROM periods WHERE id = coalesce($8, $4)))
-            AND ($5::text IS NULL OR o.learnings ILIKE $5 OR o.statement ILIKE $5 OR o.metric ILIKE $5
-                 OR coalesce(e.title, i.title) ILIKE $5)
-            AND ($6::uuid IS NULL OR (o.closed_on, o.id) < (SELECT closed_on, id FROM outcomes WHERE id = $6))
-          ORDER BY o.closed_on DESC, o.id DESC
-          LIMIT $7",
-    )
-    .bind(id(&query.unit))
-    .bind(WorkType::parse(&query.work_type).ok().map(WorkType::as_str))
-    .bind(Verdict::parse(&query.verdict).ok().map(Verdict::as_str))
-    .bind(id(&query.period))
-    .bind(text(&query.q).map(|q| crate::people::like_pattern(&q)))
-    .bind(id(&query.after))
-    .bind(limit)
-    .bind(id(&query.until))
-    .fetch_all(db)
-    .await
+    sql.push(format_args!(
+        "(SELECT o.id, o.closed_on FROM outcomes o {join} WHERE o.closed_at IS NOT NULL"
+    ));
+    if let Some((matching, pattern)) = matching {
+        sql.push(" AND ");
+        for (at, part) in matching.split("{}").enumerate() {
+            if at > 0 {
+                sql.push_bind(pattern.clone());
+            }
+            sql.push(part);
+        }
+    }
+    if let Some(unit) = id(&query.unit) {
+        sql.push(" AND o.unit_id IN (SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = ")
+            .push_bind(unit)
+            .push(")");
+    }
+    if let Ok(work_type) = WorkType::parse(&query.work_type) {
+        sql.push(format_args!(
+            " AND EXISTS (SELECT 1 FROM epics w WHERE w.id = o.epic_id AND w.work_type = '{}')",
+            work_type.as_str()
+        ));
+    }
+    if let Ok(verdict) = Verdict::parse(&query.verdict) {
+        sql.push(format_args!(" AND o.verdict = '{}'", verdict.as_str()));
+    }
+    if let Some(period) = id(&query.period) {
+        // From the period's start to the end of `until` (itself when none is given).
+        sql.push(" AND o.closed_on BETWEEN (SELECT starts_on FROM periods WHERE id = ")
+            .push_bind(period)
+            .push(") AND (SELECT ends_on FROM periods WHERE id = ")
+            .push_bind(id(&query.until).unwrap_or(period))
+            .push(")");
+    }
+    if let Some(after) = id(&query.after) {
+        sql.push(" AND (o.closed_on, o.id) < (SELECT closed_on, id FROM outcomes WHERE id = ")
+            .push_bind(after)
+            .push(")");
+    }
+    sql.push(format_args!(
+        " ORDER BY o.closed_on DESC, o.id DESC LIMIT {limit})"
+    ));
 }
 
 /// `GET /learnings/csv?…`: every closed loop the filters match (at most `csv::MAX_ROWS`).

@@ -872,4 +872,49 @@ async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a
         listed(format!("/learnings?after={}", theirs[0])).await,
         ["A2", "A1"]
     );
+    // A search finds the learning, the statement, the metric and the work's title (an
+    // epic's or an initiative's); page after page.
+    sqlx::query("UPDATE outcomes SET statement = 'Invoices reach customers sooner' WHERE id = $1")
+        .bind(theirs[0])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let bet = Uuid::new_v4();
+    sqlx::query(
+        "WITH i AS (INSERT INTO initiatives (id, org_unit_id, title) VALUES ($1, $2, 'Learners return weekly'))
+         INSERT INTO outcomes (id, initiative_id, kind, statement, metric, unit, direction, baseline, target,
+                               measure_by, closed_at, closed_on, verdict, next_step, learnings)
+         VALUES (gen_random_uuid(), $1, 'behaviour', 'Weekly visits grow', 'Weekly visitors', 'percent',
+                 'increase', 10, 20, '2026-03-01', '2026-03-02', '2026-03-02', 'achieved', 'scale', 'Lesson C1')",
+    )
+    .bind(bet)
+    .bind(t.team)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        listed("/learnings?q=old+invoice".into()).await,
+        ["B1"],
+        "the epic's title"
+    );
+    let page = app.get("/learnings?q=RETURN+WEEKLY").await.text();
+    assert!(
+        page.contains("Lesson C1") && !page.contains("Lesson A"),
+        "the initiative's title: {page}"
+    );
+    assert_eq!(
+        listed("/learnings?q=LESSON+A".into()).await,
+        ["A3", "A2", "A1"]
+    );
+    assert_eq!(listed("/learnings?q=invoice".into()).await, ["B1"]);
+    assert_eq!(
+        listed(format!("/learnings?q=lesson&after={}", ours[2])).await,
+        ["B1", "A2", "A1"]
+    );
+    assert_eq!(
+        listed(format!("/learnings?q=guided&unit={}&verdict=achieved", t.team)).await,
+        ["A3", "A2", "A1"]
+    );
+    assert_eq!(listed("/learnings?q=metric+0".into()).await, ["B1", "A1"]);
+    assert!(listed("/learnings?q=zebra".into()).await.is_empty());
 }
