@@ -794,6 +794,12 @@ async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a
         pm: t.pm,
         pm_cookie: t.pm_cookie.clone(),
     };
+    // More teams, so that one team is a small part of the organisation, whose page is picked
+    // team by team (the company's is read as the whole organisation is).
+    for n in 0..4 {
+        app.create_unit(&format!("Team {n}"), "team", Some(company))
+            .await;
+    }
     let (_, ours) = epic_with(
         &app,
         &t,
@@ -854,6 +860,14 @@ async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a
         listed(format!("/learnings?unit={}", t.team)).await,
         ["A3", "A2", "A1"]
     );
+    assert_eq!(
+        listed(format!("/learnings?unit={}&after={}", t.team, ours[2])).await,
+        ["A2", "A1"]
+    );
+    assert_eq!(
+        listed(format!("/learnings?unit={}&period={q2}", other.team)).await,
+        ["B1"]
+    );
     assert_eq!(listed(format!("/learnings?unit={company}")).await.len(), 4);
     assert_eq!(listed("/learnings?type=tech_debt".into()).await, ["B1"]);
     assert_eq!(
@@ -912,9 +926,30 @@ async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a
         ["B1", "A2", "A1"]
     );
     assert_eq!(
-        listed(format!("/learnings?q=guided&unit={}&verdict=achieved", t.team)).await,
+        listed(format!(
+            "/learnings?q=guided&unit={}&verdict=achieved",
+            t.team
+        ))
+        .await,
         ["A3", "A2", "A1"]
     );
     assert_eq!(listed("/learnings?q=metric+0".into()).await, ["B1", "A1"]);
+    // Searched within a team, picked team by team.
+    assert_eq!(
+        listed(format!("/learnings?q=metric+0&unit={}", t.team)).await,
+        ["A1"]
+    );
+    assert_eq!(
+        listed(format!("/learnings?q=old+invoice&unit={}", other.team)).await,
+        ["B1"]
+    );
+    let page = app
+        .get(&format!("/learnings?q=return+weekly&unit={}", t.team))
+        .await
+        .text();
+    assert!(
+        page.contains("Lesson C1") && !page.contains("Lesson A"),
+        "{page}"
+    );
     assert!(listed("/learnings?q=zebra".into()).await.is_empty());
 }
