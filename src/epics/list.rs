@@ -248,18 +248,21 @@ pub async fn find(
         let names: Vec<&str> = list.iter().map(|s| s.as_str()).collect();
         format!("'{{{}}}'::text[]", names.join(","))
     });
-    let unit = Uuid::parse_str(query.unit.trim()).ok();
+    // The newest of the epics `e` asked for, after the filters and the WHERE clause pushed.
+    let newest = |sql: &mut QueryBuilder<'_, sqlx::Postgres>| {
+        if let Some(statuses) = &statuses {
+            sql.push(format_args!(" AND e.status = ANY({statuses})"));
+        }
+        filters(sql, query, today);
+        sql.push(format_args!(
+            " ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}"
+        ));
+    };
     let mut sql = QueryBuilder::new("WITH page AS (");
-    match unit {
-        Some(unit) => {
-            sql.push(
-                "WITH teams AS MATERIALIZED (SELECT descendant_id AS id FROM org_unit_tree WHERE ancestor_id = ",
-            );
-            sql.push_bind(unit);
-            sql.push(
-                "), wide AS (SELECT count(*) * 4 >= (SELECT units FROM headcounts) AS wide FROM teams)
-                 (SELECT k.id, k.created_at FROM teams t",
-            );
+    match Uuid::parse_str(query.unit.trim()) {
+        Ok(unit) => {
+            crate::org::push_teams(&mut sql, unit);
+            sql.push("(SELECT k.id, k.created_at FROM teams t");
             // Each team's newest (epics_team_newest_idx), or its newest of each status asked
             // (epics_team_idx), in index order.
             match &statuses {
@@ -279,22 +282,17 @@ pub async fn find(
                  UNION ALL
                  (SELECT e.id, e.created_at FROM epics e WHERE (SELECT wide FROM wide)"
             ));
-            // A test on each epic, not a join, so that the plan walks epics_list_idx.
-            sql.push(" AND (SELECT true FROM org_unit_tree x WHERE x.descendant_id = e.team_id AND x.ancestor_id = ")
-                .push_bind(unit)
-                .push(")");
+            crate::org::push_beneath(&mut sql, "e.team_id", unit);
+            newest(&mut sql);
+            sql.push(")");
         }
-        None => {
+        Err(_) => {
             sql.push("SELECT e.id, e.created_at FROM epics e WHERE true");
+            newest(&mut sql);
         }
     }
-    if let Some(statuses) = &statuses {
-        sql.push(format_args!(" AND e.status = ANY({statuses})"));
-    }
-    filters(&mut sql, query, today);
-    sql.push(format_args!(
-        " ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}{})
-         SELECT e.id, e.title, e.work_type, e.status, e.team_id,
+    sql.push(
+        ") SELECT e.id, e.title, e.work_type, e.status, e.team_id,
                 (SELECT u.name FROM org_units u WHERE u.id = e.team_id) AS team_name, e.owner_id,
                 p.name AS owner_name, coalesce(p.active, false) AS owner_active, e.period_id,
                 (SELECT pe.name FROM periods pe WHERE pe.id = e.period_id) AS period_name,
@@ -304,8 +302,7 @@ pub async fn find(
            JOIN epics e ON e.id = k.id
            LEFT JOIN people p ON p.id = e.owner_id
           ORDER BY k.created_at DESC, k.id DESC",
-        if unit.is_some() { ")" } else { "" }
-    ));
+    );
     sql.build_query_as().fetch_all(db).await
 }
 

@@ -177,14 +177,8 @@ async fn find(
         // (outcomes_closed_by_unit_idx), searched there, unless the unit holds a quarter of
         // the organisation's units or more, read as the organisation is.
         Ok(unit) => {
-            sql.push(
-                "WITH teams AS MATERIALIZED (SELECT descendant_id AS id FROM org_unit_tree WHERE ancestor_id = ",
-            )
-            .push_bind(unit)
-            .push(
-                "), wide AS (SELECT count(*) * 4 >= (SELECT units FROM headcounts) AS wide FROM teams)
-                 (SELECT k.id, k.closed_on FROM teams t CROSS JOIN LATERAL ",
-            );
+            crate::org::push_teams(&mut sql, unit);
+            sql.push("(SELECT k.id, k.closed_on FROM teams t CROSS JOIN LATERAL ");
             let matching = "(o.learnings ILIKE {} OR o.statement ILIKE {} OR o.metric ILIKE {}
                  OR EXISTS (SELECT 1 FROM epics m WHERE m.id = o.epic_id AND m.title ILIKE {})
                  OR EXISTS (SELECT 1 FROM initiatives m WHERE m.id = o.initiative_id AND m.title ILIKE {}))";
@@ -250,11 +244,7 @@ fn page(
         }
     }
     if let Some(unit) = id(&query.unit).filter(|_| unit_test) {
-        sql.push(
-            " AND (SELECT true FROM org_unit_tree x WHERE x.descendant_id = o.unit_id AND x.ancestor_id = ",
-        )
-        .push_bind(unit)
-        .push(")");
+        crate::org::push_beneath(sql, "o.unit_id", unit);
     }
     if let Ok(work_type) = WorkType::parse(&query.work_type) {
         sql.push(format_args!(

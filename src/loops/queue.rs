@@ -91,10 +91,10 @@ pub async fn open_loops(
     // The page is picked from the outcomes alone, then its rows are joined.
     let wide = match scope {
         Scope::Unit(unit) => {
-            sqlx::query_scalar(
-                "SELECT (SELECT count(*) FROM org_unit_tree WHERE ancestor_id = $1) * 4
-                        >= (SELECT count(*) FROM org_units)",
-            )
+            sqlx::query_scalar(&format!(
+                "SELECT {} FROM org_unit_tree WHERE ancestor_id = $1",
+                crate::org::WIDE
+            ))
             .bind(unit)
             .fetch_one(db)
             .await?

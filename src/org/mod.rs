@@ -85,6 +85,33 @@ pub async fn unit_options(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<(St
         .collect())
 }
 
+/// A list of a unit's records is read team by team when the unit is a small part of the
+/// organisation, and as the organisation's is (in the list's order, testing each row's
+/// unit) when it holds a quarter of the open units or more: there the rows come soon enough,
+/// and team by team would read every team's first page. Over the unit's rows in
+/// `org_unit_tree` (as ancestor), whether it is wide.
+pub const WIDE: &str = "count(*) * 4 >= (SELECT units FROM headcounts)";
+
+/// Pushes `WITH teams AS MATERIALIZED (…), wide AS (…)`: the units beneath `unit` (itself
+/// included) as `teams(id)`, and whether it is [`WIDE`] as `wide(wide)`.
+pub fn push_teams(sql: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, unit: Uuid) {
+    sql.push(
+        "WITH teams AS MATERIALIZED (SELECT descendant_id AS id FROM org_unit_tree WHERE ancestor_id = ",
+    )
+    .push_bind(unit)
+    .push(format_args!("), wide AS (SELECT {WIDE} AS wide FROM teams) "));
+}
+
+/// Pushes ` AND …`: the unit in `column` is `unit` or beneath it, tested on each row (a
+/// subquery, not a join, so that the plan keeps reading in the list's order).
+pub fn push_beneath(sql: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, column: &str, unit: Uuid) {
+    sql.push(format_args!(
+        " AND (SELECT true FROM org_unit_tree x WHERE x.descendant_id = {column} AND x.ancestor_id = "
+    ))
+    .push_bind(unit)
+    .push(")");
+}
+
 /// At most this many open units, a unit filter lists them all; beyond, it opens the tree only
 /// where the person is looking (a select of 631 units was 55 KB of every list page).
 const WHOLE_TREE_UP_TO: i64 = 100;
