@@ -687,6 +687,119 @@ async fn a_small_units_epics_come_newest_first_across_its_teams_page_after_page(
 }
 
 #[tokio::test]
+async fn the_organisations_epics_are_searched_in_titles_descriptions_and_outcomes_newest_first_page_after_page()
+ {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    // 90 epics: a third found by the title, a third by the description, a third by an
+    // outcome's statement (every sixth by its title as well), in three statuses.
+    let mut found = Vec::new();
+    let statuses = [
+        "delivered",
+        "measuring",
+        "closed",
+        "draft",
+        "in_progress",
+        "cancelled",
+    ];
+    for i in 0..90 {
+        let status = statuses[i % 6];
+        let title = match i % 3 {
+            0 => format!("Epic {i:02} about Quokka"),
+            _ if i % 6 == 2 => format!("Epic {i:02} quokka again"),
+            _ => format!("Epic {i:02}"),
+        };
+        let id = insert_epic(&app, t.team, Some(t.pm), &title, "feature", status).await;
+        if i % 3 == 1 {
+            sqlx::query("UPDATE epics SET description = 'Where the QUOKKAS live' WHERE id = $1")
+                .bind(id)
+                .execute(&app.db)
+                .await
+                .unwrap();
+        }
+        if i % 3 == 2 {
+            sqlx::query(
+                "INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+                 VALUES ($1, $2, 'behaviour', 'More quokkas are seen', 'Sightings', 'count', 'increase', 1, 2, '2026-09-30')",
+            )
+            .bind(Uuid::new_v4())
+            .bind(id)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        }
+        insert_epic(
+            &app,
+            t.team,
+            Some(t.pm),
+            &format!("Unrelated {i:02}"),
+            "defect",
+            status,
+        )
+        .await;
+        found.push((title, status));
+    }
+    found.reverse();
+    let titles = |keep: &dyn Fn(&str) -> bool| -> Vec<String> {
+        found
+            .iter()
+            .filter(|(_, status)| keep(status))
+            .map(|(title, _)| title.clone())
+            .collect()
+    };
+
+    let first = app.get("/epics?q=quokka").await;
+    assert_eq!(rows(&first), titles(&|_| true)[..50]);
+    let next = first.link("Next page of epics").expect("a second page");
+    assert_eq!(rows(&app.get(&next).await), titles(&|_| true)[50..]);
+    let shipped = |status: &str| ["delivered", "measuring", "closed"].contains(&status);
+    assert_eq!(
+        rows(&app.get("/epics?q=quokka&status=shipped").await),
+        titles(&shipped)
+    );
+    assert_eq!(
+        rows(&app.get("/epics?q=quokka&status=live").await),
+        titles(&|status| status != "cancelled")[..50]
+    );
+    // Without a search, each status's newest are merged newest first, page after page.
+    let every: Vec<String> = (0..90)
+        .rev()
+        .filter(|i| shipped(statuses[i % 6]))
+        .flat_map(|i| [format!("Unrelated {i:02}"), found[89 - i].0.clone()])
+        .collect();
+    let first = app.get("/epics?status=shipped").await;
+    assert_eq!(rows(&first), every[..50]);
+    let next = first.link("Next page of epics").expect("a second page");
+    assert_eq!(rows(&app.get(&next).await), every[50..]);
+    // The API lists the same epics.
+    let token = crate::api::token(&app, &app.cookie, "Script", "read").await;
+    let api = crate::api::json(
+        &crate::api::call(
+            &app,
+            axum::http::Method::GET,
+            "/api/v1/epics?q=quokka&status=shipped&limit=200",
+            &token,
+            None,
+            None,
+        )
+        .await,
+    );
+    let api_titles: Vec<&str> = api["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(api_titles, titles(&shipped));
+    assert!(
+        app.get("/epics?q=wombat&status=shipped")
+            .await
+            .text()
+            .contains("No epic matches these filters")
+    );
+}
+
+#[tokio::test]
 async fn the_epics_list_pages_without_gaps_and_costs_the_same_statements_for_10_and_200() {
     let app = TestApp::new().await;
     let t = team(&app).await;
