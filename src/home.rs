@@ -7,8 +7,17 @@ use axum::extract::State;
 use crate::auth::policy::Me;
 use crate::http::page::{Flash, Layout, Section};
 use crate::http::{AppState, Result};
-use crate::org::Organisation;
-use crate::periods::{Period, current_period};
+use crate::periods::{CURRENT, Period};
+
+/// The organisation's name, its counts and the period under way: one read.
+#[derive(sqlx::FromRow)]
+struct Overview {
+    org_name: String,
+    #[sqlx(flatten)]
+    counts: Counts,
+    #[sqlx(json(nullable))]
+    current: Option<Period>,
+}
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Counts {
@@ -47,7 +56,7 @@ impl MyKeyResult {
 #[template(path = "home.html")]
 pub struct HomePage {
     layout: Layout,
-    org: Organisation,
+    org_name: String,
     counts: Counts,
     current: Option<Period>,
     key_results: Vec<MyKeyResult>,
@@ -58,14 +67,19 @@ pub struct HomePage {
 
 /// `GET /`
 pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Result<HomePage> {
-    let org = Organisation::load(&state.db).await?;
-    let today = state.clock.today(org.zone());
-    let counts: Counts = sqlx::query_as(
-        "SELECT units, people, (SELECT count(*) FROM periods) AS periods FROM headcounts",
-    )
+    let today = me.today(&state.clock);
+    let Overview {
+        org_name,
+        counts,
+        current,
+    } = sqlx::query_as(&format!(
+        "SELECT o.name AS org_name, h.units, h.people, (SELECT count(*) FROM periods) AS periods,
+                (SELECT to_json(c) FROM ({CURRENT}) c) AS current
+           FROM organisation o CROSS JOIN headcounts h"
+    ))
+    .bind(today)
     .fetch_one(&state.db)
     .await?;
-    let current = current_period(&state.db, today).await?;
     // Mine, in periods under way, the longest without a check-in first.
     let key_results = sqlx::query_as(
         "SELECT k.id, k.title, o.title AS objective_title, pe.name AS period_name, k.confidence,
@@ -96,7 +110,7 @@ pub async fn get_home(State(state): State<AppState>, me: Me, flash: Flash) -> Re
     let layout = Layout::new("Home", Section::Home, &me).with_flash(flash);
     Ok(HomePage {
         layout,
-        org,
+        org_name,
         counts,
         current,
         key_results,

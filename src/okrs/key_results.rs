@@ -24,7 +24,7 @@ use crate::http::page::{
 use crate::http::{AppError, AppState, Result};
 use crate::okrs::cascade::{self, Cascade, KeyResultRow};
 use crate::okrs::model::ProgressSource;
-use crate::okrs::objectives::{Objective, load_objective};
+use crate::okrs::objectives::{OBJECTIVE, Objective, load_objective};
 use crate::org::model::required_text;
 use crate::outcomes::model::{
     Direction, Goal, GoalFields, MetricKey, MetricUnit, form_number, parse_value,
@@ -972,10 +972,11 @@ impl KeyResultPage {
     }
 }
 
-/// A key result's own row, as its page reads it first.
+/// A key result's objective and how it ended, as its page reads them first.
 #[derive(sqlx::FromRow)]
 struct Own {
-    objective_id: Uuid,
+    #[sqlx(flatten)]
+    objective: Objective,
     #[sqlx(flatten)]
     closing: Closing,
 }
@@ -989,18 +990,16 @@ pub async fn key_result_page(
     flash: Flash,
 ) -> Result<KeyResultPage> {
     // Its objective, and how it ended (once its period is closed), in one read.
-    let Own {
-        objective_id,
-        closing,
-    } = sqlx::query_as(
-        "SELECT objective_id, final_score, reflection, carried_from_id FROM key_results WHERE id = $1",
-    )
+    let Own { objective, closing } = sqlx::query_as(&format!(
+        "SELECT x.*, own.final_score, own.reflection, own.carried_from_id
+           FROM key_results own CROSS JOIN LATERAL ({OBJECTIVE} WHERE o.id = own.objective_id) x
+          WHERE own.id = $1"
+    ))
     .bind(id)
     .fetch_optional(&state.db)
     .await?
     .ok_or(AppError::NotFound)?;
-    let objective = load_objective(&state.db, objective_id).await?;
-    let cascade = cascade::load(&state.db, &[objective_id]).await?;
+    let cascade = cascade::load(&state.db, &[objective.id]).await?;
     let check_ins: Vec<CheckInRow> = sqlx::query_as(
         "SELECT c.value, c.confidence, c.note, p.name AS author_name, c.checked_on
            FROM check_ins c LEFT JOIN people p ON p.id = c.author_id

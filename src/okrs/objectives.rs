@@ -427,23 +427,23 @@ impl Objective {
     }
 }
 
+/// An objective `o` as [`Objective`] reads it; a `WHERE` clause follows.
+pub const OBJECTIVE: &str = "SELECT o.id, o.title, o.description, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
+        pe.name AS period_name, pe.closed_at IS NOT NULL AS period_closed, pe.starts_on AS period_starts_on,
+        pe.ends_on AS period_ends_on, o.owner_id, p.name AS owner_name,
+        p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.status, o.parent_key_result_id,
+        k.title AS parent_title, po.id AS parent_objective_id, po.title AS parent_objective_title, o.version
+   FROM objectives o JOIN org_units u ON u.id = o.org_unit_id JOIN periods pe ON pe.id = o.period_id
+   LEFT JOIN people p ON p.id = o.owner_id
+   LEFT JOIN key_results k ON k.id = o.parent_key_result_id
+   LEFT JOIN objectives po ON po.id = k.objective_id";
+
 pub async fn load_objective(db: &crate::db::Db, id: Uuid) -> Result<Objective> {
-    sqlx::query_as(
-        "SELECT o.id, o.title, o.description, o.org_unit_id AS unit_id, u.name AS unit_name, o.period_id,
-                pe.name AS period_name, pe.closed_at IS NOT NULL AS period_closed, pe.starts_on AS period_starts_on,
-                pe.ends_on AS period_ends_on, o.owner_id, p.name AS owner_name,
-                p.email AS owner_email, coalesce(p.active, false) AS owner_active, o.status, o.parent_key_result_id,
-                k.title AS parent_title, po.id AS parent_objective_id, po.title AS parent_objective_title, o.version
-           FROM objectives o JOIN org_units u ON u.id = o.org_unit_id JOIN periods pe ON pe.id = o.period_id
-           LEFT JOIN people p ON p.id = o.owner_id
-           LEFT JOIN key_results k ON k.id = o.parent_key_result_id
-           LEFT JOIN objectives po ON po.id = k.objective_id
-          WHERE o.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
+    sqlx::query_as(&format!("{OBJECTIVE} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The objective, when `me` may change it (otherwise the audited 403) and its period is

@@ -34,7 +34,7 @@ pub fn sitemap(state: &AppState) -> Sitemap {
         .get("/periods/new", Access::Admin, get_new_period)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Period {
     pub id: Uuid,
     pub name: String,
@@ -88,18 +88,18 @@ pub async fn load_period(db: &crate::db::Db, id: Uuid) -> crate::http::Result<Pe
 }
 
 /// The period containing `today`, the shortest when several do.
+/// The period under way on the day `$1`, as a [`Period`]: the shortest containing it (a
+/// quarter before its year).
+pub const CURRENT: &str =
+    "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
+   FROM periods WHERE starts_on <= $1 AND ends_on >= $1
+  ORDER BY ends_on - starts_on, starts_on LIMIT 1";
+
 pub async fn current_period(
     db: impl sqlx::PgExecutor<'_>,
     today: NaiveDate,
 ) -> sqlx::Result<Option<Period>> {
-    sqlx::query_as(
-        "SELECT id, name, cadence, starts_on, ends_on, closed_at IS NOT NULL AS closed
-           FROM periods WHERE starts_on <= $1 AND ends_on >= $1
-          ORDER BY ends_on - starts_on, starts_on LIMIT 1",
-    )
-    .bind(today)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(CURRENT).bind(today).fetch_optional(db).await
 }
 
 /// Every period as a select's options (id, name): latest first, a year after its quarters.

@@ -120,12 +120,18 @@ async fn the_home_page_says_what_yardstick_is_and_links_onward() {
     let text = app.get("/").await.text();
     assert!(text.contains("Every epic starts with a measurable anticipated outcome"));
     assert!(text.contains("0 units") && text.contains("No period contains today"));
+    assert!(text.contains("Our organisation"), "{text}");
+    sqlx::query("UPDATE organisation SET name = 'Acme Learning'")
+        .execute(&app.db)
+        .await
+        .unwrap();
     yardstick::demo::load(&app.db, &app.clock).await.unwrap();
     let text = app.get("/").await.text();
     assert!(
         text.contains("12 units")
             && text.contains("38 active people")
-            && text.contains("4 periods"),
+            && text.contains("4 periods")
+            && text.contains("Acme Learning"),
         "{text}"
     );
     assert!(
