@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod embedded;
+pub mod json;
 pub mod request;
 
 use std::time::Duration;

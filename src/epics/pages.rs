@@ -20,7 +20,7 @@ use crate::http::page::{
 use crate::http::{AppError, AppState, Result};
 use crate::org::model::{optional_id, required_text};
 use crate::outcomes::model::form_number;
-use crate::outcomes::parent::{OutcomeRow, Parent, outcomes_of};
+use crate::outcomes::parent::{OutcomeRow, Parent, with_loop_states};
 use crate::people::model::Email;
 use crate::planning::capacity::{Displacement, Room, make_room};
 
@@ -536,23 +536,23 @@ impl Epic {
     }
 }
 
+/// An epic `e` as [`Epic`] reads it; a `WHERE` clause follows.
+const EPIC: &str = "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
+        p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,
+        e.period_id, pe.name AS period_name, e.why_now, e.validation_plan, e.tracker_key, e.tracker_url,
+        e.status, e.initiative_id, i.title AS initiative_title, e.value, e.value_label, e.confidence,
+        e.effort_weeks, e.version
+   FROM epics e JOIN org_units u ON u.id = e.team_id
+   LEFT JOIN people p ON p.id = e.owner_id
+   LEFT JOIN periods pe ON pe.id = e.period_id
+   LEFT JOIN initiatives i ON i.id = e.initiative_id";
+
 pub async fn load_epic(db: &crate::db::Db, id: Uuid) -> Result<Epic> {
-    sqlx::query_as(
-        "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
-                p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,
-                e.period_id, pe.name AS period_name, e.why_now, e.validation_plan, e.tracker_key, e.tracker_url,
-                e.status, e.initiative_id, i.title AS initiative_title, e.value, e.value_label, e.confidence,
-                e.effort_weeks, e.version
-           FROM epics e JOIN org_units u ON u.id = e.team_id
-           LEFT JOIN people p ON p.id = e.owner_id
-           LEFT JOIN periods pe ON pe.id = e.period_id
-           LEFT JOIN initiatives i ON i.id = e.initiative_id
-          WHERE e.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
+    sqlx::query_as(&format!("{EPIC} WHERE e.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The epic, when `me` may change it; otherwise the audited 403. `entity` and `id` name
@@ -568,6 +568,21 @@ pub async fn epic_to_change(
     let epic = load_epic(&state.db, epic).await?;
     ensure_may_change(state, me, client, epic.team_id, epic.owner_id, entity, id).await?;
     Ok(epic)
+}
+
+/// An epic with what its page lists.
+#[derive(sqlx::FromRow)]
+struct EpicRead {
+    #[sqlx(flatten)]
+    epic: Epic,
+    #[sqlx(json(nullable))]
+    rate: Option<crate::planning::cost::AppliedRate>,
+    #[sqlx(json)]
+    outcomes: Vec<OutcomeRow>,
+    #[sqlx(json)]
+    history: Vec<crate::audit::Change>,
+    #[sqlx(json)]
+    served: Vec<crate::okrs::links::ServedKeyResult>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -595,16 +610,33 @@ async fn epic_page(
     refused: bool,
     kr_q: String,
 ) -> Result<EpicPage> {
-    let epic = load_epic(&state.db, id).await?;
+    // The epic and what its page lists, in one statement.
+    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT x.*, {rate} AS rate, {outcomes} AS outcomes, {history} AS history, {served} AS served
+               FROM ({EPIC} WHERE e.id = $1) x",
+            rate = crate::planning::cost::applied_rate_json("x.team_id"),
+            outcomes = crate::outcomes::parent::outcomes_of_epic_json("x.id"),
+            history = crate::audit::history_json("'epic'", "x.id"),
+            served = crate::okrs::links::served_by_json("x.id"),
+        )
+    });
+    let EpicRead {
+        epic,
+        rate,
+        outcomes,
+        history,
+        served,
+    } = sqlx::query_as(&READ)
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let today = me.today(&state.clock);
-    let outcomes = outcomes_of(&state.db, &epic.as_parent(), today).await?;
-    let history = crate::audit::history(&state.db, "epic", id).await?;
+    let outcomes = with_loop_states(&epic.as_parent(), outcomes, today);
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;
     let realised = outcomes.iter().map(|o| o.realised_value);
-    let cost =
-        crate::planning::cost::epic_cost(&state.db, epic.team_id, epic.effort_weeks, realised)
-            .await?;
-    let served = crate::okrs::links::served_by(&state.db, id).await?;
+    let cost = crate::planning::cost::EpicCost::new(epic.effort_weeks, rate, realised);
     let matches = if may_change && !kr_q.trim().is_empty() {
         crate::okrs::links::search(&state.db, &kr_q).await?
     } else {

@@ -15,7 +15,7 @@ use crate::http::{AppError, AppState, Result};
 use crate::outcomes::parent::{Parent, parent_to_change};
 
 /// A key result an outcome serves, as the epic page lists it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, Deserialize)]
 pub struct ServedKeyResult {
     pub outcome_id: Uuid,
     pub key_result_id: Uuid,
@@ -30,18 +30,28 @@ pub struct ServedKeyResult {
 pub async fn served_by(db: &crate::db::Db, epic: Uuid) -> sqlx::Result<Vec<ServedKeyResult>> {
     // By the epic, not by a list of its outcomes: with one value to plan for, PostgreSQL
     // keeps one plan for every epic instead of planning again each time (1.4 ms).
-    sqlx::query_as(
+    sqlx::query_as(&served_by_epic("$1"))
+        .bind(epic)
+        .fetch_all(db)
+        .await
+}
+
+/// The key results the outcomes of the epic `epic` (an SQL expression) serve.
+fn served_by_epic(epic: &str) -> String {
+    format!(
         "SELECT l.outcome_id, k.id AS key_result_id, k.title, o.id AS objective_id, o.title AS objective_title,
                 u.name AS unit_name, pe.name AS period_name
            FROM outcome_key_results l JOIN key_results k ON k.id = l.key_result_id
            JOIN objectives o ON o.id = k.objective_id JOIN org_units u ON u.id = o.org_unit_id
            JOIN periods pe ON pe.id = o.period_id
-          WHERE l.outcome_id IN (SELECT id FROM outcomes WHERE epic_id = $1)
-          ORDER BY pe.starts_on DESC, lower(k.title)",
+          WHERE l.outcome_id IN (SELECT id FROM outcomes WHERE epic_id = {epic})
+          ORDER BY pe.starts_on DESC, lower(k.title)"
     )
-    .bind(epic)
-    .fetch_all(db)
-    .await
+}
+
+/// [`served_by`] as a JSON column ([`crate::db::json::rows`]).
+pub fn served_by_json(epic: &str) -> String {
+    crate::db::json::rows(&served_by_epic(epic))
 }
 
 /// A key result found by title, to link an outcome to.

@@ -151,7 +151,7 @@ pub async fn commit_outcomes(
 }
 
 /// An outcome as the pages of its epic or initiative list it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct OutcomeRow {
     pub id: Uuid,
     pub epic_id: Option<Uuid>,
@@ -162,9 +162,13 @@ pub struct OutcomeRow {
     pub unit: String,
     pub unit_label: String,
     pub direction: String,
+    #[serde(deserialize_with = "crate::db::json::decimal")]
     pub baseline: Decimal,
+    #[serde(deserialize_with = "crate::db::json::optional_decimal")]
     pub target: Option<Decimal>,
+    #[serde(deserialize_with = "crate::db::json::optional_decimal")]
     pub band_lower: Option<Decimal>,
+    #[serde(deserialize_with = "crate::db::json::optional_decimal")]
     pub band_upper: Option<Decimal>,
     pub measure_by: NaiveDate,
     /// Where the numbers come from and how they are measured.
@@ -184,8 +188,10 @@ pub struct OutcomeRow {
     /// The key an analytics job posts this outcome's values for.
     pub metric_key: Option<String>,
     /// The value it realised, recorded when its loop closed.
+    #[serde(deserialize_with = "crate::db::json::optional_decimal")]
     pub realised_value: Option<Decimal>,
     #[sqlx(skip)]
+    #[serde(skip)]
     pub loop_state: Option<LoopState>,
 }
 
@@ -257,16 +263,35 @@ pub async fn outcomes_of(
     } else {
         "initiative_id"
     };
-    let mut rows: Vec<OutcomeRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} WHERE o.{column} = $1 ORDER BY o.created_at, o.id"
-    ))
-    .bind(parent.id)
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query_as(&of_parent(column, "$1"))
+        .bind(parent.id)
+        .fetch_all(db)
+        .await?;
+    Ok(with_loop_states(parent, rows, today))
+}
+
+/// The outcomes whose `column` is `parent` (an SQL expression), oldest first.
+fn of_parent(column: &str, parent: &str) -> String {
+    format!("SELECT {COLUMNS} WHERE o.{column} = {parent} ORDER BY o.created_at, o.id")
+}
+
+/// The outcomes of the epic `epic` (an SQL expression) as [`outcomes_of`] reads them, as a
+/// JSON column ([`crate::db::json::rows`]); their loop states come from
+/// [`with_loop_states`].
+pub fn outcomes_of_epic_json(epic: &str) -> String {
+    crate::db::json::rows(&of_parent("epic_id", epic))
+}
+
+/// Outcomes of `parent` with their loop states on `today`.
+pub fn with_loop_states(
+    parent: &Parent,
+    mut rows: Vec<OutcomeRow>,
+    today: NaiveDate,
+) -> Vec<OutcomeRow> {
     for row in &mut rows {
         row.loop_state = parent.loop_state(row.closed, row.measure_by, today);
     }
-    Ok(rows)
+    rows
 }
 
 /// The outcomes an outcome of `parent` may lead to: the parent's others and, for an epic,

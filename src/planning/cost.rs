@@ -18,8 +18,9 @@ use crate::planning::backlog::{BacklogInput, BacklogQuery, backlog_page};
 use crate::planning::model::{CostRate, money, roi};
 
 /// The rate that applies to a unit: its own, or that of the nearest unit above it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct AppliedRate {
+    #[serde(deserialize_with = "crate::db::json::decimal")]
     pub rate: Decimal,
     pub currency: String,
     /// Where the rate is set.
@@ -48,16 +49,26 @@ pub async fn applied_rate(
     db: impl sqlx::PgExecutor<'_>,
     unit: Uuid,
 ) -> sqlx::Result<Option<AppliedRate>> {
-    sqlx::query_as(
+    sqlx::query_as(&rate_of("$1"))
+        .bind(unit)
+        .fetch_optional(db)
+        .await
+}
+
+/// The rate that applies to the unit `unit` (an SQL expression).
+fn rate_of(unit: &str) -> String {
+    format!(
         "SELECT c.rate, c.currency, u.id AS set_on_id, u.name AS set_on_name, c.version
            FROM org_unit_tree t JOIN unit_cost_rates c ON c.org_unit_id = t.ancestor_id
            JOIN org_units u ON u.id = t.ancestor_id
-          WHERE t.descendant_id = $1
-          ORDER BY t.depth LIMIT 1",
+          WHERE t.descendant_id = {unit}
+          ORDER BY t.depth LIMIT 1"
     )
-    .bind(unit)
-    .fetch_optional(db)
-    .await
+}
+
+/// [`applied_rate`] as a JSON column ([`crate::db::json::row`]).
+pub fn applied_rate_json(unit: &str) -> String {
+    crate::db::json::row(&rate_of(unit))
 }
 
 /// An epic's cost and return, as its page shows them.
@@ -106,24 +117,24 @@ impl EpicCost {
     }
 }
 
-/// The cost and return of an epic of `team` with `effort` whose outcomes realised
-/// `realised` (their recorded values; none: nothing realised yet); one statement.
-pub async fn epic_cost(
-    db: &crate::db::Db,
-    team: Uuid,
-    effort: Option<Decimal>,
-    realised: impl IntoIterator<Item = Option<Decimal>>,
-) -> sqlx::Result<EpicCost> {
-    let rate = applied_rate(db, team).await?;
-    let realised = realised
-        .into_iter()
-        .flatten()
-        .reduce(|sum, value| sum + value);
-    Ok(EpicCost {
-        effort,
-        rate,
-        realised,
-    })
+impl EpicCost {
+    /// The cost and return of an epic with `effort` at `rate` (its team's) whose outcomes
+    /// realised `realised` (their recorded values; none: nothing realised yet).
+    pub fn new(
+        effort: Option<Decimal>,
+        rate: Option<AppliedRate>,
+        realised: impl IntoIterator<Item = Option<Decimal>>,
+    ) -> EpicCost {
+        let realised = realised
+            .into_iter()
+            .flatten()
+            .reduce(|sum, value| sum + value);
+        EpicCost {
+            effort,
+            rate,
+            realised,
+        }
+    }
 }
 
 /// Cost and return of the work planned in a unit (and beneath) in a period, in one
