@@ -14,13 +14,13 @@ use serde_json::value::RawValue;
 /// `Deserialize` with the select's column names. (An aggregate over a sorted subquery keeps
 /// its order: nothing is joined or grouped after the sort.)
 pub fn rows(select: &str) -> String {
-    format!("(SELECT coalesce(json_agg(x), '[]') FROM ({select}) x)")
+    format!("(SELECT coalesce(json_agg(json_row), '[]') FROM ({select}) json_row)")
 }
 
 /// The first row of `select` as a JSON object, or `NULL`: read with
 /// `#[sqlx(json(nullable))]` into an `Option`.
 pub fn row(select: &str) -> String {
-    format!("(SELECT to_json(x) FROM ({select}) x)")
+    format!("(SELECT to_json(json_row) FROM ({select}) json_row)")
 }
 
 /// A numeric as PostgreSQL wrote it, digits and scale kept: serde_json would read it as a

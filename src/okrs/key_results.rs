@@ -862,8 +862,9 @@ pub async fn post_key_result_update(
 }
 
 /// One check-in as the key result's page lists it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, Deserialize)]
 pub struct CheckInRow {
+    #[serde(deserialize_with = "crate::db::json::decimal")]
     pub value: Decimal,
     pub confidence: i16,
     pub note: String,
@@ -882,7 +883,7 @@ impl CheckInRow {
 }
 
 /// An outcome serving the key result.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, Deserialize)]
 pub struct ServingOutcome {
     pub id: Uuid,
     pub statement: String,
@@ -972,13 +973,20 @@ impl KeyResultPage {
     }
 }
 
-/// A key result's objective and how it ended, as its page reads them first.
+/// A key result's objective, how it ended, and what its page lists but the cascade.
 #[derive(sqlx::FromRow)]
 struct Own {
     #[sqlx(flatten)]
     objective: Objective,
     #[sqlx(flatten)]
     closing: Closing,
+    /// The latest 100, newest first.
+    #[sqlx(json)]
+    check_ins: Vec<CheckInRow>,
+    #[sqlx(json)]
+    outcomes: Vec<ServingOutcome>,
+    #[sqlx(json)]
+    history: Vec<crate::audit::Change>,
 }
 
 pub async fn key_result_page(
@@ -989,36 +997,42 @@ pub async fn key_result_page(
     errors: FormErrors,
     flash: Flash,
 ) -> Result<KeyResultPage> {
-    // Its objective, and how it ended (once its period is closed), in one read.
-    let Own { objective, closing } = sqlx::query_as(&format!(
-        "SELECT x.*, own.final_score, own.reflection, own.carried_from_id
-           FROM key_results own CROSS JOIN LATERAL ({OBJECTIVE} WHERE o.id = own.objective_id) x
-          WHERE own.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    // Its objective, how it ended (once its period is closed), its check-ins, the outcomes
+    // serving it and its history, in one statement (src/db/json.rs).
+    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let json = crate::db::json::rows;
+        format!(
+            "SELECT x.*, own.final_score, own.reflection, own.carried_from_id,
+                    {check_ins} AS check_ins, {outcomes} AS outcomes, {history} AS history
+               FROM key_results own CROSS JOIN LATERAL ({OBJECTIVE} WHERE o.id = own.objective_id) x
+              WHERE own.id = $1",
+            check_ins = json(
+                "SELECT c.value, c.confidence, c.note, p.name AS author_name, c.checked_on
+                   FROM check_ins c LEFT JOIN people p ON p.id = c.author_id
+                  WHERE c.key_result_id = own.id ORDER BY c.checked_on DESC, c.created_at DESC LIMIT 100"
+            ),
+            outcomes = json(
+                "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title,
+                        coalesce(e.status, i.status) AS parent_status, o.measure_by, o.closed_at IS NOT NULL AS closed
+                   FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
+                   LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
+                  WHERE l.key_result_id = own.id ORDER BY lower(coalesce(e.title, i.title)), o.id"
+            ),
+            history = crate::audit::history_json("'key_result'", "own.id"),
+        )
+    });
+    let Own {
+        objective,
+        closing,
+        check_ins,
+        outcomes,
+        history,
+    } = sqlx::query_as(&READ)
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let cascade = cascade::load(&state.db, &[objective.id]).await?;
-    let check_ins: Vec<CheckInRow> = sqlx::query_as(
-        "SELECT c.value, c.confidence, c.note, p.name AS author_name, c.checked_on
-           FROM check_ins c LEFT JOIN people p ON p.id = c.author_id
-          WHERE c.key_result_id = $1 ORDER BY c.checked_on DESC, c.created_at DESC LIMIT 100",
-    )
-    .bind(id)
-    .fetch_all(&state.db)
-    .await?;
-    let outcomes = sqlx::query_as(
-        "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title,
-                coalesce(e.status, i.status) AS parent_status, o.measure_by, o.closed_at IS NOT NULL AS closed
-           FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
-           LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
-          WHERE l.key_result_id = $1 ORDER BY lower(coalesce(e.title, i.title)), o.id",
-    )
-    .bind(id)
-    .fetch_all(&state.db)
-    .await?;
-    let history = crate::audit::history(&state.db, "key_result", id).await?;
     let owner = cascade
         .key_results
         .iter()
