@@ -98,12 +98,13 @@ pub(super) fn key_result_out(
 /// A key result as its cascade computes it, with its ETag.
 async fn key_result_response(
     state: &AppState,
+    me: &Me,
     id: Uuid,
     status: StatusCode,
 ) -> ApiResult<Response> {
     let key_result = load_key_result(&state.db, id).await?;
     let cascade = cascade::load(&state.db, &[key_result.objective_id]).await?;
-    let today = crate::org::settings::today(state).await?;
+    let today = me.today(&state.clock);
     let row = cascade
         .key_results
         .iter()
@@ -262,8 +263,12 @@ pub async fn list(
         (status = 404, description = "No such key result", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn key_result(State(state): State<AppState>, ApiId(id): ApiId) -> ApiResult<Response> {
-    key_result_response(&state, id, StatusCode::OK).await
+pub async fn key_result(
+    State(state): State<AppState>,
+    me: Me,
+    ApiId(id): ApiId,
+) -> ApiResult<Response> {
+    key_result_response(&state, &me, id, StatusCode::OK).await
 }
 
 /// A key result to add, or its new state (every field; what is left out is emptied).
@@ -352,7 +357,7 @@ pub async fn create(
     let id = create_key_result(&state, &me, &client, objective, &input.form(objective))
         .await?
         .map_err(ApiError::from)?;
-    key_result_response(&state, id, StatusCode::CREATED).await
+    key_result_response(&state, &me, id, StatusCode::CREATED).await
 }
 
 /// The key result, when the person may change it and its period is open (409 otherwise).
@@ -399,7 +404,7 @@ pub async fn update(
     let ApiJson(input) = body?;
     let form = input.form(key_result.objective_id);
     match update_key_result(&state, &me, &client, &key_result, &form, version).await? {
-        Ok(()) => key_result_response(&state, id, StatusCode::OK).await,
+        Ok(()) => key_result_response(&state, &me, id, StatusCode::OK).await,
         Err(Refused::Invalid(errors)) => Err(errors.into()),
         Err(Refused::Stale) => Err(ApiError::PreconditionFailed {
             current: load_key_result(&state.db, id).await?.version,
@@ -451,7 +456,7 @@ pub async fn check_in(
         checked_on: input.checked_on,
     };
     match record_check_in(&state, &me, &client, &key_result, &form).await? {
-        Ok(()) => key_result_response(&state, id, StatusCode::CREATED).await,
+        Ok(()) => key_result_response(&state, &me, id, StatusCode::CREATED).await,
         Err(CheckInRefused::Invalid(errors)) => Err(errors.into()),
         Err(CheckInRefused::PeriodClosed) => Err(ApiError::Conflict(
             "The key result's period is closed: its OKRs are read-only".into(),

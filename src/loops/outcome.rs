@@ -18,7 +18,7 @@ use crate::http::page::{self, CONFLICT, Flash, Form, FormErrors, INVALID, Id, ch
 use crate::http::{AppState, Result};
 use crate::loops::model::{Closing, Commitment, NextStep};
 use crate::outcomes::model::{Direction, Goal, MetricUnit, Verdict, parse_value, with_unit};
-use crate::outcomes::parent::{OutcomeRow, Parent, load_parent, outcome_row};
+use crate::outcomes::parent::{OutcomeRow, Parent, outcome_with_parent};
 use crate::periods::model::{human_date, parse_date};
 
 /// One measurement, as the outcome page lists it.
@@ -306,8 +306,7 @@ pub async fn loop_to_change(
     client: &str,
     id: Uuid,
 ) -> Result<(OutcomeRow, Parent)> {
-    let outcome = outcome_row(&state.db, id).await?;
-    let parent = load_parent(&state.db, outcome.epic_id, outcome.initiative_id).await?;
+    let (outcome, parent) = outcome_with_parent(&state.db, id).await?;
     let owner = loop_owner(me, &outcome, &parent);
     ensure_may_change(state, me, client, parent.unit_id, owner, "outcome", id).await?;
     Ok((outcome, parent))

@@ -11,7 +11,7 @@ use crate::http::{AppError, AppState, Result};
 use crate::outcomes::model::{Direction, Goal, LoopState, MetricUnit, OutcomeKind, sentence};
 
 /// The epic or initiative an outcome belongs to, as the outcome pages need it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Parent {
     /// "epic" or "initiative".
     pub kind: String,
@@ -92,19 +92,47 @@ pub async fn load_parent(
     epic: Option<Uuid>,
     initiative: Option<Uuid>,
 ) -> Result<Parent> {
-    sqlx::query_as(
+    sqlx::query_as(&parent_of("$1", "$2"))
+        .bind(epic)
+        .bind(initiative)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The epic `epic` or the initiative `initiative` (SQL expressions; one is null).
+fn parent_of(epic: &str, initiative: &str) -> String {
+    format!(
         "SELECT 'epic' AS kind, e.id, e.title, e.team_id AS unit_id, e.owner_id, p.email AS owner_email, e.status,
                 e.initiative_id
-           FROM epics e LEFT JOIN people p ON p.id = e.owner_id WHERE e.id = $1
+           FROM epics e LEFT JOIN people p ON p.id = e.owner_id WHERE e.id = {epic}
          UNION ALL
          SELECT 'initiative', i.id, i.title, i.org_unit_id, i.owner_id, p.email, i.status, NULL
-           FROM initiatives i LEFT JOIN people p ON p.id = i.owner_id WHERE i.id = $2",
+           FROM initiatives i LEFT JOIN people p ON p.id = i.owner_id WHERE i.id = {initiative}"
     )
-    .bind(epic)
-    .bind(initiative)
-    .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
+}
+
+/// One outcome and its parent, in one statement (the parent as a JSON column).
+pub async fn outcome_with_parent(db: &crate::db::Db, id: Uuid) -> Result<(OutcomeRow, Parent)> {
+    #[derive(sqlx::FromRow)]
+    struct Read {
+        #[sqlx(flatten)]
+        outcome: OutcomeRow,
+        #[sqlx(json(nullable))]
+        parent: Option<Parent>,
+    }
+    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT x.*, {parent} AS parent FROM (SELECT {COLUMNS} WHERE o.id = $1) x",
+            parent = crate::db::json::row(&parent_of("x.epic_id", "x.initiative_id")),
+        )
+    });
+    let read: Read = sqlx::query_as(&READ)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((read.outcome, read.parent.ok_or(AppError::NotFound)?))
 }
 
 /// The parent of an outcome, when `me` may change it (and so the outcome); otherwise the
