@@ -45,6 +45,9 @@ pub struct Me {
     /// The organisation's time zone, read with the session (one statement fewer for every
     /// page that needs today's date).
     pub time_zone: String,
+    /// The version of what filters offer to choose from, read with the session: a server
+    /// keeps those choices while it stands still (src/org/choices.rs).
+    pub choices_version: i64,
 }
 
 impl Me {
@@ -127,6 +130,7 @@ mod tests {
             account_role: role.into(),
             unread: 0,
             time_zone: "UTC".into(),
+            choices_version: 0,
         }
     }
 

@@ -99,7 +99,8 @@ pub async fn find(db: &crate::db::Db, token: &str, now: DateTime<Utc>) -> sqlx::
     let found: Option<Found> = sqlx::query_as(
         "SELECT p.id, p.name, p.email, p.account_role, s.last_seen_at,
                 (SELECT count(*) FROM notifications n WHERE n.person_id = p.id AND n.read_at IS NULL) AS unread,
-                (SELECT time_zone FROM organisation) AS time_zone
+                (SELECT time_zone FROM organisation) AS time_zone,
+                (SELECT version FROM choices_version) AS choices_version
            FROM sessions s JOIN people p ON p.id = s.person_id
           WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3
             AND p.active AND p.account_role IS NOT NULL",

@@ -265,8 +265,8 @@ pub async fn get_dashboard(
     let unit = key.unit;
     let read = read_figures(&state, &me, &query, today, SHOWN);
     let kept = state.dashboards.page(db, key, unit, read).await?;
-    let units = crate::org::UnitFilter::load(db, kept.figures.unit_id, me.id).await?;
-    let periods = crate::periods::options(db).await?;
+    let units = crate::org::UnitFilter::load(&state, kept.figures.unit_id, &me).await?;
+    let periods = crate::periods::options(&state, &me).await?;
     Ok(DashboardPage {
         layout,
         units,

@@ -232,11 +232,17 @@ pub async fn restore(db: &sqlx::PgPool, target: &Target, file: &Path) -> anyhow:
         .arg(file);
     run(command, "pg_restore").await?;
     // Servers running on may keep dashboards' figures read before (src/dashboard/cache.rs):
-    // a mark for everything moves every dashboard's version on at the next refresh.
+    // a mark for everything moves every dashboard's version on at the next refresh. They
+    // may keep filters' choices too (src/org/choices.rs): the restored version moves past
+    // any this database or another counted before (a count, not milliseconds since 1970).
     sqlx::query(
         "DO $$ BEGIN
              IF to_regclass('dashboard_versions') IS NOT NULL THEN
                  INSERT INTO dashboard_marks (everything) VALUES (true);
+             END IF;
+             IF to_regclass('choices_version') IS NOT NULL THEN
+                 UPDATE choices_version
+                    SET version = greatest(version + 1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
              END IF;
          END $$",
     )

@@ -170,9 +170,8 @@ pub async fn get_epics(
     let mut epics = find(&state.db, &query, today, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut epics, PAGE_SIZE, |e| e.id.to_string());
     let units =
-        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
-            .await?;
-    let periods = crate::periods::options(&state.db).await?;
+        crate::org::UnitFilter::load(&state, Uuid::parse_str(query.unit.trim()).ok(), &me).await?;
+    let periods = crate::periods::options(&state, &me).await?;
     let missing = vec![
         ("outcome".to_string(), "An anticipated outcome".to_string()),
         ("owner".to_string(), "An active owner".to_string()),

@@ -389,7 +389,7 @@ pub async fn get_needs_owner(
     .bind(unit)
     .fetch_all(&state.db)
     .await?;
-    let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
+    let units = crate::org::UnitFilter::load(&state, unit, &me).await?;
     let layout = Layout::new("Needs an owner", Section::Epics, &me).with_flash(flash);
     Ok(NeedsOwnerPage {
         layout,

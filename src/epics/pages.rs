@@ -219,7 +219,7 @@ async fn form_page(
     errors: FormErrors,
 ) -> Result<EpicFormPage> {
     let teams = crate::org::unit_options(&state.db).await?;
-    let periods = crate::periods::options(&state.db).await?;
+    let periods = crate::periods::options(state, me).await?;
     // Open initiatives, and the one already chosen whatever its state.
     let initiatives = sqlx::query_as::<_, (Uuid, String)>(
         "SELECT id, title FROM initiatives

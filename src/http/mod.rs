@@ -56,6 +56,8 @@ pub struct AppState {
     /// The dashboards' figures and the OKR trees this server keeps between views.
     pub dashboards: std::sync::Arc<crate::dashboard::cache::Cache<crate::dashboard::Figures>>,
     pub okr_trees: std::sync::Arc<crate::dashboard::cache::Cache<crate::okrs::tree::Tree>>,
+    /// The choices list pages' filters offer (units, periods) this server keeps.
+    pub choices: std::sync::Arc<crate::org::choices::Choices>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             in_flight: shed::InFlight::new(shed::DEFAULT_MAX_IN_FLIGHT),
             dashboards: Default::default(),
             okr_trees: Default::default(),
+            choices: Default::default(),
         }
     }
 

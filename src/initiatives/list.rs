@@ -181,9 +181,8 @@ pub async fn get_initiatives(
     let mut initiatives = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut initiatives, PAGE_SIZE, |i| i.id.to_string());
     let units =
-        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
-            .await?;
-    let periods = crate::periods::options(&state.db).await?;
+        crate::org::UnitFilter::load(&state, Uuid::parse_str(query.unit.trim()).ok(), &me).await?;
+    let periods = crate::periods::options(&state, &me).await?;
     let may_add = me.role() != AccountRole::Viewer;
     let layout = Layout::new("Initiatives", Section::Initiatives, &me).with_flash(flash);
     Ok(InitiativesPage {

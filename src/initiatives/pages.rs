@@ -139,7 +139,7 @@ async fn form_page(
     errors: FormErrors,
 ) -> Result<InitiativeFormPage> {
     let units = crate::org::unit_options(&state.db).await?;
-    let periods = crate::periods::options(&state.db).await?;
+    let periods = crate::periods::options(state, me).await?;
     let title = if initiative_id.is_some() {
         "Edit initiative"
     } else {

@@ -334,9 +334,8 @@ pub async fn get_learnings(
     let next =
         crate::http::page::next_page(&mut learnings, PAGE_SIZE, |l| l.id).map(|id| query.next(id));
     let units =
-        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
-            .await?;
-    let periods = crate::periods::options(&state.db).await?;
+        crate::org::UnitFilter::load(&state, Uuid::parse_str(query.unit.trim()).ok(), &me).await?;
+    let periods = crate::periods::options(&state, &me).await?;
     let layout = Layout::new("Learnings", Section::Learnings, &me).with_flash(flash);
     Ok(LearningsPage {
         layout,

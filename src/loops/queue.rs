@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use chrono::NaiveDate;
 use serde::Deserialize;
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
@@ -74,6 +75,18 @@ pub struct Wanted {
 
 /// Open loops in `scope` that are overdue, due soon or measuring, most urgent first (by
 /// date, unit name and id), as `wanted`. Cancelled work has no loop.
+///
+/// One statement, naming only what was asked (a loop state, a cursor): each combination is
+/// planned once. The limit is written in, but for a person's queue: there PostgreSQL
+/// planned the statement afresh each time (1–2 ms) until the limit was a parameter, and a
+/// unit's or the organisation's the other way round (measured). For a unit, the first page's worth of each
+/// of its teams' open loops in date order (outcomes_open_by_unit_idx), then the page from
+/// those: a division's 21 teams are 1,071 rows read instead of all its 7,500 open loops.
+/// Each team's name is lowered and ranked once, not on each of those rows. A unit holding a
+/// quarter of the organisation or more (the company) is read as the organisation is, in
+/// date order, where its loops are found soon enough: which of the two, the statement
+/// decides once (a one-time filter). A person's outcomes, or every open loop, are read in
+/// date order. The page is picked from the outcomes alone, then its rows are joined.
 pub async fn open_loops(
     db: &crate::db::Db,
     me: &Me,
@@ -82,86 +95,84 @@ pub async fn open_loops(
     wanted: Wanted,
     limit: i64,
 ) -> sqlx::Result<Vec<OpenLoop>> {
-    // One statement per scope, so each is planned for its own index: for a unit, the first
-    // page's worth of each of its teams' open loops in date order (outcomes_open_by_unit_idx),
-    // then the page from those (a division's 21 teams: 1,071 rows read instead of all its
-    // 7,500 open loops, 2 ms instead of 10); a person's outcomes; or every open loop in
-    // date order. A unit holding a quarter of the organisation or more (the company) is
-    // read as the organisation is, in date order, where its loops are found soon enough.
-    // The page is picked from the outcomes alone, then its rows are joined.
-    let wide = match scope {
-        Scope::Unit(unit) => {
-            sqlx::query_scalar(&format!(
-                "SELECT {} FROM org_unit_tree WHERE ancestor_id = $1",
-                crate::org::WIDE
-            ))
-            .bind(unit)
-            .fetch_one(db)
-            .await?
+    let mut sql = QueryBuilder::new("WITH page AS (");
+    let push_limit = |sql: &mut QueryBuilder<'_, sqlx::Postgres>| match scope {
+        Scope::Me => {
+            sql.push_bind(limit);
         }
-        _ => false,
+        _ => {
+            sql.push(limit);
+        }
     };
-    // What the person asked for, of an open loop `o` of unit `u`.
-    let wanted_loop = "(o.measure_by <= $1::date + $5::int
-                     OR (NOT $4 AND o.work_status IN ('delivered', 'measuring', 'closed', 'done')))
-                AND CASE $7::text
-                      WHEN 'overdue' THEN o.measure_by < $1
-                      WHEN 'due_soon' THEN o.measure_by >= $1 AND o.measure_by <= $1::date + $5::int
-                      WHEN 'measuring' THEN o.measure_by > $1::date + $5::int
-                      ELSE $7 IS NULL END
-                AND ($8::uuid IS NULL OR (o.measure_by, lower(u.name), o.id) > (
-                      SELECT c.measure_by, lower(cu.name), c.id
-                        FROM outcomes c JOIN org_units cu ON cu.id = c.unit_id WHERE c.id = $8))";
-    // The open loops `whose` names, wanted, read in date order.
-    let in_date_order = |whose: &str| {
-        format!(
-            "SELECT o.id, o.measure_by, lower(u.name) AS unit_key
+    // The open loops `whose` (a condition on outcomes) names, wanted, read in date order.
+    let in_date_order =
+        |sql: &mut QueryBuilder<'_, sqlx::Postgres>,
+         whose: &dyn Fn(&mut QueryBuilder<'_, sqlx::Postgres>)| {
+            sql.push(
+                "SELECT o.id, o.measure_by, lower(u.name) AS unit_key
                FROM (SELECT id, measure_by, unit_id, work_status FROM outcomes
-                      WHERE closed_at IS NULL AND work_status <> 'cancelled' AND {whose}) o
-               JOIN org_units u ON u.id = o.unit_id
-              WHERE {wanted_loop}"
-        )
-    };
-    let page = match scope {
-        Scope::Me => in_date_order(
-            "id IN (SELECT m.id FROM outcomes m WHERE m.owner_id = $2
-                      UNION ALL
+                      WHERE closed_at IS NULL AND work_status <> 'cancelled' AND ",
+            );
+            whose(sql);
+            sql.push(") o JOIN org_units u ON u.id = o.unit_id WHERE true");
+            push_wanted(sql, wanted, today, "lower(u.name)");
+            sql.push(" ORDER BY o.measure_by, lower(u.name), o.id LIMIT ");
+            push_limit(sql);
+        };
+    match scope {
+        Scope::Me => in_date_order(&mut sql, &|sql| {
+            sql.push("id IN (SELECT m.id FROM outcomes m WHERE m.owner_id = ")
+                .push_bind(me.id)
+                .push(
+                    " UNION ALL
                       SELECT m.id FROM epics w JOIN outcomes m ON m.epic_id = w.id
-                       WHERE w.owner_id = $2 AND m.owner_id IS NULL
-                      UNION ALL
+                       WHERE m.owner_id IS NULL AND w.owner_id = ",
+                )
+                .push_bind(me.id)
+                .push(
+                    " UNION ALL
                       SELECT m.id FROM initiatives w JOIN outcomes m ON m.initiative_id = w.id
-                       WHERE w.owner_id = $2 AND m.owner_id IS NULL)",
-        ),
-        // Wide, it names the units outside instead (none for the company), which no index
-        // can serve: planned generically the planner thinks a unit holds three, and read a
-        // company's 226,000 open loops by unit (170 ms) rather than 300 in date order (3 ms).
-        Scope::Unit(_) if wide => in_date_order(
-            "unit_id <> ALL (ARRAY(SELECT id FROM org_units
-                                   EXCEPT SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))",
-        ),
-        Scope::Unit(_) => format!(
-            "SELECT o.id, o.measure_by, lower(u.name) AS unit_key
-               FROM org_units u
-               CROSS JOIN LATERAL (
-                    SELECT o.id, o.measure_by FROM outcomes o
-                     WHERE o.unit_id = u.id AND o.closed_at IS NULL AND o.work_status <> 'cancelled'
-                       AND {wanted_loop}
-                     ORDER BY o.measure_by, o.id
-                     LIMIT $6) o
-              WHERE u.id = ANY (ARRAY(SELECT descendant_id FROM org_unit_tree WHERE ancestor_id = $3))"
-        ),
-        Scope::Org => in_date_order("true"),
-    };
-    let unit = match scope {
-        Scope::Unit(unit) => Some(unit),
-        _ => None,
-    };
-    sqlx::query_as(&format!(
-        "WITH page AS (
-             {page}
-              ORDER BY o.measure_by, lower(u.name), o.id
-              LIMIT $6)
-         SELECT o.id, o.metric, o.statement, o.measure_by, p.name AS owner_name,
+                       WHERE m.owner_id IS NULL AND w.owner_id = ",
+                )
+                .push_bind(me.id)
+                .push(")");
+        }),
+        Scope::Unit(unit) => {
+            crate::org::push_teams(&mut sql, unit);
+            sql.push(
+                ", named AS MATERIALIZED (
+                     SELECT t.id, lower(u.name) AS unit_key,
+                            dense_rank() OVER (ORDER BY lower(u.name)) AS unit_rank
+                       FROM teams t JOIN org_units u ON u.id = t.id)
+                 (SELECT k.id, k.measure_by, t.unit_key FROM named t CROSS JOIN LATERAL (
+                      SELECT o.id, o.measure_by FROM outcomes o
+                       WHERE o.unit_id = t.id AND o.closed_at IS NULL AND o.work_status <> 'cancelled'",
+            );
+            push_wanted(&mut sql, wanted, today, "t.unit_key");
+            sql.push(format_args!(
+                " ORDER BY o.measure_by, o.id LIMIT {limit}) k
+                  WHERE NOT (SELECT wide FROM wide)
+                  ORDER BY k.measure_by, t.unit_rank, k.id LIMIT {limit})
+                 UNION ALL ("
+            ));
+            // Wide, it names the units outside instead (none for the company), which no
+            // index can serve: planned generically the planner thinks a unit holds three,
+            // and read a company's 226,000 open loops by unit (170 ms) rather than 300 in
+            // date order (3 ms).
+            in_date_order(&mut sql, &|sql| {
+                sql.push(
+                    "(SELECT wide FROM wide)
+                     AND unit_id <> ALL (ARRAY(SELECT id FROM org_units EXCEPT SELECT id FROM teams))",
+                );
+            });
+            sql.push(")");
+        }
+        Scope::Org => in_date_order(&mut sql, &|sql| {
+            sql.push("true");
+        }),
+    }
+    sql.push(
+        ") SELECT o.id, o.metric, o.statement, o.measure_by, p.name AS owner_name,
                 CASE WHEN o.epic_id IS NULL THEN 'initiative' ELSE 'epic' END AS parent_kind,
                 coalesce(o.epic_id, o.initiative_id) AS parent_id, coalesce(e.title, i.title) AS parent_title,
                 o.work_status AS parent_status, u.id AS unit_id, u.name AS unit_name
@@ -170,18 +181,53 @@ pub async fn open_loops(
            LEFT JOIN epics e ON e.id = o.epic_id
            LEFT JOIN initiatives i ON i.id = o.initiative_id
            LEFT JOIN people p ON p.id = o.owner_id
-          ORDER BY page.measure_by, page.unit_key, page.id"
-    ))
-    .bind(today)
-    .bind(me.id)
-    .bind(unit)
-    .bind(wanted.urgent_only)
-    .bind(DUE_SOON_DAYS as i32)
-    .bind(limit)
-    .bind(wanted.state.map(LoopState::as_str))
-    .bind(wanted.after)
-    .fetch_all(db)
-    .await
+          ORDER BY page.measure_by, page.unit_key, page.id",
+    );
+    sql.build_query_as().fetch_all(db).await
+}
+
+/// Pushes ` AND …`: what the person asked of an open loop `o`, whose unit's lowered name
+/// is `unit_key` (for the cursor).
+fn push_wanted(
+    sql: &mut QueryBuilder<'_, sqlx::Postgres>,
+    wanted: Wanted,
+    today: NaiveDate,
+    unit_key: &str,
+) {
+    let soon = today + chrono::Days::new(DUE_SOON_DAYS as u64);
+    sql.push(" AND (o.measure_by <= ").push_bind(soon);
+    if !wanted.urgent_only {
+        sql.push(" OR o.work_status IN ('delivered', 'measuring', 'closed', 'done')");
+    }
+    sql.push(")");
+    match wanted.state {
+        None => {}
+        Some(LoopState::Overdue) => {
+            sql.push(" AND o.measure_by < ").push_bind(today);
+        }
+        Some(LoopState::DueSoon) => {
+            sql.push(" AND o.measure_by >= ")
+                .push_bind(today)
+                .push(" AND o.measure_by <= ")
+                .push_bind(soon);
+        }
+        Some(LoopState::Measuring) => {
+            sql.push(" AND o.measure_by > ").push_bind(soon);
+        }
+        // Not an open loop's state.
+        Some(_) => {
+            sql.push(" AND false");
+        }
+    }
+    if let Some(after) = wanted.after {
+        sql.push(format_args!(" AND (o.measure_by, {unit_key}, o.id) > ("))
+            .push(
+                "SELECT c.measure_by, lower(cu.name), c.id
+                   FROM outcomes c JOIN org_units cu ON cu.id = c.unit_id WHERE c.id = ",
+            )
+            .push_bind(after)
+            .push(")");
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -324,7 +370,7 @@ pub async fn get_loops(
     let mut loops = open_loops(&state.db, &me, scope, today, wanted, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut loops, PAGE_SIZE, |l| l.id.to_string());
     let open = [LoopState::Overdue, LoopState::DueSoon, LoopState::Measuring];
-    let units = crate::org::UnitFilter::load(&state.db, unit, me.id).await?;
+    let units = crate::org::UnitFilter::load(&state, unit, &me).await?;
     let layout = Layout::new("Loops", Section::Loops, &me).with_flash(flash);
     Ok(LoopsPage {
         layout,

@@ -160,7 +160,7 @@ async fn form_page(
     errors: FormErrors,
 ) -> Result<ObjectiveFormPage> {
     let mut units = crate::org::unit_options(&state.db).await?;
-    let periods = crate::periods::options(&state.db).await?;
+    let periods = crate::periods::options(state, me).await?;
     let parent = match Uuid::parse_str(form.parent_key_result_id.trim()) {
         Ok(id) => parent_key_result(&state.db, id).await?,
         Err(_) => None,

@@ -266,8 +266,8 @@ pub async fn get_okrs(
         .page(db, key, unit, read_tree(&state, &me, &query))
         .await?;
     let unit = Uuid::parse_str(&kept.figures.unit).ok();
-    let periods = crate::periods::options(db).await?;
-    let units = crate::org::UnitFilter::load(db, unit, me.id).await?;
+    let periods = crate::periods::options(&state, &me).await?;
+    let units = crate::org::UnitFilter::load(&state, unit, &me).await?;
     let layout = Layout::new("OKRs", Section::Okrs, &me).with_flash(flash);
     Ok(TreePage {
         layout,

@@ -1,6 +1,7 @@
 //! The organisation: a tree of units (company → divisions → teams, any depth), the people
 //! in each unit with their roles, and organisation-wide settings (name, time zone).
 
+pub mod choices;
 pub mod model;
 pub mod settings;
 mod tree;
@@ -128,7 +129,22 @@ pub struct UnitFilter {
 }
 
 impl UnitFilter {
+    /// The filter for `chosen` as `me` sees it: kept by this server while the choices'
+    /// version stands still ([`choices`]), read afresh otherwise.
     pub async fn load(
+        state: &AppState,
+        chosen: Option<Uuid>,
+        me: &crate::auth::policy::Me,
+    ) -> sqlx::Result<UnitFilter> {
+        if let Some(kept) = state.choices.unit_filter(chosen, me) {
+            return Ok(kept);
+        }
+        let filter = UnitFilter::read(&state.db, chosen, me.id).await?;
+        state.choices.keep_unit_filter(chosen, me, &filter);
+        Ok(filter)
+    }
+
+    async fn read(
         db: impl sqlx::PgExecutor<'_>,
         chosen: Option<Uuid>,
         viewer: Uuid,

@@ -146,8 +146,7 @@ pub async fn get_people(
     let mut people = find(&state.db, &query, PAGE_SIZE + 1).await?;
     let next = crate::http::page::next_page(&mut people, PAGE_SIZE, |p| p.id.to_string());
     let units =
-        crate::org::UnitFilter::load(&state.db, Uuid::parse_str(query.unit.trim()).ok(), me.id)
-            .await?;
+        crate::org::UnitFilter::load(&state, Uuid::parse_str(query.unit.trim()).ok(), &me).await?;
     let layout = Layout::new("People", Section::Organisation, &me).with_flash(flash);
     Ok(PeoplePage {
         layout,

@@ -103,15 +103,20 @@ pub async fn current_period(
 }
 
 /// Every period as a select's options (id, name): latest first, a year after its quarters.
-pub async fn options(db: &crate::db::Db) -> sqlx::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as::<_, (Uuid, String)>(
+pub async fn options(state: &AppState, me: &Me) -> sqlx::Result<Vec<(String, String)>> {
+    if let Some(kept) = state.choices.periods(me) {
+        return Ok(kept);
+    }
+    let options: Vec<(String, String)> = sqlx::query_as::<_, (Uuid, String)>(
         "SELECT id, name FROM periods ORDER BY starts_on DESC, ends_on - starts_on",
     )
-    .fetch_all(db)
+    .fetch_all(&state.db)
     .await?
     .into_iter()
     .map(|(id, name)| (id.to_string(), name))
-    .collect())
+    .collect();
+    state.choices.keep_periods(me, &options);
+    Ok(options)
 }
 
 #[derive(Template, WebTemplate)]

@@ -244,7 +244,7 @@ pub async fn backlog_page(
         Some(period) => Some(load_period(&state.db, period).await?),
         None => current_period(&state.db, me.today(&state.clock)).await?,
     };
-    let periods = crate::periods::options(&state.db).await?;
+    let periods = crate::periods::options(state, me).await?;
     let (capacity, sums) = match &period {
         Some(p) => (
             capacity_rows(&state.db, id, with_subunits, p.id).await?,

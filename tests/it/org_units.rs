@@ -485,10 +485,15 @@ async fn every_change_to_the_organisation_is_audited_with_before_and_after() {
 
 /// The unit filter's options on `page`, as the person reads them, the chosen one marked `*`.
 fn unit_filter(page: &crate::common::Page) -> Vec<String> {
+    select_options(page, "unit")
+}
+
+/// The options of the select named `name` on `page`, the chosen one marked `*`.
+fn select_options(page: &crate::common::Page, name: &str) -> Vec<String> {
     let start = page
         .body
-        .find(r#"id="unit" name="unit""#)
-        .expect("a unit filter");
+        .find(&format!(r#"id="{name}" name="{name}""#))
+        .expect("a select");
     let select = &page.body[start..];
     let select = &select[..select.find("</select>").unwrap()];
     select
@@ -613,4 +618,102 @@ async fn a_large_organisations_unit_filter_opens_the_tree_only_along_the_chosen_
     expected.extend(opened(&[]));
     expected[1].insert(0, '*');
     assert_eq!(unit_filter(&dashboard), expected);
+}
+
+#[tokio::test]
+async fn a_filters_units_and_periods_are_kept_between_views_until_another_server_changes_them() {
+    use yardstick::org::model::{MemberRole, UnitKind};
+    let app = TestApp::new().await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let company = Uuid::new_v4();
+    yardstick::org::insert_unit(&mut conn, company, None, "Northwind", UnitKind::Company)
+        .await
+        .unwrap();
+    app.quarter("2026 Q3", "2026-07-01", "2026-09-30").await;
+
+    let first = app.get("/epics").await;
+    assert_eq!(unit_filter(&first), ["All units", "Northwind"]);
+    assert_eq!(select_options(&first, "period"), ["Any period", "2026 Q3"]);
+    let again = app.get("/epics").await;
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        again.statements() + 2,
+        first.statements(),
+        "seen again, the unit filter and the periods are not read"
+    );
+
+    // Written straight to the database, as another server would: each shows at once.
+    let team = Uuid::new_v4();
+    yardstick::org::insert_unit(&mut conn, team, Some(company), "Checkout", UnitKind::Team)
+        .await
+        .unwrap();
+    let page = app.get("/epics").await;
+    assert_eq!(unit_filter(&page), ["All units", "Northwind", "— Checkout"]);
+    assert_eq!(page.statements(), first.statements());
+    sqlx::query("UPDATE org_units SET name = 'Payments' WHERE id = $1")
+        .bind(team)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = app.get(&format!("/loops?scope=unit&unit={team}")).await;
+    assert_eq!(
+        unit_filter(&page),
+        ["Choose a unit", "Northwind", "*— Payments"]
+    );
+    app.quarter("2026 Q4", "2026-10-01", "2026-12-31").await;
+    let page = app.get("/epics").await;
+    assert_eq!(
+        select_options(&page, "period"),
+        ["Any period", "2026 Q4", "2026 Q3"]
+    );
+
+    // Each person's own: a filter opens the tree along the units they belong to, so a new
+    // membership shows in theirs.
+    for d in 0..120 {
+        let name = format!("Division {d:03}");
+        yardstick::org::insert_unit(
+            &mut conn,
+            Uuid::new_v4(),
+            Some(company),
+            &name,
+            UnitKind::Division,
+        )
+        .await
+        .unwrap();
+    }
+    let squad = Uuid::new_v4();
+    let division = Uuid::new_v4();
+    yardstick::org::insert_unit(
+        &mut conn,
+        division,
+        Some(company),
+        "Division 999",
+        UnitKind::Division,
+    )
+    .await
+    .unwrap();
+    yardstick::org::insert_unit(&mut conn, squad, Some(division), "Squad", UnitKind::Team)
+        .await
+        .unwrap();
+    let lead = app
+        .account("Mina Osei", "mina@northwind.example", "member")
+        .await;
+    let cookie = app.session_for(lead).await;
+    let folded = unit_filter(&app.get_as(&cookie, "/epics").await);
+    assert!(
+        folded.contains(&"— Division 999 (1 unit beneath)".to_string()),
+        "{folded:?}"
+    );
+    yardstick::org::upsert_membership(&app.db, squad, lead, MemberRole::TechLead)
+        .await
+        .unwrap();
+    let opened = unit_filter(&app.get_as(&cookie, "/epics").await);
+    assert!(opened.contains(&"— Division 999".to_string()), "{opened:?}");
+    assert!(opened.contains(&"— — Squad".to_string()), "{opened:?}");
+    // Another's filter is their own: the administrator belongs nowhere.
+    let theirs = unit_filter(&app.get("/epics").await);
+    assert!(
+        theirs.contains(&"— Division 999 (1 unit beneath)".to_string()),
+        "{theirs:?}"
+    );
 }

@@ -1,0 +1,127 @@
+//! What the filters of list pages offer to choose from (a unit filter's options, the
+//! periods), kept by each server between views. Both were a statement on every list page,
+//! and change a few times a month. A change to units, memberships or periods moves
+//! `choices_version` on in its own transaction (migrations/0033); the session is read with
+//! the version (`Me::choices_version`), and what a server keeps serves only requests that
+//! read the version it was kept at. It is read after the version, so what is kept is never
+//! older than its version: several servers each see another's change at their next request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use uuid::Uuid;
+
+use crate::auth::policy::Me;
+use crate::org::UnitFilter;
+
+/// At most this many unit filters kept (one per chosen unit and viewer, about 3 KB each).
+const UNIT_FILTERS: usize = 2048;
+
+/// A unit filter as asked for: the unit chosen, and who is looking.
+type FilterKey = (Option<Uuid>, Uuid);
+/// A select's options (value, label).
+type Options = Arc<[(String, String)]>;
+
+/// What a server keeps, each with the version it was read at.
+#[derive(Default)]
+pub struct Choices {
+    periods: Mutex<Option<(i64, Options)>>,
+    unit_filters: Mutex<HashMap<FilterKey, (i64, UnitFilter)>>,
+}
+
+impl Choices {
+    /// The periods' options kept, if read at the version `me` was read with.
+    pub fn periods(&self, me: &Me) -> Option<Vec<(String, String)>> {
+        let kept = self.periods.lock().unwrap_or_else(|e| e.into_inner());
+        kept.as_ref()
+            .filter(|(version, _)| *version == me.choices_version)
+            .map(|(_, options)| options.to_vec())
+    }
+
+    pub fn keep_periods(&self, me: &Me, options: &[(String, String)]) {
+        let mut kept = self.periods.lock().unwrap_or_else(|e| e.into_inner());
+        *kept = Some((me.choices_version, options.into()));
+    }
+
+    /// The unit filter kept for `chosen` and `me`, if read at `me`'s version.
+    pub fn unit_filter(&self, chosen: Option<Uuid>, me: &Me) -> Option<UnitFilter> {
+        let kept = self.unit_filters.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(&(chosen, me.id))
+            .filter(|(version, _)| *version == me.choices_version)
+            .map(|(_, filter)| filter.clone())
+    }
+
+    /// Keeps `filter`; when full, those read at older versions go first, then all.
+    pub fn keep_unit_filter(&self, chosen: Option<Uuid>, me: &Me, filter: &UnitFilter) {
+        let mut kept = self.unit_filters.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= UNIT_FILTERS {
+            kept.retain(|_, (version, _)| *version == me.choices_version);
+            if kept.len() >= UNIT_FILTERS {
+                kept.clear();
+            }
+        }
+        kept.insert((chosen, me.id), (me.choices_version, filter.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me(id: u128, version: i64) -> Me {
+        Me {
+            id: Uuid::from_u128(id),
+            name: "P".into(),
+            email: "p@example.org".into(),
+            account_role: "member".into(),
+            unread: 0,
+            time_zone: "UTC".into(),
+            choices_version: version,
+        }
+    }
+
+    fn filter(name: &str) -> UnitFilter {
+        UnitFilter {
+            options: vec![(Uuid::nil().to_string(), name.to_string())],
+            hint: "",
+        }
+    }
+
+    #[test]
+    fn a_kept_filter_serves_only_its_viewer_and_unit_at_the_version_it_was_read_at() {
+        let choices = Choices::default();
+        let unit = Some(Uuid::from_u128(7));
+        choices.keep_unit_filter(unit, &me(1, 3), &filter("Acme"));
+        let name = |f: Option<UnitFilter>| f.map(|f| f.options[0].1.clone());
+        assert_eq!(
+            name(choices.unit_filter(unit, &me(1, 3))),
+            Some("Acme".into())
+        );
+        assert_eq!(name(choices.unit_filter(unit, &me(1, 4))), None);
+        assert_eq!(name(choices.unit_filter(unit, &me(2, 3))), None);
+        assert_eq!(name(choices.unit_filter(None, &me(1, 3))), None);
+    }
+
+    #[test]
+    fn a_full_store_drops_filters_of_older_versions_first() {
+        let choices = Choices::default();
+        for viewer in 0..UNIT_FILTERS as u128 - 1 {
+            choices.keep_unit_filter(None, &me(viewer, 1), &filter("old"));
+        }
+        choices.keep_unit_filter(None, &me(90_000, 2), &filter("new"));
+        choices.keep_unit_filter(None, &me(90_001, 2), &filter("newer"));
+        let kept = choices.unit_filters.lock().unwrap();
+        assert_eq!(kept.len(), 2);
+        assert!(kept.values().all(|(version, _)| *version == 2));
+    }
+
+    #[test]
+    fn periods_are_kept_for_one_version() {
+        let choices = Choices::default();
+        assert_eq!(choices.periods(&me(1, 1)), None);
+        let options = vec![("p".to_string(), "2026 Q4".to_string())];
+        choices.keep_periods(&me(1, 1), &options);
+        assert_eq!(choices.periods(&me(2, 1)), Some(options));
+        assert_eq!(choices.periods(&me(1, 2)), None);
+    }
+}
