@@ -83,11 +83,24 @@ impl Db {
     /// A transaction. Within a request, the request's connection goes back to the pool
     /// first, for the same reason as in [`Db::acquire`]; statements after the transaction
     /// take a connection again.
+    ///
+    /// It begins in a task of its own, so a request dropped meanwhile (its client went
+    /// away) cannot leave the transaction open: sqlx 0.8 forgets a `BEGIN` whose answer it
+    /// was still awaiting when cancelled, and the connection went back to the pool inside
+    /// the transaction, the next requests' statements running in it, holding its locks (a
+    /// session's row for 10 s in the benchmark) and lost if it closed
+    /// (transact-rs/sqlx#4393). The task always finishes; a transaction nobody awaits any
+    /// more is dropped, which rolls it back.
     pub async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
         if let Some(slot) = slot() {
             drop(slot.lock().await.take());
         }
-        self.pool.begin().await
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|failed| {
+                sqlx::Error::Protocol(format!("the task beginning a transaction failed: {failed}"))
+            })?
     }
 }
 

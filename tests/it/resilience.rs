@@ -365,3 +365,55 @@ async fn a_request_runs_its_statements_on_one_connection_and_never_waits_for_a_s
         started.elapsed()
     );
 }
+
+/// A request dropped while its transaction begins (the client went away) leaves no
+/// transaction open on a pooled connection: otherwise the next requests' statements would
+/// run inside it, hold its locks, and be lost when the connection closes (sqlx 0.8 leaves
+/// it open when `begin` is cancelled between `BEGIN` and its answer).
+#[tokio::test]
+async fn a_transaction_cancelled_as_it_begins_leaves_no_connection_inside_it() {
+    let (name, _) = crate::common::fresh_database().await;
+    let pool = yardstick::db::pool_options()
+        .max_connections(1)
+        .connect(&crate::common::database_url(&name))
+        .await
+        .unwrap();
+    let db = yardstick::db::Db::new(pool.clone());
+    // Cancelled at every point a first poll can reach, many times over.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for polls in 0..200 {
+        let mut begin = std::pin::pin!(db.begin());
+        for _ in 0..=polls % 4 {
+            let _ = std::future::Future::poll(begin.as_mut(), &mut cx);
+            tokio::task::yield_now().await;
+        }
+    }
+    // Whatever was begun has ended by now: the connection waits outside any transaction.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (observer_name, observer) = crate::common::fresh_database().await;
+    let waiting: Vec<String> = sqlx::query_scalar(
+        "SELECT state FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+    )
+    .bind(&name)
+    .fetch_all(&observer)
+    .await
+    .unwrap();
+    assert_eq!(waiting, ["idle"], "the pool's one connection");
+    // And a write on it is there for everyone at once.
+    sqlx::query("CREATE TABLE written (one int)")
+        .execute(&db)
+        .await
+        .unwrap();
+    let seen: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+    )
+    .bind(&name)
+    .fetch_one(&observer)
+    .await
+    .unwrap();
+    assert_eq!(seen, 0);
+    pool.close().await;
+    observer.close().await;
+    crate::common::drop_database(&name).await;
+    crate::common::drop_database(&observer_name).await;
+}
