@@ -107,19 +107,20 @@ pub async fn authenticate(
     if !text.starts_with(PREFIX) || text.len() > 100 {
         return Ok(None);
     }
-    let found: Option<Found> = sqlx::query_as(
-        "SELECT t.id AS token_id, t.read_only, t.last_used_at, p.id, p.name, p.email, p.account_role,
-                (SELECT count(*) FROM notifications n WHERE n.person_id = p.id AND n.read_at IS NULL) AS unread,
-                (SELECT time_zone FROM organisation) AS time_zone,
-                (SELECT version FROM choices_version) AS choices_version
-           FROM api_tokens t JOIN people p ON p.id = t.person_id
-          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
-            AND p.active AND p.account_role IS NOT NULL",
-    )
-    .bind(token::hash(text))
-    .bind(now)
-    .fetch_optional(db)
-    .await?;
+    static FIND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT t.id AS token_id, t.read_only, t.last_used_at, {}
+               FROM api_tokens t JOIN people p ON p.id = t.person_id
+              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
+                AND p.active AND p.account_role IS NOT NULL",
+            crate::auth::policy::ME_COLUMNS
+        )
+    });
+    let found: Option<Found> = sqlx::query_as(&FIND)
+        .bind(token::hash(text))
+        .bind(now)
+        .fetch_optional(db)
+        .await?;
     let Some(found) = found else { return Ok(None) };
     if found.last_used_at.is_none_or(|at| at < now - TOUCH_EVERY) {
         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")

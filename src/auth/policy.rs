@@ -32,6 +32,13 @@ pub enum Access {
     Admin,
 }
 
+/// The columns of [`Me`], of a person `p`, for the statements that find who is asking (a
+/// session, an API token).
+pub const ME_COLUMNS: &str = "p.id, p.name, p.email, p.account_role,
+    (SELECT count(*) FROM notifications n WHERE n.person_id = p.id AND n.read_at IS NULL) AS unread,
+    (SELECT time_zone FROM organisation) AS time_zone,
+    (SELECT version FROM choices_version) AS choices_version";
+
 /// The signed-in person, as the guard found them.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Me {

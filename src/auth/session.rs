@@ -96,20 +96,21 @@ struct Found {
 /// without an account find nobody.
 pub async fn find(db: &crate::db::Db, token: &str, now: DateTime<Utc>) -> sqlx::Result<Option<Me>> {
     let hash = token::hash(token);
-    let found: Option<Found> = sqlx::query_as(
-        "SELECT p.id, p.name, p.email, p.account_role, s.last_seen_at,
-                (SELECT count(*) FROM notifications n WHERE n.person_id = p.id AND n.read_at IS NULL) AS unread,
-                (SELECT time_zone FROM organisation) AS time_zone,
-                (SELECT version FROM choices_version) AS choices_version
-           FROM sessions s JOIN people p ON p.id = s.person_id
-          WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3
-            AND p.active AND p.account_role IS NOT NULL",
-    )
-    .bind(&hash)
-    .bind(now - IDLE_TIMEOUT)
-    .bind(now - ABSOLUTE_LIFETIME)
-    .fetch_optional(db)
-    .await?;
+    static FIND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, s.last_seen_at
+               FROM sessions s JOIN people p ON p.id = s.person_id
+              WHERE s.token_hash = $1 AND s.last_seen_at > $2 AND s.created_at > $3
+                AND p.active AND p.account_role IS NOT NULL",
+            crate::auth::policy::ME_COLUMNS
+        )
+    });
+    let found: Option<Found> = sqlx::query_as(&FIND)
+        .bind(&hash)
+        .bind(now - IDLE_TIMEOUT)
+        .bind(now - ABSOLUTE_LIFETIME)
+        .fetch_optional(db)
+        .await?;
     let Some(found) = found else { return Ok(None) };
     if found.last_seen_at < now - TOUCH_EVERY {
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")

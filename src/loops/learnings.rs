@@ -130,7 +130,8 @@ pub struct LearningsPage {
 }
 
 /// The closed loops matching the filters, latest closed first, after `after` (keyset), at
-/// most `limit`: one statement, naming only the filters given.
+/// most `limit`: one statement naming only the filters given, or two when searched (the
+/// page's outcomes, then their rows).
 ///
 /// A search is three pages joined: outcomes whose learnings, statement or metric match
 /// (each with a trigram index), outcomes of epics whose title matches, and outcomes of

@@ -7,7 +7,7 @@
 //! older than its version: several servers each see another's change at their next request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use uuid::Uuid;
 
@@ -17,50 +17,76 @@ use crate::org::UnitFilter;
 /// At most this many unit filters kept (one per chosen unit and viewer, about 3 KB each).
 const UNIT_FILTERS: usize = 2048;
 
-/// A unit filter as asked for: the unit chosen, and who is looking.
-type FilterKey = (Option<Uuid>, Uuid);
-/// A select's options (value, label).
-type Options = Arc<[(String, String)]>;
+/// Values by key, each with the version it was read at, at most `limit` of them.
+struct Kept<K, V> {
+    values: Mutex<HashMap<K, (i64, V)>>,
+    limit: usize,
+}
 
-/// What a server keeps, each with the version it was read at.
-#[derive(Default)]
+impl<K: std::hash::Hash + Eq, V: Clone> Kept<K, V> {
+    fn new(limit: usize) -> Self {
+        Kept {
+            values: Mutex::new(HashMap::new()),
+            limit,
+        }
+    }
+
+    /// The value kept for `key`, if read at `version`.
+    fn get(&self, key: &K, version: i64) -> Option<V> {
+        let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        values
+            .get(key)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// Keeps `value`; when full, those read at other versions go first, then all.
+    fn keep(&self, key: K, version: i64, value: V) {
+        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        if values.len() >= self.limit {
+            values.retain(|_, (at, _)| *at == version);
+            if values.len() >= self.limit {
+                values.clear();
+            }
+        }
+        values.insert(key, (version, value));
+    }
+}
+
+/// What a server keeps: the periods' options, and each unit filter by the unit chosen and
+/// who is looking.
 pub struct Choices {
-    periods: Mutex<Option<(i64, Options)>>,
-    unit_filters: Mutex<HashMap<FilterKey, (i64, UnitFilter)>>,
+    periods: Kept<(), Vec<(String, String)>>,
+    unit_filters: Kept<(Option<Uuid>, Uuid), UnitFilter>,
+}
+
+impl Default for Choices {
+    fn default() -> Self {
+        Choices {
+            periods: Kept::new(1),
+            unit_filters: Kept::new(UNIT_FILTERS),
+        }
+    }
 }
 
 impl Choices {
     /// The periods' options kept, if read at the version `me` was read with.
     pub fn periods(&self, me: &Me) -> Option<Vec<(String, String)>> {
-        let kept = self.periods.lock().unwrap_or_else(|e| e.into_inner());
-        kept.as_ref()
-            .filter(|(version, _)| *version == me.choices_version)
-            .map(|(_, options)| options.to_vec())
+        self.periods.get(&(), me.choices_version)
     }
 
-    pub fn keep_periods(&self, me: &Me, options: &[(String, String)]) {
-        let mut kept = self.periods.lock().unwrap_or_else(|e| e.into_inner());
-        *kept = Some((me.choices_version, options.into()));
+    pub fn keep_periods(&self, me: &Me, options: Vec<(String, String)>) {
+        self.periods.keep((), me.choices_version, options);
     }
 
     /// The unit filter kept for `chosen` and `me`, if read at `me`'s version.
     pub fn unit_filter(&self, chosen: Option<Uuid>, me: &Me) -> Option<UnitFilter> {
-        let kept = self.unit_filters.lock().unwrap_or_else(|e| e.into_inner());
-        kept.get(&(chosen, me.id))
-            .filter(|(version, _)| *version == me.choices_version)
-            .map(|(_, filter)| filter.clone())
+        self.unit_filters.get(&(chosen, me.id), me.choices_version)
     }
 
-    /// Keeps `filter`; when full, those read at older versions go first, then all.
-    pub fn keep_unit_filter(&self, chosen: Option<Uuid>, me: &Me, filter: &UnitFilter) {
-        let mut kept = self.unit_filters.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() >= UNIT_FILTERS {
-            kept.retain(|_, (version, _)| *version == me.choices_version);
-            if kept.len() >= UNIT_FILTERS {
-                kept.clear();
-            }
-        }
-        kept.insert((chosen, me.id), (me.choices_version, filter.clone()));
+    pub fn keep_unit_filter(&self, chosen: Option<Uuid>, me: &Me, filter: UnitFilter) {
+        self.unit_filters
+            .keep((chosen, me.id), me.choices_version, filter);
     }
 }
 
@@ -91,7 +117,7 @@ mod tests {
     fn a_kept_filter_serves_only_its_viewer_and_unit_at_the_version_it_was_read_at() {
         let choices = Choices::default();
         let unit = Some(Uuid::from_u128(7));
-        choices.keep_unit_filter(unit, &me(1, 3), &filter("Acme"));
+        choices.keep_unit_filter(unit, &me(1, 3), filter("Acme"));
         let name = |f: Option<UnitFilter>| f.map(|f| f.options[0].1.clone());
         assert_eq!(
             name(choices.unit_filter(unit, &me(1, 3))),
@@ -106,11 +132,11 @@ mod tests {
     fn a_full_store_drops_filters_of_older_versions_first() {
         let choices = Choices::default();
         for viewer in 0..UNIT_FILTERS as u128 - 1 {
-            choices.keep_unit_filter(None, &me(viewer, 1), &filter("old"));
+            choices.keep_unit_filter(None, &me(viewer, 1), filter("old"));
         }
-        choices.keep_unit_filter(None, &me(90_000, 2), &filter("new"));
-        choices.keep_unit_filter(None, &me(90_001, 2), &filter("newer"));
-        let kept = choices.unit_filters.lock().unwrap();
+        choices.keep_unit_filter(None, &me(90_000, 2), filter("new"));
+        choices.keep_unit_filter(None, &me(90_001, 2), filter("newer"));
+        let kept = choices.unit_filters.values.lock().unwrap();
         assert_eq!(kept.len(), 2);
         assert!(kept.values().all(|(version, _)| *version == 2));
     }
@@ -120,7 +146,7 @@ mod tests {
         let choices = Choices::default();
         assert_eq!(choices.periods(&me(1, 1)), None);
         let options = vec![("p".to_string(), "2026 Q4".to_string())];
-        choices.keep_periods(&me(1, 1), &options);
+        choices.keep_periods(&me(1, 1), options.clone());
         assert_eq!(choices.periods(&me(2, 1)), Some(options));
         assert_eq!(choices.periods(&me(1, 2)), None);
     }

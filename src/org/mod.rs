@@ -140,7 +140,7 @@ impl UnitFilter {
             return Ok(kept);
         }
         let filter = UnitFilter::read(&state.db, chosen, me.id).await?;
-        state.choices.keep_unit_filter(chosen, me, &filter);
+        state.choices.keep_unit_filter(chosen, me, filter.clone());
         Ok(filter)
     }
 

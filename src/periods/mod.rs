@@ -115,7 +115,7 @@ pub async fn options(state: &AppState, me: &Me) -> sqlx::Result<Vec<(String, Str
     .into_iter()
     .map(|(id, name)| (id.to_string(), name))
     .collect();
-    state.choices.keep_periods(me, &options);
+    state.choices.keep_periods(me, options.clone());
     Ok(options)
 }
 

@@ -517,10 +517,7 @@ async fn a_large_organisations_unit_filter_opens_the_tree_only_along_the_chosen_
     use yardstick::org::model::{MemberRole, UnitKind};
     let app = TestApp::new().await;
     let mut conn = app.db.pool().acquire().await.unwrap();
-    let company = Uuid::new_v4();
-    yardstick::org::insert_unit(&mut conn, company, None, "Northwind", UnitKind::Company)
-        .await
-        .unwrap();
+    let company = add_unit(&mut conn, None, "Northwind", UnitKind::Company).await;
     // teams[d][t] is "Team d-t" of "Division d".
     let mut teams = Vec::new();
     let mut add_division = async |d: usize| {
@@ -625,10 +622,7 @@ async fn a_filters_units_and_periods_are_kept_between_views_until_another_server
     use yardstick::org::model::{MemberRole, UnitKind};
     let app = TestApp::new().await;
     let mut conn = app.db.pool().acquire().await.unwrap();
-    let company = Uuid::new_v4();
-    yardstick::org::insert_unit(&mut conn, company, None, "Northwind", UnitKind::Company)
-        .await
-        .unwrap();
+    let company = add_unit(&mut conn, None, "Northwind", UnitKind::Company).await;
     app.quarter("2026 Q3", "2026-07-01", "2026-09-30").await;
 
     let first = app.get("/epics").await;
@@ -643,10 +637,7 @@ async fn a_filters_units_and_periods_are_kept_between_views_until_another_server
     );
 
     // Written straight to the database, as another server would: each shows at once.
-    let team = Uuid::new_v4();
-    yardstick::org::insert_unit(&mut conn, team, Some(company), "Checkout", UnitKind::Team)
-        .await
-        .unwrap();
+    let team = add_unit(&mut conn, Some(company), "Checkout", UnitKind::Team).await;
     let page = app.get("/epics").await;
     assert_eq!(unit_filter(&page), ["All units", "Northwind", "— Checkout"]);
     assert_eq!(page.statements(), first.statements());
@@ -671,30 +662,10 @@ async fn a_filters_units_and_periods_are_kept_between_views_until_another_server
     // membership shows in theirs.
     for d in 0..120 {
         let name = format!("Division {d:03}");
-        yardstick::org::insert_unit(
-            &mut conn,
-            Uuid::new_v4(),
-            Some(company),
-            &name,
-            UnitKind::Division,
-        )
-        .await
-        .unwrap();
+        add_unit(&mut conn, Some(company), &name, UnitKind::Division).await;
     }
-    let squad = Uuid::new_v4();
-    let division = Uuid::new_v4();
-    yardstick::org::insert_unit(
-        &mut conn,
-        division,
-        Some(company),
-        "Division 999",
-        UnitKind::Division,
-    )
-    .await
-    .unwrap();
-    yardstick::org::insert_unit(&mut conn, squad, Some(division), "Squad", UnitKind::Team)
-        .await
-        .unwrap();
+    let division = add_unit(&mut conn, Some(company), "Division 999", UnitKind::Division).await;
+    let squad = add_unit(&mut conn, Some(division), "Squad", UnitKind::Team).await;
     let lead = app
         .account("Mina Osei", "mina@northwind.example", "member")
         .await;
@@ -716,4 +687,18 @@ async fn a_filters_units_and_periods_are_kept_between_views_until_another_server
         theirs.contains(&"— Division 999 (1 unit beneath)".to_string()),
         "{theirs:?}"
     );
+}
+
+/// A unit added straight to the database (as another server would), with its id.
+async fn add_unit(
+    conn: &mut sqlx::PgConnection,
+    parent: Option<Uuid>,
+    name: &str,
+    kind: yardstick::org::model::UnitKind,
+) -> Uuid {
+    let id = Uuid::new_v4();
+    yardstick::org::insert_unit(conn, id, parent, name, kind)
+        .await
+        .unwrap();
+    id
 }
