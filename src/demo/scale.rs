@@ -315,6 +315,15 @@ fn steps(s: Sizes, today: NaiveDate) -> Vec<Step> {
             ),
         },
         Step {
+            // What the learning log searches (migrations/0034; its trigger is off here).
+            what: "learning log's search text",
+            sql: "UPDATE outcomes o
+                     SET search = learning_search(o.statement, o.metric, o.learnings,
+                                                  work_title(o.epic_id, o.initiative_id))
+                   WHERE o.closed_at IS NOT NULL"
+                .to_string(),
+        },
+        Step {
             what: "measurements",
             sql: format!(
                 "INSERT INTO measurements (id, outcome_id, value, measured_on, source, recorded_by, created_at)

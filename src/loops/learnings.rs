@@ -133,44 +133,31 @@ pub struct LearningsPage {
 /// most `limit`: one statement naming only the filters given, or two when searched (the
 /// page's outcomes, then their rows).
 ///
-/// A search is three pages joined: outcomes whose learnings, statement or metric match
-/// (each with a trigram index), outcomes of epics whose title matches, and outcomes of
-/// initiatives whose title matches. Each is planned for the words searched, so a word found
-/// often is read newest first and a rare one through its index: searched as one `OR` across
-/// the four tables, a word found nowhere read every closed outcome (2.6 s at 140,000). The
+/// A search reads each closed outcome's lowercased text (its statement, metric, learnings
+/// and its work's title; migrations/0034) with `LIKE`, through its trigram index. The
 /// statement is planned for each search (never a generic plan, which cannot tell a common
-/// word from a rare one). A unit's page is picked team by team, searched there (at 140,000
-/// closed outcomes a team's page read the organisation's latest until 51 of the team's
-/// turned up: about 60 ms, searched 130).
+/// word from a rare one): a word found often is read newest first, a rare one through the
+/// index (read newest first, a word found nowhere would read every closed outcome: 2.6 s
+/// at 140,000). A unit's page is picked team by team, searched there (at 140,000 closed
+/// outcomes a team's page read the organisation's latest until 51 of the team's turned up:
+/// about 60 ms, searched 130).
 async fn find(
     db: &crate::db::Db,
     query: &LearningsQuery,
     limit: i64,
 ) -> sqlx::Result<Vec<Learning>> {
     let mut sql = QueryBuilder::new("WITH page AS (");
-    let searched = Some(query.q.trim()).filter(|q| !q.is_empty());
+    // Without the separator of the text searched (migrations/0034), so that no word is
+    // found across two of its parts.
+    let words = query.q.replace('\u{1f}', "");
+    let searched = Some(words.trim()).filter(|q| !q.is_empty());
     let pattern = searched.map(crate::people::like_pattern);
-    // The outcomes `whose` names, latest closed first: searched, three pages joined.
-    let everywhere = |sql: &mut QueryBuilder<'_, sqlx::Postgres>, whose: &str| match &pattern {
-        None => page(sql, query, limit, ("", whose), None, true),
-        Some(pattern) => {
-            for (at, (join, matching)) in [
-                ("", "(o.learnings ILIKE {} OR o.statement ILIKE {} OR o.metric ILIKE {})"),
-                ("JOIN epics m ON m.id = o.epic_id", "m.title ILIKE {}"),
-                (
-                    "",
-                    "o.initiative_id = ANY (ARRAY(SELECT id FROM initiatives WHERE title ILIKE {}))",
-                ),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if at > 0 {
-                    sql.push(" UNION ");
-                }
-                page(sql, query, limit, (join, whose), Some((matching, pattern)), true);
-            }
-        }
+    // The outcomes `whose` names, latest closed first, matching the words when searched.
+    let matching = pattern
+        .as_ref()
+        .map(|pattern| ("o.search LIKE lower({})", pattern));
+    let everywhere = |sql: &mut QueryBuilder<'_, sqlx::Postgres>, whose: &str| {
+        page(sql, query, limit, ("", whose), matching, true)
     };
     match Uuid::parse_str(query.unit.trim()) {
         Err(_) => everywhere(&mut sql, "true"),
@@ -180,10 +167,6 @@ async fn find(
         Ok(unit) => {
             crate::org::push_teams(&mut sql, unit);
             sql.push("(SELECT k.id, k.closed_on FROM teams t CROSS JOIN LATERAL ");
-            let matching = "(o.learnings ILIKE {} OR o.statement ILIKE {} OR o.metric ILIKE {}
-                 OR EXISTS (SELECT 1 FROM epics m WHERE m.id = o.epic_id AND m.title ILIKE {})
-                 OR EXISTS (SELECT 1 FROM initiatives m WHERE m.id = o.initiative_id AND m.title ILIKE {}))";
-            let matching = pattern.as_ref().map(|pattern| (matching, pattern));
             page(
                 &mut sql,
                 query,

@@ -952,4 +952,47 @@ async fn the_learning_log_filters_by_unit_type_and_periods_and_continues_after_a
         "{page}"
     );
     assert!(listed("/learnings?q=zebra".into()).await.is_empty());
+    // What was searched follows edits at once: the statement changed after closing, and the
+    // epic renamed (found by its new title).
+    assert_eq!(listed("/learnings?q=CUSTOMERS".into()).await, ["B1"]);
+    sqlx::query("UPDATE epics SET title = 'Retire the ledger export' WHERE id = $1")
+        .bind(debt)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(listed("/learnings?q=ledger+export".into()).await, ["B1"]);
+    // No words are found across two parts (the statement's end and the metric's start),
+    // even with the separator typed.
+    let across = sqlx::query_scalar::<_, String>("SELECT metric FROM outcomes WHERE id = $1")
+        .bind(theirs[0])
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let start = across.split(' ').next().unwrap().to_string();
+    assert!(
+        listed(format!("/learnings?q=sooner+{start}"))
+            .await
+            .is_empty()
+    );
+    assert!(
+        listed(format!("/learnings?q=sooner%1F{start}"))
+            .await
+            .is_empty()
+    );
+    // Reopened, a loop leaves the log and its search.
+    sqlx::query(
+        "UPDATE outcomes SET closed_at = NULL, closed_on = NULL, verdict = NULL, next_step = NULL
+          WHERE id = $1",
+    )
+    .bind(theirs[0])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert!(listed("/learnings?q=ledger".into()).await.is_empty());
+    let searched: Option<String> = sqlx::query_scalar("SELECT search FROM outcomes WHERE id = $1")
+        .bind(theirs[0])
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(searched, None, "an open outcome keeps no search text");
 }
