@@ -1431,6 +1431,44 @@ async fn a_dashboard_seen_again_is_read_from_memory_until_something_it_shows_cha
     let text = app.get(&dashboard(&k, "")).await.text();
     assert!(text.contains("1% 2% 2.9% Achieved 20 May 2026"), "{text}");
 
+    // A work's title counts in no sum: an epic with no planned period and an initiative,
+    // each with a loop overdue since the quarter began, show their new titles at once when
+    // renamed.
+    write(
+        "INSERT INTO epics (id, team_id, work_type, title)
+         SELECT gen_random_uuid(), id, 'feature', 'Unplanned tidy-up' FROM org_units WHERE name = 'Onboarding'",
+    )
+    .await;
+    write(
+        "INSERT INTO initiatives (id, org_unit_id, title)
+         SELECT gen_random_uuid(), id, 'Bet on mentors' FROM org_units WHERE name = 'Onboarding'",
+    )
+    .await;
+    write(
+        "INSERT INTO outcomes (id, epic_id, initiative_id, kind, statement, metric, unit, direction, baseline,
+                               target, measure_by)
+         SELECT gen_random_uuid(), w.epic, w.initiative, 'behaviour', 'Better', w.metric, 'percent', 'increase',
+                1, 2, '2026-04-01'
+           FROM (SELECT id AS epic, NULL::uuid AS initiative, 'Tidy metric' AS metric FROM epics
+                  WHERE title = 'Unplanned tidy-up'
+                 UNION ALL
+                 SELECT NULL, id, 'Mentor metric' FROM initiatives WHERE title = 'Bet on mentors') w",
+    )
+    .await;
+    let text = app.get(&dashboard(&k, "")).await.text();
+    assert!(
+        text.contains("Unplanned tidy-up") && text.contains("Bet on mentors"),
+        "{text}"
+    );
+    write("UPDATE epics SET title = 'Unplanned clean-up' WHERE title = 'Unplanned tidy-up'").await;
+    write("UPDATE initiatives SET title = 'Bet on peer mentors' WHERE title = 'Bet on mentors'")
+        .await;
+    let text = app.get(&dashboard(&k, "")).await.text();
+    assert!(
+        text.contains("Unplanned clean-up") && text.contains("Bet on peer mentors"),
+        "{text}"
+    );
+
     // What no unit's work says: a team's name, a period's, a person's.
     write("UPDATE org_units SET name = 'Activation' WHERE name = 'Onboarding'").await;
     let text = app.get(&dashboard(&k, "")).await.text();
