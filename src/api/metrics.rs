@@ -283,7 +283,7 @@ pub async fn post_value(
                 source: &value.source,
                 note: &value.note,
             };
-            insert_measurement(&mut tx, &me, &client, now, measured).await?;
+            insert_measurement(&mut *tx, &me, &client, now, measured).await?;
             records.push(outcome(o, "recorded", None));
         }
     }

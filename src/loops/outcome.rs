@@ -353,9 +353,8 @@ pub async fn record_measurement(
     let (Some(value), Some(measured_on), true) = (value, measured_on, errors.is_empty()) else {
         return Ok(Err(errors));
     };
-    let mut tx = state.db.begin().await?;
     let measurement = insert_measurement(
-        &mut tx,
+        &state.db,
         me,
         client,
         state.clock.now(),
@@ -368,7 +367,6 @@ pub async fn record_measurement(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(Ok((measurement, value)))
 }
 
@@ -381,34 +379,35 @@ pub struct Measured<'a> {
     pub note: &'a str,
 }
 
-/// Stores a measurement in the caller's transaction, with its audit row.
+/// Stores a measurement with its audit row, in one statement (on its own, or in the
+/// caller's transaction).
 pub async fn insert_measurement(
-    tx: &mut sqlx::PgConnection,
+    db: impl sqlx::PgExecutor<'_>,
     me: &Me,
     client: &str,
     now: chrono::DateTime<chrono::Utc>,
     m: Measured<'_>,
 ) -> Result<Uuid> {
     let measurement = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO measurements (id, outcome_id, value, measured_on, source, note, recorded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(measurement)
-    .bind(m.outcome)
-    .bind(m.value)
-    .bind(m.on)
-    .bind(m.source)
-    .bind(m.note)
-    .bind(me.id)
-    .execute(&mut *tx)
-    .await?;
+    let mut change = sqlx::QueryBuilder::new(
+        "WITH change AS (INSERT INTO measurements (id, outcome_id, value, measured_on, source, note, recorded_by) VALUES (",
+    );
+    change
+        .separated(", ")
+        .push_bind(measurement)
+        .push_bind(m.outcome)
+        .push_bind(m.value)
+        .push_bind(m.on)
+        .push_bind(m.source)
+        .push_bind(m.note)
+        .push_bind(me.id);
+    change.push(")) ");
     Entry::new("measurement_recorded")
         .actor(Some(me.id))
         .entity("outcome", m.outcome)
         .after(json!({ "value": m.value, "measured_on": m.on, "source": m.source, "note": m.note }))
         .client(client)
-        .write(&mut *tx, now)
+        .write_with(change, db, now)
         .await?;
     Ok(measurement)
 }

@@ -541,6 +541,86 @@ async fn measurements_cannot_be_in_the_future_and_the_typing_is_kept() {
 }
 
 #[tokio::test]
+async fn a_measurement_is_stored_with_its_audit_row_in_one_statement() {
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let (_, o) = epic_with(
+        &app,
+        &t,
+        "Onboarding",
+        "measuring",
+        &[("increase", "40", "80", "2026-05-31")],
+    )
+    .await;
+    let recorded = measure(&app, &t, o[0], "61.5", "2026-05-30").await;
+    assert_eq!(recorded.status, StatusCode::SEE_OTHER);
+    // The session, the outcome with its parent, and the measurement with its audit row: no
+    // BEGIN and COMMIT around two inserts.
+    assert_eq!(recorded.statements(), 3);
+    let stored: (String, chrono::NaiveDate, String, String, Uuid) = sqlx::query_as(
+        "SELECT trim_scale(value)::text, measured_on, source, note, recorded_by FROM measurements WHERE outcome_id = $1",
+    )
+    .bind(o[0])
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored,
+        (
+            "61.5".to_string(),
+            chrono::NaiveDate::from_ymd_opt(2026, 5, 30).unwrap(),
+            "https://analytics.example/onboarding".to_string(),
+            "weekly cohort".to_string(),
+            t.pm
+        )
+    );
+    let audit: (Option<Uuid>, String, serde_json::Value) = sqlx::query_as(
+        "SELECT actor_id, entity_type, after FROM audit_log
+          WHERE action = 'measurement_recorded' AND entity_id = $1",
+    )
+    .bind(o[0])
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audit.0, Some(t.pm));
+    assert_eq!(audit.1, "outcome");
+    assert_eq!(audit.2["value"], "61.5");
+    assert_eq!(audit.2["note"], "weekly cohort");
+    // Refused by the database (the outcome gone meanwhile), neither is written.
+    let gone = Uuid::new_v4();
+    let me = yardstick::auth::policy::Me {
+        id: t.pm,
+        name: "Priya".into(),
+        email: "pm@northwind.example".into(),
+        account_role: "member".into(),
+        unread: 0,
+        time_zone: "UTC".into(),
+        choices_version: 0,
+    };
+    let refused = yardstick::loops::outcome::insert_measurement(
+        &app.db,
+        &me,
+        "test",
+        chrono::Utc::now(),
+        yardstick::loops::outcome::Measured {
+            outcome: gone,
+            value: rust_decimal::Decimal::ONE,
+            on: chrono::NaiveDate::from_ymd_opt(2026, 5, 30).unwrap(),
+            source: "",
+            note: "",
+        },
+    )
+    .await;
+    assert!(refused.is_err());
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE entity_id = $1")
+        .bind(gone)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(audited, 0);
+}
+
+#[tokio::test]
 async fn a_revised_goal_is_judged_against_what_was_first_committed() {
     let app = TestApp::new().await;
     let t = team(&app).await;
