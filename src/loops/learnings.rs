@@ -157,7 +157,7 @@ async fn find(
         .as_ref()
         .map(|pattern| ("o.search LIKE lower({})", pattern));
     let everywhere = |sql: &mut QueryBuilder<'_, sqlx::Postgres>, whose: &str| {
-        page(sql, query, limit, ("", whose), matching, true)
+        page(sql, query, limit, whose, matching, true)
     };
     match Uuid::parse_str(query.unit.trim()) {
         Err(_) => everywhere(&mut sql, "true"),
@@ -167,14 +167,7 @@ async fn find(
         Ok(unit) => {
             crate::org::push_teams(&mut sql, unit);
             sql.push("(SELECT k.id, k.closed_on FROM teams t CROSS JOIN LATERAL ");
-            page(
-                &mut sql,
-                query,
-                limit,
-                ("", "o.unit_id = t.id"),
-                matching,
-                false,
-            );
+            page(&mut sql, query, limit, "o.unit_id = t.id", matching, false);
             sql.push(format_args!(
                 " k WHERE NOT (SELECT wide FROM wide) ORDER BY k.closed_on DESC, k.id DESC LIMIT {limit})
                  UNION ALL "
@@ -229,7 +222,7 @@ fn rows_of(k: &str, order: &str) -> String {
     )
 }
 
-/// One page's worth of the closed outcomes `o` that `whose` names (with `join`), newest
+/// One page's worth of the closed outcomes `o` that `whose` names, newest
 /// first, matching the filters and, in a search, `matching` with each `{}` bound to the
 /// pattern. With `unit_test`, the unit filter is a test on each outcome: no plan then reads
 /// a unit's outcomes by an index only to sort them all.
@@ -237,13 +230,13 @@ fn page(
     sql: &mut QueryBuilder<'_, sqlx::Postgres>,
     query: &LearningsQuery,
     limit: i64,
-    (join, whose): (&str, &str),
+    whose: &str,
     matching: Option<(&str, &String)>,
     unit_test: bool,
 ) {
     let id = |text: &str| Uuid::parse_str(text.trim()).ok();
     sql.push(format_args!(
-        "(SELECT o.id, o.closed_on FROM outcomes o {join} WHERE o.closed_at IS NOT NULL AND {whose}"
+        "(SELECT o.id, o.closed_on FROM outcomes o WHERE o.closed_at IS NOT NULL AND {whose}"
     ));
     if let Some((matching, pattern)) = matching {
         sql.push(" AND ");
