@@ -617,7 +617,7 @@ async fn epic_page(
                FROM ({EPIC} WHERE e.id = $1) x",
             rate = crate::planning::cost::applied_rate_json("x.team_id"),
             outcomes = crate::outcomes::parent::outcomes_of_epic_json("x.id"),
-            history = crate::audit::history_json("'epic'", "x.id"),
+            history = crate::audit::history_json("epic", "x.id"),
             served = crate::okrs::links::served_by_json("x.id"),
         )
     });

@@ -987,6 +987,9 @@ struct Own {
     outcomes: Vec<ServingOutcome>,
     #[sqlx(json)]
     history: Vec<crate::audit::Change>,
+    /// Its objective's cascade, with this key result in it.
+    #[sqlx(json)]
+    cascade: cascade::CascadeJson,
 }
 
 pub async fn key_result_page(
@@ -998,12 +1001,13 @@ pub async fn key_result_page(
     flash: Flash,
 ) -> Result<KeyResultPage> {
     // Its objective, how it ended (once its period is closed), its check-ins, the outcomes
-    // serving it and its history, in one statement (src/db/json.rs).
+    // serving it, its history and the cascade it sits in, in one statement (src/db/json.rs).
     static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let json = crate::db::json::rows;
         format!(
             "SELECT x.*, own.final_score, own.reflection, own.carried_from_id,
-                    {check_ins} AS check_ins, {outcomes} AS outcomes, {history} AS history
+                    {check_ins} AS check_ins, {outcomes} AS outcomes, {history} AS history,
+                    {cascade} AS cascade
                FROM key_results own CROSS JOIN LATERAL ({OBJECTIVE} WHERE o.id = own.objective_id) x
               WHERE own.id = $1",
             check_ins = json(
@@ -1018,7 +1022,8 @@ pub async fn key_result_page(
                    LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
                   WHERE l.key_result_id = own.id ORDER BY lower(coalesce(e.title, i.title)), o.id"
             ),
-            history = crate::audit::history_json("'key_result'", "own.id"),
+            history = crate::audit::history_json("key_result", "own.id"),
+            cascade = cascade::json_of("own.objective_id"),
         )
     });
     let Own {
@@ -1027,12 +1032,13 @@ pub async fn key_result_page(
         check_ins,
         outcomes,
         history,
+        cascade,
     } = sqlx::query_as(&READ)
         .bind(id)
         .fetch_optional(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let cascade = cascade::load(&state.db, &[objective.id]).await?;
+    let cascade = Cascade::from(cascade);
     let owner = cascade
         .key_results
         .iter()

@@ -569,6 +569,13 @@ async fn a_key_result_is_due_for_a_check_in_after_its_cadence_and_bad_check_ins_
         page.contains("30 May 2026 55 On track (7/10) weekly check-in"),
         "{page}"
     );
+    // Its change history is its own: both check-ins, newest first, nothing refused.
+    let history = &page[page.find("Change history").expect("a history section")..];
+    assert_eq!(
+        history.matches("key result checked in").count(),
+        2,
+        "{history}"
+    );
 }
 
 #[tokio::test]
