@@ -102,8 +102,9 @@ async fn key_result_response(
     id: Uuid,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    let key_result = load_key_result(&state.db, id).await?;
-    let cascade = cascade::load(&state.db, &[key_result.objective_id]).await?;
+    let cascade = cascade::of_key_result(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let today = me.today(&state.clock);
     let row = cascade
         .key_results

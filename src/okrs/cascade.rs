@@ -466,6 +466,22 @@ pub fn json_of(root: &str) -> String {
     )
 }
 
+/// The cascade a key result sits in (beneath its objective), in one statement; `None` when
+/// there is no such key result.
+pub async fn of_key_result(db: &crate::db::Db, id: Uuid) -> sqlx::Result<Option<Cascade>> {
+    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM key_results k WHERE k.id = $1",
+            json_of("k.objective_id")
+        )
+    });
+    let json: Option<sqlx::types::Json<CascadeJson>> = sqlx::query_scalar(&READ)
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(json.map(|json| Cascade::from(json.0)))
+}
+
 /// A cascade as [`json_of`] reads it.
 #[derive(Debug, Deserialize)]
 pub struct CascadeJson {

@@ -523,28 +523,63 @@ fn next_steps(status: ObjectiveStatus) -> &'static [ObjectiveStatus] {
     }
 }
 
-/// `GET /objectives/{id}`: two statements for the whole cascade beneath it.
+/// The objective's page as one statement: the objective, the cascade beneath it, its
+/// history and the open periods after its own (to carry unfinished key results into).
+#[derive(sqlx::FromRow)]
+struct ObjectiveRead {
+    #[sqlx(flatten)]
+    objective: Objective,
+    #[sqlx(json)]
+    cascade: cascade::CascadeJson,
+    #[sqlx(json)]
+    history: Vec<Change>,
+    #[sqlx(json)]
+    later_periods: Vec<LaterPeriod>,
+}
+
+#[derive(Deserialize)]
+struct LaterPeriod {
+    id: Uuid,
+    name: String,
+}
+
+/// `GET /objectives/{id}`: one statement for the objective and the whole cascade beneath it.
 pub async fn get_objective(
     State(state): State<AppState>,
     me: Me,
     Id(id): Id<Uuid>,
     flash: Flash,
 ) -> Result<ObjectivePage> {
-    let objective = load_objective(&state.db, id).await?;
-    let cascade = cascade::load(&state.db, &[id]).await?;
-    let history = crate::audit::history(&state.db, "objective", id).await?;
+    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT x.*, {cascade} AS cascade, {history} AS history, {later_periods} AS later_periods
+               FROM ({OBJECTIVE} WHERE o.id = $1) x",
+            cascade = cascade::json_of("x.id"),
+            history = crate::audit::history_json("objective", "x.id"),
+            later_periods = crate::db::json::rows(
+                "SELECT id, name FROM periods WHERE closed_at IS NULL AND starts_on > x.period_ends_on
+                  ORDER BY starts_on, ends_on - starts_on LIMIT 8"
+            ),
+        )
+    });
+    let ObjectiveRead {
+        objective,
+        cascade,
+        history,
+        later_periods,
+    } = sqlx::query_as(&READ)
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let cascade = Cascade::from(cascade);
     let may_edit = may_change_record(&state.db, &me, objective.unit_id, objective.owner_id).await?;
     let may_change = !objective.period_closed && may_edit;
     let today = me.today(&state.clock);
-    let later_periods: Vec<(String, String)> = sqlx::query_as::<_, (Uuid, String)>(
-        "SELECT id, name FROM periods WHERE closed_at IS NULL AND starts_on > $1 ORDER BY starts_on, ends_on - starts_on LIMIT 8",
-    )
-    .bind(objective.period_ends_on)
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .map(|(id, name)| (id.to_string(), name))
-    .collect();
+    let later_periods: Vec<(String, String)> = later_periods
+        .into_iter()
+        .map(|p| (p.id.to_string(), p.name))
+        .collect();
     let next_steps = next_steps(objective.status())
         .iter()
         .map(|s| (s.as_str().to_string(), step_label(*s).to_string()))
