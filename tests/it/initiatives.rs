@@ -651,3 +651,39 @@ async fn the_epic_page_shows_its_change_history_from_the_audit_log() {
     );
     assert!(history.contains("Priya Raman"));
 }
+
+#[tokio::test]
+async fn an_initiative_or_an_epic_deleted_in_the_database_is_gone_with_its_outcomes() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let (initiative, epic) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "WITH i AS (INSERT INTO initiatives (id, org_unit_id, title) VALUES ($1, $3, 'Learners stay')),
+              e AS (INSERT INTO epics (id, team_id, title, work_type) VALUES ($2, $3, 'Guided onboarding', 'feature'))
+         INSERT INTO outcomes (id, initiative_id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES (gen_random_uuid(), $1, NULL, 'behaviour', 'Learners return', 'Weekly return', 'percent', 'increase', 10, 20, '2026-09-30'),
+                (gen_random_uuid(), NULL, $2, 'behaviour', 'Learners finish', 'Completion', 'percent', 'increase', 70, 90, '2026-09-30')",
+    )
+    .bind(initiative)
+    .bind(epic)
+    .bind(company)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // The dashboards' triggers run before each delete; they once returned nothing, which
+    // skipped the row ("DELETE 0").
+    for (table, id) in [("initiatives", initiative), ("epics", epic)] {
+        let deleted = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+            .bind(id)
+            .execute(&app.db)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(deleted, 1, "{table}");
+    }
+    let outcomes: i64 = sqlx::query_scalar("SELECT count(*) FROM outcomes")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(outcomes, 0);
+}
