@@ -269,7 +269,7 @@ pub async fn get_audit(
 }
 
 /// One entry of a record's change history, as its page shows it.
-#[derive(Debug, sqlx::FromRow, Deserialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct Change {
     pub at: DateTime<Utc>,
     pub actor_name: Option<String>,

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod embedded;
 pub mod json;
+pub mod kept;
 pub mod request;
 
 use std::time::Duration;

@@ -5,6 +5,7 @@ pub mod list;
 pub mod model;
 pub mod owners;
 pub mod pages;
+pub mod read;
 
 use crate::auth::policy::Access;
 use crate::http::AppState;

@@ -475,7 +475,7 @@ pub async fn post_epic(
 }
 
 /// An epic as its page shows it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Epic {
     pub id: Uuid,
     pub title: String,
@@ -537,7 +537,7 @@ impl Epic {
 }
 
 /// An epic `e` as [`Epic`] reads it; a `WHERE` clause follows.
-const EPIC: &str = "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
+pub(super) const EPIC: &str = "SELECT e.id, e.title, e.description, e.team_id, u.name AS team_name, e.work_type, e.owner_id,
         p.name AS owner_name, p.email AS owner_email, coalesce(p.active, false) AS owner_active,
         e.period_id, pe.name AS period_name, e.why_now, e.validation_plan, e.tracker_key, e.tracker_url,
         e.status, e.initiative_id, i.title AS initiative_title, e.value, e.value_label, e.confidence,
@@ -570,21 +570,6 @@ pub async fn epic_to_change(
     Ok(epic)
 }
 
-/// An epic with what its page lists.
-#[derive(sqlx::FromRow)]
-struct EpicRead {
-    #[sqlx(flatten)]
-    epic: Epic,
-    #[sqlx(json(nullable))]
-    rate: Option<crate::planning::cost::AppliedRate>,
-    #[sqlx(json)]
-    outcomes: Vec<OutcomeRow>,
-    #[sqlx(json)]
-    history: Vec<crate::audit::Change>,
-    #[sqlx(json)]
-    served: Vec<crate::okrs::links::ServedKeyResult>,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "epics/show.html")]
 pub struct EpicPage {
@@ -610,28 +595,13 @@ async fn epic_page(
     refused: bool,
     kr_q: String,
 ) -> Result<EpicPage> {
-    // The epic and what its page lists, in one statement.
-    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "SELECT x.*, {rate} AS rate, {outcomes} AS outcomes, {history} AS history, {served} AS served
-               FROM ({EPIC} WHERE e.id = $1) x",
-            rate = crate::planning::cost::applied_rate_json("x.team_id"),
-            outcomes = crate::outcomes::parent::outcomes_of_epic_json("x.id"),
-            history = crate::audit::history_json("epic", "x.id"),
-            served = crate::okrs::links::served_by_json("x.id"),
-        )
-    });
-    let EpicRead {
+    let crate::epics::read::EpicRead {
         epic,
         rate,
         outcomes,
         history,
         served,
-    } = sqlx::query_as(&READ)
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    } = crate::epics::read::read(state, id).await?;
     let today = me.today(&state.clock);
     let outcomes = with_loop_states(&epic.as_parent(), outcomes, today);
     let may_change = may_change_record(&state.db, me, epic.team_id, epic.owner_id).await?;

@@ -58,6 +58,8 @@ pub struct AppState {
     pub okr_trees: std::sync::Arc<crate::dashboard::cache::Cache<crate::okrs::tree::Tree>>,
     /// The choices list pages' filters offer (units, periods) this server keeps.
     pub choices: std::sync::Arc<crate::org::choices::Choices>,
+    /// The epic pages' reads this server keeps.
+    pub epic_reads: std::sync::Arc<crate::epics::read::Reads>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             dashboards: Default::default(),
             okr_trees: Default::default(),
             choices: Default::default(),
+            epic_reads: std::sync::Arc::new(crate::epics::read::reads()),
         }
     }
 

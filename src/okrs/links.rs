@@ -15,7 +15,7 @@ use crate::http::{AppError, AppState, Result};
 use crate::outcomes::parent::{Parent, parent_to_change};
 
 /// A key result an outcome serves, as the epic page lists it.
-#[derive(Debug, sqlx::FromRow, Deserialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct ServedKeyResult {
     pub outcome_id: Uuid,
     pub key_result_id: Uuid,

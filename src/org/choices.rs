@@ -6,52 +6,14 @@
 //! read the version it was kept at. It is read after the version, so what is kept is never
 //! older than its version: several servers each see another's change at their next request.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use uuid::Uuid;
 
 use crate::auth::policy::Me;
+use crate::db::kept::Kept;
 use crate::org::UnitFilter;
 
 /// At most this many unit filters kept (one per chosen unit and viewer, about 3 KB each).
 const UNIT_FILTERS: usize = 2048;
-
-/// Values by key, each with the version it was read at, at most `limit` of them.
-struct Kept<K, V> {
-    values: Mutex<HashMap<K, (i64, V)>>,
-    limit: usize,
-}
-
-impl<K: std::hash::Hash + Eq, V: Clone> Kept<K, V> {
-    fn new(limit: usize) -> Self {
-        Kept {
-            values: Mutex::new(HashMap::new()),
-            limit,
-        }
-    }
-
-    /// The value kept for `key`, if read at `version`.
-    fn get(&self, key: &K, version: i64) -> Option<V> {
-        let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        values
-            .get(key)
-            .filter(|(at, _)| *at == version)
-            .map(|(_, value)| value.clone())
-    }
-
-    /// Keeps `value`; when full, those read at other versions go first, then all.
-    fn keep(&self, key: K, version: i64, value: V) {
-        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        if values.len() >= self.limit {
-            values.retain(|_, (at, _)| *at == version);
-            if values.len() >= self.limit {
-                values.clear();
-            }
-        }
-        values.insert(key, (version, value));
-    }
-}
 
 /// What a server keeps: the periods' options, and each unit filter by the unit chosen and
 /// who is looking.
@@ -136,9 +98,16 @@ mod tests {
         }
         choices.keep_unit_filter(None, &me(90_000, 2), filter("new"));
         choices.keep_unit_filter(None, &me(90_001, 2), filter("newer"));
-        let kept = choices.unit_filters.values.lock().unwrap();
-        assert_eq!(kept.len(), 2);
-        assert!(kept.values().all(|(version, _)| *version == 2));
+        let name = |filter: Option<UnitFilter>| filter.map(|f| f.options[0].1.clone());
+        assert_eq!(name(choices.unit_filter(None, &me(0, 1))), None);
+        assert_eq!(
+            name(choices.unit_filter(None, &me(90_000, 2))),
+            Some("new".into())
+        );
+        assert_eq!(
+            name(choices.unit_filter(None, &me(90_001, 2))),
+            Some("newer".into())
+        );
     }
 
     #[test]

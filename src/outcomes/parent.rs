@@ -179,7 +179,7 @@ pub async fn commit_outcomes(
 }
 
 /// An outcome as the pages of its epic or initiative list it.
-#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct OutcomeRow {
     pub id: Uuid,
     pub epic_id: Option<Uuid>,

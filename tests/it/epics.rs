@@ -1093,3 +1093,127 @@ async fn the_loop_filter_finds_epics_with_an_overdue_or_soon_due_outcome_but_not
     soon.sort();
     assert_eq!(soon, ["Due in two weeks", "Due today"]);
 }
+
+#[tokio::test]
+async fn an_epic_page_seen_again_shows_every_change_made_since_by_anyone_and_reads_again_only_then()
+{
+    let app = TestApp::new().await;
+    let t = team(&app).await;
+    let epic = create_epic(&app, &t, "Guided onboarding", "feature").await;
+    let saved = app
+        .post_as(
+            &t.pm_cookie,
+            "/outcomes",
+            &outcome_fields(&epic.to_string(), "increase", "70", "90"),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    // A key result in another team's objective, for the outcome to serve.
+    sqlx::query(
+        "WITH p AS (INSERT INTO periods (id, name, cadence, starts_on, ends_on)
+                    VALUES (gen_random_uuid(), '2026 Q3', 'quarter', '2026-07-01', '2026-09-30') RETURNING id),
+              o AS (INSERT INTO objectives (id, org_unit_id, period_id, title)
+                    SELECT gen_random_uuid(), e.team_id, p.id, 'Learners get going' FROM p, epics e WHERE e.id = $1
+                    RETURNING id)
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target)
+         SELECT gen_random_uuid(), o.id, 'Most learners finish onboarding', 'Completion', 'percent', 'increase', 70, 90 FROM o",
+    )
+    .bind(epic)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let path = format!("/epics/{epic}");
+    let first = app.get_as(&t.pm_cookie, &path).await;
+    assert!(
+        first.text().contains("Guided onboarding"),
+        "{}",
+        first.text()
+    );
+    let again = app.get_as(&t.pm_cookie, &path).await;
+    assert_eq!(again.text(), first.text());
+    assert_eq!(
+        again.statements(),
+        first.statements(),
+        "seen again unchanged: whether it changed instead of the read"
+    );
+    // Each change made in SQL, as another server (or a trigger) would: never through this
+    // server, which learns of it only from the database.
+    let changes = [
+        (
+            "UPDATE epics SET title = 'Guided onboarding for all' WHERE id = $1",
+            "Guided onboarding for all",
+        ),
+        (
+            "UPDATE outcomes SET metric = 'Completion within a week' WHERE epic_id = $1",
+            "Completion within a week",
+        ),
+        (
+            "INSERT INTO outcome_key_results (outcome_id, key_result_id)
+             SELECT o.id, k.id FROM outcomes o, key_results k WHERE o.epic_id = $1",
+            "Most learners finish onboarding",
+        ),
+        (
+            "UPDATE key_results SET title = 'Nine in ten finish onboarding'
+              WHERE id IN (SELECT key_result_id FROM outcome_key_results l
+                             JOIN outcomes o ON o.id = l.outcome_id WHERE o.epic_id = $1)",
+            "Nine in ten finish onboarding",
+        ),
+        (
+            "UPDATE objectives SET title = 'Learners get going fast'
+              WHERE id IN (SELECT k.objective_id FROM outcome_key_results l JOIN key_results k ON k.id = l.key_result_id
+                             JOIN outcomes o ON o.id = l.outcome_id WHERE o.epic_id = $1)",
+            "Learners get going fast",
+        ),
+        (
+            "UPDATE people SET name = 'Priya R. Raman' WHERE id = (SELECT owner_id FROM epics WHERE id = $1)",
+            "Priya R. Raman",
+        ),
+        (
+            "UPDATE org_units SET name = 'Onboarding squad' WHERE id = (SELECT team_id FROM epics WHERE id = $1)",
+            "Onboarding squad",
+        ),
+        (
+            "INSERT INTO unit_cost_rates (org_unit_id, rate, currency) SELECT team_id, 12000, 'EUR' FROM epics WHERE id = $1",
+            "Not known: it needs an effort estimate",
+        ),
+        (
+            "INSERT INTO audit_log (at, action, entity_type, entity_id) VALUES (now(), 'epic_imported', 'epic', $1)",
+            "Imported from Jira",
+        ),
+        (
+            "INSERT INTO audit_log (at, action, entity_type, entity_id)
+             SELECT now(), 'outcome_updated', 'outcome', id FROM outcomes WHERE epic_id = $1",
+            "Outcome edited",
+        ),
+        (
+            "WITH i AS (INSERT INTO initiatives (id, org_unit_id, title)
+                        SELECT gen_random_uuid(), team_id, 'Learners stay' FROM epics WHERE id = $1 RETURNING id)
+             UPDATE epics SET initiative_id = (SELECT id FROM i) WHERE id = $1",
+            "Learners stay",
+        ),
+        (
+            "UPDATE initiatives SET title = 'Learners stay and return'
+              WHERE id = (SELECT initiative_id FROM epics WHERE id = $1)",
+            "Learners stay and return",
+        ),
+    ];
+    for (sql, shown) in changes {
+        let before = app.get_as(&t.pm_cookie, &path).await.text();
+        assert!(!before.contains(shown), "before {sql}: {before}");
+        sqlx::query(sql).bind(epic).execute(&app.db).await.unwrap();
+        let page = app.get_as(&t.pm_cookie, &path).await;
+        assert!(page.text().contains(shown), "after {sql}: {}", page.text());
+        assert_eq!(
+            page.statements(),
+            first.statements() + 1,
+            "after {sql}: whether it changed, then the read"
+        );
+    }
+    sqlx::query("DELETE FROM epics WHERE id = $1")
+        .bind(epic)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let gone = app.get_as(&t.pm_cookie, &path).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}

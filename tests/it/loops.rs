@@ -471,7 +471,9 @@ async fn the_queue_pages_twenty_five_loops_at_a_time_without_skipping_or_repeati
         second.contains("25 overdue · 0 due soon · 0 measuring on this page"),
         "{second}"
     );
-    let next = second_page.link("Next page of loops").expect("a third page");
+    let next = second_page
+        .link("Next page of loops")
+        .expect("a third page");
     let third = app.get_as(&t.pm_cookie, &next).await.text();
     assert!(
         third.contains("10 overdue · 0 due soon · 0 measuring on this page"),

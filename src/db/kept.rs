@@ -1,0 +1,66 @@
+//! What a server keeps between views, each value with the version it was read at: it serves
+//! only a request that finds the same version (read from the database, so several servers
+//! each know when their copy is out of date, whichever took the write).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Values by key, each with the version `W` it was read at, at most `limit` of them.
+pub struct Kept<K, V, W = i64> {
+    values: Mutex<HashMap<K, (W, V)>>,
+    limit: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone, W: PartialEq + Copy> Kept<K, V, W> {
+    pub fn new(limit: usize) -> Self {
+        Kept {
+            values: Mutex::new(HashMap::new()),
+            limit,
+        }
+    }
+
+    /// The value kept for `key`, if read at `version`.
+    pub fn get(&self, key: &K, version: W) -> Option<V> {
+        self.kept(key)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, value)| value)
+    }
+
+    /// The value kept for `key`, with the version it was read at.
+    pub fn kept(&self, key: &K) -> Option<(W, V)> {
+        let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        values.get(key).map(|(at, value)| (*at, value.clone()))
+    }
+
+    /// Keeps `value`; when full, those read at other versions go first, then all.
+    pub fn keep(&self, key: K, version: W, value: V) {
+        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        if values.len() >= self.limit {
+            values.retain(|_, (at, _)| *at == version);
+            if values.len() >= self.limit {
+                values.clear();
+            }
+        }
+        values.insert(key, (version, value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_serves_only_the_version_it_was_read_at_and_a_full_store_makes_room() {
+        let kept: Kept<u8, &str> = Kept::new(2);
+        kept.keep(1, 7, "one");
+        assert_eq!(kept.get(&1, 7), Some("one"));
+        assert_eq!(kept.get(&1, 8), None);
+        assert_eq!(kept.kept(&1), Some((7, "one")));
+        kept.keep(2, 8, "two");
+        // Full: the one read at another version than the newcomer's goes.
+        kept.keep(3, 8, "three");
+        assert_eq!(kept.kept(&1), None);
+        assert_eq!(kept.get(&2, 8), Some("two"));
+        assert_eq!(kept.get(&3, 8), Some("three"));
+    }
+}
