@@ -3,7 +3,10 @@
 //! each know when their copy is out of date, whichever took the write).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
 
 /// Values by key, each with the version `W` it was read at, at most `limit` of them.
 pub struct Kept<K, V, W = i64> {
@@ -43,6 +46,41 @@ impl<K: std::hash::Hash + Eq, V: Clone, W: PartialEq + Copy> Kept<K, V, W> {
         }
         values.insert(key, (version, value));
     }
+}
+
+/// The versions of what every kept record shows of others, as columns: names of people,
+/// work, objectives and key results, and cost rates (`names`, migrations/0036); units and
+/// periods (`choices`, 0033).
+pub const NAMES_AND_CHOICES: &str = "(SELECT version FROM names_version) AS names,
+         (SELECT version FROM choices_version) AS choices";
+
+/// The record `id` as kept, while the versions `versions` reads of it (a statement binding
+/// the id as `$1`; no row when it is gone) are those it was kept at; otherwise read by
+/// `read` (binding the id as `$1`, answering the record's columns and its versions' in one
+/// row, so what is kept is never older than the versions it is kept at) and kept.
+pub async fn read_through<V, W>(
+    db: &crate::db::Db,
+    kept: &Kept<Uuid, Arc<V>, W>,
+    id: Uuid,
+    versions: &str,
+    read: &str,
+) -> sqlx::Result<Option<V>>
+where
+    V: Clone + Send + Unpin + for<'r> sqlx::FromRow<'r, PgRow>,
+    W: PartialEq + Copy + Send + Unpin + for<'r> sqlx::FromRow<'r, PgRow>,
+{
+    if let Some((at, value)) = kept.kept(&id) {
+        let now: Option<W> = sqlx::query_as(versions).bind(id).fetch_optional(db).await?;
+        if now == Some(at) {
+            return Ok(Some(V::clone(&value)));
+        }
+    }
+    let Some(row) = sqlx::query(read).bind(id).fetch_optional(db).await? else {
+        return Ok(None);
+    };
+    let value = V::from_row(&row)?;
+    kept.keep(id, W::from_row(&row)?, Arc::new(value.clone()));
+    Ok(Some(value))
 }
 
 #[cfg(test)]

@@ -103,6 +103,13 @@ const MARKED: &[&str] = &[
     "outcome_checkpoints",
 ];
 
+/// Triggers that leave the key result pages' marks on tables whose other triggers stay on
+/// during the load.
+const MARKING: &[(&str, &str)] = &[
+    ("check_ins", "check_ins_objective_marks"),
+    ("measurements", "measurements_objective_marks"),
+];
+
 /// Tables whose secondary indexes are dropped during the load and built again after it
 /// (building an index over loaded rows is many times faster than growing it row by row).
 /// Indexes that back a constraint (primary keys, uniques) stay.
@@ -534,6 +541,11 @@ pub async fn generate(db: &PgPool, scale: Scale, today: NaiveDate) -> anyhow::Re
             .execute(&mut *tx)
             .await?;
     }
+    for (table, trigger) in MARKING {
+        sqlx::query(&format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
         .execute(&mut *tx)
         .await?;
@@ -594,6 +606,11 @@ pub async fn generate(db: &PgPool, scale: Scale, today: NaiveDate) -> anyhow::Re
     );
     for table in MARKED {
         sqlx::query(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (table, trigger) in MARKING {
+        sqlx::query(&format!("ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
             .execute(&mut *tx)
             .await?;
     }

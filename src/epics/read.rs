@@ -54,23 +54,13 @@ pub fn reads() -> Reads {
 /// [`Versions`] of the epic `id` (SQL), as columns.
 fn versions_of(id: &str) -> String {
     format!(
-        "(SELECT count(*) FROM epic_marks WHERE epic_id = {id}) AS marks,
-         (SELECT version FROM names_version) AS names,
-         (SELECT version FROM choices_version) AS choices"
+        "(SELECT count(*) FROM epic_marks WHERE epic_id = {id}) AS marks, {}",
+        crate::db::kept::NAMES_AND_CHOICES
     )
 }
 
-#[derive(sqlx::FromRow)]
-struct Read {
-    #[sqlx(flatten)]
-    read: EpicRead,
-    #[sqlx(flatten)]
-    versions: Versions,
-}
-
 /// The epic `id` and what its page lists: as kept, if nothing it shows has changed since;
-/// otherwise read (with its versions, in the same statement, so what is kept is never
-/// older than the versions it is kept at) and kept.
+/// otherwise read and kept.
 pub async fn read(state: &AppState, id: Uuid) -> Result<EpicRead> {
     static VERSIONS: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| format!("SELECT {}", versions_of("$1")));
@@ -86,20 +76,7 @@ pub async fn read(state: &AppState, id: Uuid) -> Result<EpicRead> {
             versions = versions_of("x.id"),
         )
     });
-    if let Some((at, kept)) = state.epic_reads.kept(&id) {
-        let now: Versions = sqlx::query_as(&VERSIONS)
-            .bind(id)
-            .fetch_one(&state.db)
-            .await?;
-        if now == at {
-            return Ok(EpicRead::clone(&kept));
-        }
-    }
-    let Read { read, versions } = sqlx::query_as(&READ)
-        .bind(id)
-        .fetch_optional(&state.db)
+    crate::db::kept::read_through(&state.db, &state.epic_reads, id, &VERSIONS, &READ)
         .await?
-        .ok_or(AppError::NotFound)?;
-    state.epic_reads.keep(id, versions, Arc::new(read.clone()));
-    Ok(read)
+        .ok_or(AppError::NotFound)
 }

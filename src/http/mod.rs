@@ -60,6 +60,8 @@ pub struct AppState {
     pub choices: std::sync::Arc<crate::org::choices::Choices>,
     /// The epic pages' reads this server keeps.
     pub epic_reads: std::sync::Arc<crate::epics::read::Reads>,
+    /// The key result pages' reads this server keeps.
+    pub key_result_reads: std::sync::Arc<crate::okrs::read::Reads>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             okr_trees: Default::default(),
             choices: Default::default(),
             epic_reads: std::sync::Arc::new(crate::epics::read::reads()),
+            key_result_reads: std::sync::Arc::new(crate::okrs::read::reads()),
         }
     }
 

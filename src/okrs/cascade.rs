@@ -483,7 +483,7 @@ pub async fn of_key_result(db: &crate::db::Db, id: Uuid) -> sqlx::Result<Option<
 }
 
 /// A cascade as [`json_of`] reads it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct CascadeJson {
     objectives: Vec<ObjectiveRow>,
     key_results: Vec<KeyResultRow>,

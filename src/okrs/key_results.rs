@@ -22,9 +22,9 @@ use crate::http::page::{
     Section, check,
 };
 use crate::http::{AppError, AppState, Result};
-use crate::okrs::cascade::{self, Cascade, KeyResultRow};
+use crate::okrs::cascade::{Cascade, KeyResultRow};
 use crate::okrs::model::ProgressSource;
-use crate::okrs::objectives::{OBJECTIVE, Objective, load_objective};
+use crate::okrs::objectives::{Objective, load_objective};
 use crate::org::model::required_text;
 use crate::outcomes::model::{
     Direction, Goal, GoalFields, MetricKey, MetricUnit, form_number, parse_value,
@@ -862,7 +862,7 @@ pub async fn post_key_result_update(
 }
 
 /// One check-in as the key result's page lists it.
-#[derive(Debug, sqlx::FromRow, Deserialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct CheckInRow {
     #[serde(deserialize_with = "crate::db::json::decimal")]
     pub value: Decimal,
@@ -883,7 +883,7 @@ impl CheckInRow {
 }
 
 /// An outcome serving the key result.
-#[derive(Debug, sqlx::FromRow, Deserialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct ServingOutcome {
     pub id: Uuid,
     pub statement: String,
@@ -939,7 +939,7 @@ pub struct KeyResultPage {
 }
 
 /// How the key result ended, once its period is closed.
-#[derive(Debug, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct Closing {
     pub final_score: Option<Decimal>,
     pub reflection: String,
@@ -973,25 +973,6 @@ impl KeyResultPage {
     }
 }
 
-/// A key result's objective, how it ended, and what its page lists but the cascade.
-#[derive(sqlx::FromRow)]
-struct Own {
-    #[sqlx(flatten)]
-    objective: Objective,
-    #[sqlx(flatten)]
-    closing: Closing,
-    /// The latest 100, newest first.
-    #[sqlx(json)]
-    check_ins: Vec<CheckInRow>,
-    #[sqlx(json)]
-    outcomes: Vec<ServingOutcome>,
-    #[sqlx(json)]
-    history: Vec<crate::audit::Change>,
-    /// Its objective's cascade, with this key result in it.
-    #[sqlx(json)]
-    cascade: cascade::CascadeJson,
-}
-
 pub async fn key_result_page(
     state: &AppState,
     me: &Me,
@@ -1000,44 +981,14 @@ pub async fn key_result_page(
     errors: FormErrors,
     flash: Flash,
 ) -> Result<KeyResultPage> {
-    // Its objective, how it ended (once its period is closed), its check-ins, the outcomes
-    // serving it, its history and the cascade it sits in, in one statement (src/db/json.rs).
-    static READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let json = crate::db::json::rows;
-        format!(
-            "SELECT x.*, own.final_score, own.reflection, own.carried_from_id,
-                    {check_ins} AS check_ins, {outcomes} AS outcomes, {history} AS history,
-                    {cascade} AS cascade
-               FROM key_results own CROSS JOIN LATERAL ({OBJECTIVE} WHERE o.id = own.objective_id) x
-              WHERE own.id = $1",
-            check_ins = json(
-                "SELECT c.value, c.confidence, c.note, p.name AS author_name, c.checked_on
-                   FROM check_ins c LEFT JOIN people p ON p.id = c.author_id
-                  WHERE c.key_result_id = own.id ORDER BY c.checked_on DESC, c.created_at DESC LIMIT 100"
-            ),
-            outcomes = json(
-                "SELECT o.id, o.statement, o.epic_id, coalesce(e.title, i.title) AS parent_title,
-                        coalesce(e.status, i.status) AS parent_status, o.measure_by, o.closed_at IS NOT NULL AS closed
-                   FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
-                   LEFT JOIN epics e ON e.id = o.epic_id LEFT JOIN initiatives i ON i.id = o.initiative_id
-                  WHERE l.key_result_id = own.id ORDER BY lower(coalesce(e.title, i.title)), o.id"
-            ),
-            history = crate::audit::history_json("key_result", "own.id"),
-            cascade = cascade::json_of("own.objective_id"),
-        )
-    });
-    let Own {
+    let crate::okrs::read::KeyResultRead {
         objective,
         closing,
         check_ins,
         outcomes,
         history,
         cascade,
-    } = sqlx::query_as(&READ)
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    } = crate::okrs::read::read(state, id).await?;
     let cascade = Cascade::from(cascade);
     let owner = cascade
         .key_results

@@ -7,6 +7,7 @@ pub mod key_results;
 pub mod links;
 pub mod model;
 pub mod objectives;
+pub mod read;
 pub mod tree;
 
 use crate::auth::policy::Access;

@@ -397,7 +397,7 @@ pub async fn post_objective(
 }
 
 /// An objective as its page and the edit form read it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Objective {
     pub id: Uuid,
     pub title: String,

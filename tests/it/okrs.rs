@@ -1352,3 +1352,119 @@ async fn a_tree_seen_again_is_kept_until_something_beneath_it_changes() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_key_result_page_seen_again_shows_every_change_beneath_it_since_and_reads_again_only_then()
+ {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let team = app.create_unit("Search", "team", Some(company)).await;
+    let (objective, key_result, epic) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "WITH p AS (INSERT INTO periods (id, name, cadence, starts_on, ends_on)
+                    VALUES (gen_random_uuid(), '2026 Q2', 'quarter', '2026-04-01', '2026-06-30') RETURNING id),
+              o AS (INSERT INTO objectives (id, org_unit_id, period_id, title) SELECT $1, $3, p.id, 'Search finds it' FROM p)
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target)
+         VALUES ($2, $1, 'Nine in ten searches succeed', 'Search success', 'percent', 'increase', 0, 100)",
+    )
+    .bind(objective)
+    .bind(key_result)
+    .bind(team)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH e AS (INSERT INTO epics (id, team_id, title, work_type) VALUES ($1, $2, 'Synonyms', 'feature'))
+         INSERT INTO outcomes (id, epic_id, kind, statement, metric, unit, direction, baseline, target, measure_by)
+         VALUES (gen_random_uuid(), $1, 'behaviour', 'Searches with synonyms succeed', 'Success', 'percent',
+                 'increase', 70, 90, '2026-06-30')",
+    )
+    .bind(epic)
+    .bind(team)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let path = format!("/key-results/{key_result}");
+    let first = app.get(&path).await;
+    assert!(first.text().contains("Nine in ten searches succeed"));
+    let again = app.get(&path).await;
+    assert_eq!(again.text(), first.text());
+    assert_eq!(
+        again.statements(),
+        first.statements(),
+        "seen again unchanged: whether it changed instead of the read"
+    );
+    // Each change made in SQL, as another server would: never through this server.
+    let changes = [
+        (
+            "INSERT INTO check_ins (id, key_result_id, value, confidence, note, checked_on)
+             VALUES (gen_random_uuid(), $1, 30, 7, 'Synonyms shipped to half', '2026-05-01')",
+            "Synonyms shipped to half",
+        ),
+        (
+            "UPDATE key_results SET current_value = 40 WHERE id = $1",
+            "40%",
+        ),
+        (
+            "INSERT INTO objectives (id, org_unit_id, period_id, parent_key_result_id, title)
+             SELECT gen_random_uuid(), o.org_unit_id, o.period_id, $1, 'Queries understood'
+               FROM key_results k JOIN objectives o ON o.id = k.objective_id WHERE k.id = $1",
+            "Queries understood",
+        ),
+        (
+            "INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target, current_value)
+             SELECT gen_random_uuid(), id, 'Synonym coverage', 'Coverage', 'percent', 'increase', 0, 10, 5
+               FROM objectives WHERE parent_key_result_id = $1",
+            "Queries understood Search · 2026 Q2 50%",
+        ),
+        // Beneath a key result cascaded from this one: its objective's progress moves.
+        (
+            "UPDATE key_results SET current_value = 10
+              WHERE objective_id IN (SELECT id FROM objectives WHERE parent_key_result_id = $1)",
+            "Queries understood Search · 2026 Q2 100%",
+        ),
+        (
+            "INSERT INTO outcome_key_results (outcome_id, key_result_id)
+             SELECT o.id, $1 FROM outcomes o WHERE o.statement = 'Searches with synonyms succeed'",
+            "Searches with synonyms succeed",
+        ),
+        (
+            "UPDATE outcomes SET statement = 'Searches with synonyms succeed at last'
+              WHERE id IN (SELECT outcome_id FROM outcome_key_results WHERE key_result_id = $1)",
+            "Searches with synonyms succeed at last",
+        ),
+        (
+            "UPDATE epics SET title = 'Synonyms everywhere'
+              WHERE id IN (SELECT o.epic_id FROM outcome_key_results l JOIN outcomes o ON o.id = l.outcome_id
+                            WHERE l.key_result_id = $1)",
+            "Synonyms everywhere",
+        ),
+        (
+            "INSERT INTO audit_log (at, action, entity_type, entity_id)
+             VALUES (now(), 'weight_changed_elsewhere', 'key_result', $1)",
+            "weight changed elsewhere",
+        ),
+    ];
+    for (sql, shown) in changes {
+        let before = app.get(&path).await.text();
+        assert!(!before.contains(shown), "before {sql}: {before}");
+        sqlx::query(sql)
+            .bind(key_result)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        let page = app.get(&path).await;
+        assert!(page.text().contains(shown), "after {sql}: {}", page.text());
+        assert_eq!(
+            page.statements(),
+            first.statements() + 1,
+            "after {sql}: whether it changed, then the read"
+        );
+    }
+    sqlx::query("DELETE FROM key_results WHERE id = $1")
+        .bind(key_result)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND);
+}
