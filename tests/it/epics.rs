@@ -1136,8 +1136,6 @@ async fn an_epic_page_seen_again_shows_every_change_made_since_by_anyone_and_rea
         first.statements(),
         "seen again unchanged: whether it changed instead of the read"
     );
-    // Each change made in SQL, as another server (or a trigger) would: never through this
-    // server, which learns of it only from the database.
     let changes = [
         (
             "UPDATE epics SET title = 'Guided onboarding for all' WHERE id = $1",
@@ -1197,18 +1195,8 @@ async fn an_epic_page_seen_again_shows_every_change_made_since_by_anyone_and_rea
             "Learners stay and return",
         ),
     ];
-    for (sql, shown) in changes {
-        let before = app.get_as(&t.pm_cookie, &path).await.text();
-        assert!(!before.contains(shown), "before {sql}: {before}");
-        sqlx::query(sql).bind(epic).execute(&app.db).await.unwrap();
-        let page = app.get_as(&t.pm_cookie, &path).await;
-        assert!(page.text().contains(shown), "after {sql}: {}", page.text());
-        assert_eq!(
-            page.statements(),
-            first.statements() + 1,
-            "after {sql}: whether it changed, then the read"
-        );
-    }
+    app.each_change_shows(&t.pm_cookie, &path, epic, &changes, first.statements())
+        .await;
     sqlx::query("DELETE FROM epics WHERE id = $1")
         .bind(epic)
         .execute(&app.db)

@@ -1394,7 +1394,6 @@ async fn a_key_result_page_seen_again_shows_every_change_beneath_it_since_and_re
         first.statements(),
         "seen again unchanged: whether it changed instead of the read"
     );
-    // Each change made in SQL, as another server would: never through this server.
     let changes = [
         (
             "INSERT INTO check_ins (id, key_result_id, value, confidence, note, checked_on)
@@ -1445,22 +1444,8 @@ async fn a_key_result_page_seen_again_shows_every_change_beneath_it_since_and_re
             "weight changed elsewhere",
         ),
     ];
-    for (sql, shown) in changes {
-        let before = app.get(&path).await.text();
-        assert!(!before.contains(shown), "before {sql}: {before}");
-        sqlx::query(sql)
-            .bind(key_result)
-            .execute(&app.db)
-            .await
-            .unwrap();
-        let page = app.get(&path).await;
-        assert!(page.text().contains(shown), "after {sql}: {}", page.text());
-        assert_eq!(
-            page.statements(),
-            first.statements() + 1,
-            "after {sql}: whether it changed, then the read"
-        );
-    }
+    app.each_change_shows(&app.cookie, &path, key_result, &changes, first.statements())
+        .await;
     sqlx::query("DELETE FROM key_results WHERE id = $1")
         .bind(key_result)
         .execute(&app.db)

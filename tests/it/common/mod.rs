@@ -462,6 +462,28 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Makes each change in SQL, binding `id`, as another server would (never through this
+    /// one), and checks the page at `path`, seen as `cookie`, shows its text after it and not
+    /// before, reading one statement more than `unchanged` (the statements of a view with
+    /// nothing changed): whether anything changed, then the read.
+    pub async fn each_change_shows(
+        &self,
+        cookie: &str,
+        path: &str,
+        id: Uuid,
+        changes: &[(&str, &str)],
+        unchanged: u32,
+    ) {
+        for (sql, shown) in changes {
+            let before = self.get_as(cookie, path).await.text();
+            assert!(!before.contains(shown), "before {sql}: {before}");
+            sqlx::query(sql).bind(id).execute(&self.db).await.unwrap();
+            let page = self.get_as(cookie, path).await;
+            assert!(page.text().contains(shown), "after {sql}: {}", page.text());
+            assert_eq!(page.statements(), unchanged + 1, "after {sql}");
+        }
+    }
+
     /// A form `POST` with the given cookie ("" for nobody signed in).
     pub async fn post_as(&self, cookie: &str, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = form_urlencoded::Serializer::new(String::new())
