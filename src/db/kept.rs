@@ -57,13 +57,15 @@ pub const NAMES_AND_CHOICES: &str = "(SELECT version FROM names_version) AS name
 /// The record `id` as kept, while the versions `versions` reads of it (a statement binding
 /// the id as `$1`; no row when it is gone) are those it was kept at; otherwise read by
 /// `read` (binding the id as `$1`, answering the record's columns and its versions' in one
-/// row, so what is kept is never older than the versions it is kept at) and kept.
+/// row, so what is kept is never older than the versions it is kept at) and kept, if
+/// `worth_keeping` (a large one would take the memory of many).
 pub async fn read_through<V, W>(
     db: &crate::db::Db,
     kept: &Kept<Uuid, Arc<V>, W>,
     id: Uuid,
     versions: &str,
     read: &str,
+    worth_keeping: fn(&V) -> bool,
 ) -> sqlx::Result<Option<V>>
 where
     V: Clone + Send + Unpin + for<'r> sqlx::FromRow<'r, PgRow>,
@@ -79,7 +81,9 @@ where
         return Ok(None);
     };
     let value = V::from_row(&row)?;
-    kept.keep(id, W::from_row(&row)?, Arc::new(value.clone()));
+    if worth_keeping(&value) {
+        kept.keep(id, W::from_row(&row)?, Arc::new(value.clone()));
+    }
     Ok(Some(value))
 }
 

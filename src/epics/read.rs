@@ -18,7 +18,8 @@ use crate::okrs::links::ServedKeyResult;
 use crate::outcomes::parent::OutcomeRow;
 use crate::planning::cost::AppliedRate;
 
-/// At most this many epics' reads kept by a server (a few KB each).
+/// At most this many epics' reads kept by a server (a few KB each: up to 50 history
+/// entries, a few outcomes).
 const KEPT: usize = 1024;
 
 /// An epic with what its page lists.
@@ -76,7 +77,7 @@ pub async fn read(state: &AppState, id: Uuid) -> Result<EpicRead> {
             versions = versions_of("x.id"),
         )
     });
-    crate::db::kept::read_through(&state.db, &state.epic_reads, id, &VERSIONS, &READ)
+    crate::db::kept::read_through(&state.db, &state.epic_reads, id, &VERSIONS, &READ, |_| true)
         .await?
         .ok_or(AppError::NotFound)
 }

@@ -489,6 +489,17 @@ pub struct CascadeJson {
     key_results: Vec<KeyResultRow>,
 }
 
+impl CascadeJson {
+    /// How many objectives and key results it holds.
+    pub fn len(&self) -> usize {
+        self.objectives.len() + self.key_results.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl From<CascadeJson> for Cascade {
     fn from(json: CascadeJson) -> Cascade {
         Cascade {

@@ -16,8 +16,13 @@ use crate::okrs::cascade::{self, CascadeJson};
 use crate::okrs::key_results::{CheckInRow, Closing, ServingOutcome};
 use crate::okrs::objectives::{OBJECTIVE, Objective};
 
-/// At most this many key results' reads kept by a server (a few KB each).
-const KEPT: usize = 1024;
+/// At most this many key results' reads kept by a server (a few KB each; at most about
+/// 50 KB, `LARGEST`).
+const KEPT: usize = 512;
+/// A read whose cascade holds more objectives and key results than this (a company's key
+/// result, whose cascade may be the whole quarter's) is not kept: read afresh at each view,
+/// as every key result was before.
+const LARGEST: usize = 100;
 
 /// A key result's objective, how it ended, and what its page lists.
 #[derive(Clone, sqlx::FromRow)]
@@ -99,7 +104,14 @@ pub async fn read(state: &AppState, id: Uuid) -> Result<KeyResultRead> {
             versions = versions_of("own"),
         )
     });
-    crate::db::kept::read_through(&state.db, &state.key_result_reads, id, &VERSIONS, &READ)
-        .await?
-        .ok_or(AppError::NotFound)
+    crate::db::kept::read_through(
+        &state.db,
+        &state.key_result_reads,
+        id,
+        &VERSIONS,
+        &READ,
+        |read| read.cascade.len() <= LARGEST,
+    )
+    .await?
+    .ok_or(AppError::NotFound)
 }

@@ -1453,3 +1453,42 @@ async fn a_key_result_page_seen_again_shows_every_change_beneath_it_since_and_re
         .unwrap();
     assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_key_result_whose_cascade_is_large_is_read_afresh_at_each_view_not_kept() {
+    let app = TestApp::new().await;
+    let company = app.create_unit("Northwind", "company", None).await;
+    let (objective, key_result) = (Uuid::new_v4(), Uuid::new_v4());
+    // Its objective holds 101 key results: more than a server keeps (a company's cascade
+    // may be the whole quarter's).
+    sqlx::query(
+        "WITH p AS (INSERT INTO periods (id, name, cadence, starts_on, ends_on)
+                    VALUES (gen_random_uuid(), '2026 Q2', 'quarter', '2026-04-01', '2026-06-30') RETURNING id),
+              o AS (INSERT INTO objectives (id, org_unit_id, period_id, title) SELECT $1, $3, p.id, 'Everyone learns' FROM p)
+         INSERT INTO key_results (id, objective_id, title, metric, unit, direction, start_value, target)
+         SELECT CASE WHEN n = 0 THEN $2 ELSE gen_random_uuid() END, $1, 'Key result ' || n, 'Metric', 'percent',
+                'increase', 0, 100
+           FROM generate_series(0, 100) AS n",
+    )
+    .bind(objective)
+    .bind(key_result)
+    .bind(company)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let path = format!("/key-results/{key_result}");
+    let first = app.get(&path).await;
+    assert!(first.text().contains("Key result 0"), "{}", first.text());
+    sqlx::query(
+        "INSERT INTO check_ins (id, key_result_id, value, confidence, note, checked_on)
+         VALUES (gen_random_uuid(), $1, 30, 7, 'A third of the way', '2026-05-01')",
+    )
+    .bind(key_result)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let after = app.get(&path).await;
+    assert!(after.text().contains("A third of the way"));
+    // Kept, the view after a change would compare versions, then read: one more.
+    assert_eq!(after.statements(), first.statements());
+}
